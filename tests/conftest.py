@@ -1,0 +1,19 @@
+"""Shared fixtures: real servers are started once per session, skipped loudly if missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests import servers
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A real PostgreSQL server for the whole session (database `postgres`)."""
+    why = servers.postgres_missing()
+    if why:
+        pytest.skip(f"SKIPPED LOUDLY: {why}")
+    with servers.postgres() as url:
+        yield url

@@ -1,0 +1,132 @@
+"""Real servers for the tests: started in a mktemp dir on a free port, stopped afterwards.
+
+PostgreSQL and MariaDB refuse to run as root, so only the temp dir we create is chowned to
+their user (never /tmp itself)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as(user: str, cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", user, "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _give(path: Path, user: str) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, user, user)
+
+
+def postgres_missing() -> str | None:
+    """Why PostgreSQL cannot run here, or None."""
+    if not (PG_BIN / "initdb").exists():
+        return f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql)"
+    return None
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    """Run a throwaway PostgreSQL 15; yields a `postgresql+psycopg://` URL to db `postgres`."""
+    base = Path(tempfile.mkdtemp(prefix="fresh-pg-"))
+    _give(base, "postgres")
+    data, port = base / "data", free_port()
+    subprocess.run(
+        _as("postgres", [str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        _as(
+            "postgres",
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-w",
+                "-l",
+                str(base / "log"),
+                "start",
+            ],
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            _as("postgres", [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def mariadb_missing() -> str | None:
+    """Why MariaDB cannot run here, or None."""
+    if not shutil.which("mariadbd") and not Path("/usr/sbin/mariadbd").exists():
+        return "mariadbd not found (apt-get install mariadb-server)"
+    return None
+
+
+@contextmanager
+def mariadb() -> Iterator[str]:
+    """Run a throwaway MariaDB; yields a `mysql+pymysql://root@…/test` URL."""
+    base = Path(tempfile.mkdtemp(prefix="fresh-maria-"))
+    _give(base, "mysql")
+    data, port, sock = base / "data", free_port(), base / "sock"
+    subprocess.run(
+        [
+            "mariadb-install-db",
+            "--user=mysql",
+            f"--datadir={data}",
+            "--auth-root-authentication-method=normal",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [
+            "/usr/sbin/mariadbd",
+            "--user=mysql",
+            f"--datadir={data}",
+            f"--port={port}",
+            f"--socket={sock}",
+            "--bind-address=127.0.0.1",
+            "--skip-grant-tables=0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"mysql+pymysql://root@127.0.0.1:{port}/mysql"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(base, ignore_errors=True)

@@ -130,3 +130,55 @@ def mariadb() -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def prometheus_missing() -> str | None:
+    """Why Prometheus cannot run here, or None."""
+    if not shutil.which("prometheus") or not shutil.which("promtool"):
+        return "prometheus/promtool not found (apt-get install prometheus)"
+    return None
+
+
+@contextmanager
+def prometheus(targets: list[str], scrape_interval: str = "1s") -> Iterator[str]:
+    """Run a throwaway Prometheus scraping `targets` (host:port); yields its base URL."""
+    base = Path(tempfile.mkdtemp(prefix="fresh-prom-"))
+    port = free_port()
+    (base / "prometheus.yml").write_text(
+        "global:\n"
+        f"  scrape_interval: {scrape_interval}\n"
+        f"  evaluation_interval: {scrape_interval}\n"
+        "scrape_configs:\n"
+        "  - job_name: fresh\n"
+        "    static_configs:\n"
+        f"      - targets: {targets!r}\n"
+    )
+    proc = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={base / 'prometheus.yml'}",
+            f"--storage.tsdb.path={base / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-lifecycle",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(base / "log").open("wb"),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError((base / "log").read_text()) from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(base, ignore_errors=True)

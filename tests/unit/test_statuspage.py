@@ -1,0 +1,124 @@
+"""The status page renderer: pure, so plain dicts and a fixed `now`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.statuspage import (
+    Filters,
+    PageOptions,
+    render_contract,
+    render_index,
+    sort_worst_first,
+    spark_svg,
+)
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def row(name: str, status: str, **kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "contract": name,
+        "status": status,
+        "owner": "ops",
+        "severity": "warning",
+        "warehouse": "main",
+        "tags": [],
+        "metadata": {},
+        "last_update": "2026-11-24T09:00:00Z",
+        "age_seconds": 3600.0,
+        "warn_after_seconds": 1200,
+        "error_after_seconds": 3600,
+        "deadline": "2026-11-24T10:00:00Z",
+        "error": None,
+        "detail": None,
+        "duration_seconds": 0.01,
+    }
+    base.update(kw)
+    return base
+
+
+def order(html: str) -> list[str]:
+    return re.findall(r'data-contract="([^"]+)"', html)
+
+
+def test_it_lists_contracts_worst_first() -> None:
+    rows = [row("a", "fresh"), row("b", "warn"), row("c", "stale"), row("d", "error")]
+    assert order(render_index(rows, {}, Filters(), NOW)) == ["d", "c", "b", "a"]
+
+
+def test_within_a_status_the_most_overdue_comes_first() -> None:
+    rows = [
+        row("late", "stale", deadline="2026-11-24T09:00:00Z"),
+        row("later", "stale", deadline="2026-11-24T07:00:00Z"),
+    ]
+    assert [r["contract"] for r in sort_worst_first(rows)] == ["later", "late"]
+
+
+def test_filters_by_owner_tag_and_status_combine() -> None:
+    rows = [
+        row("a", "stale", owner="x", tags=["t"]),
+        row("b", "stale", owner="y", tags=["t"]),
+        row("c", "fresh", owner="x", tags=["u"]),
+    ]
+    assert order(render_index(rows, {}, Filters(owners=("x",)), NOW)) == ["a", "c"]
+    assert order(render_index(rows, {}, Filters(tags=("t",)), NOW)) == ["a", "b"]
+    assert order(render_index(rows, {}, Filters(owners=("x",), statuses=("fresh",)), NOW)) == ["c"]
+    assert "No contract matches" in render_index(rows, {}, Filters(owners=("z",)), NOW)
+
+
+def test_it_shows_age_at_render_time_and_the_limits() -> None:
+    html = render_index([row("a", "stale", last_update="2026-11-24T06:48:00Z")], {}, Filters(), NOW)
+    assert "3h 12m" in html and "warn 20m · stale 1h" in html
+
+
+def test_no_data_reads_as_such() -> None:
+    html = render_index([row("a", "stale", last_update=None, deadline=None)], {}, Filters(), NOW)
+    assert "no data" in html and "never" in html
+
+
+def test_names_and_errors_are_escaped() -> None:
+    html = render_index(
+        [row("<script>x</script>", "error", error="<b>bad</b>")], {}, Filters(), NOW
+    )
+    assert "<script>x" not in html and "&lt;script&gt;" in html and "<b>bad" not in html
+
+
+def test_the_page_has_no_script_and_no_external_asset_and_refreshes() -> None:
+    html = render_index(
+        [row("a", "fresh")],
+        {"a": ["fresh", "stale"]},
+        Filters(),
+        NOW,
+        PageOptions(refresh_seconds=15),
+    )
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="https?://', html)
+    assert '<meta http-equiv="refresh" content="15">' in html
+
+
+def test_the_spark_has_one_bar_per_check() -> None:
+    svg = spark_svg(["fresh", "warn", "stale"])
+    assert svg.count("<rect") == 3 and "#cf222e" in svg
+
+
+def test_the_contract_page_shows_runbook_first_history_sql_and_alerts() -> None:
+    html = render_contract(
+        row("orders", "stale", metadata={"pii": False, "runbook": "https://wiki/x"}),
+        [{"checked_at": "2026-11-24T10:00:00Z", "status": "stale", "last_update": None}],
+        'SELECT max("ts") FROM "orders"',
+        [
+            {
+                "at": "2026-11-24T10:00:05Z",
+                "kind": "fired",
+                "from_status": "fresh",
+                "to_status": "stale",
+            }
+        ],
+        NOW,
+    )
+    assert html.index("Runbook") < html.index("pii")
+    assert "SELECT max(&quot;ts&quot;)" in html
+    assert "fired: fresh → stale" in html

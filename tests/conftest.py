@@ -17,3 +17,9 @@ def pg_url() -> Iterator[str]:
         pytest.skip(f"SKIPPED LOUDLY: {why}")
     with servers.postgres() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(pg_url: str) -> str:
+    """A new, empty PostgreSQL database for this test module (isolates modules)."""
+    return servers.create_database(pg_url)

@@ -182,3 +182,19 @@ def prometheus(targets: list[str], scrape_interval: str = "1s") -> Iterator[str]
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def create_database(server_url: str, prefix: str = "fresh_test") -> str:
+    """Create a new, empty database on the PostgreSQL at `server_url`; returns its URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)

@@ -1,0 +1,431 @@
+"""When each contract is checked, and the loop that checks it.
+
+Why asyncio (and threads for reads): `fresh serve` already runs an asyncio loop for
+uvicorn, and the scheduler is mostly waiting — for the next deadline, a SIGHUP, a ping.
+One loop owns every piece of scheduling state (the heap, what is in flight), so none of it
+needs a lock. Everything that blocks — warehouse reads, the state store — runs in worker
+threads: one small pool per warehouse, so a slow or failing warehouse only ever delays its
+own contracts, and one store thread, so writes to an SQLite store are serialised. DuckDB
+and the database drivers release the GIL while a query runs, so reads on different
+warehouses really overlap.
+
+The pure part (`Plan`, `next_check_at`, `retry_at`) decides *what is due at `now`* and
+*when to wake next*; it takes `now` as a value and is unit-tested with a FakeClock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from monitor.clock import Clock
+from monitor.models import Contract, Reading, Status, Verdict
+
+log = logging.getLogger("fresh.scheduler")
+
+#: first retry after an evaluation that raised; doubles per failure, capped at check_every
+RETRY_FIRST = timedelta(seconds=5)
+#: a woken loop never sleeps longer than this (a safety net against clock jumps)
+MAX_SLEEP = 30.0
+#: how often history older than `state.retention` is pruned
+PRUNE_EVERY = timedelta(hours=1)
+
+
+# --- The pure planning part ---------------------------------------------------------------
+
+
+class Plan:
+    """A min-heap of next-due times, one live entry per contract.
+
+    Rescheduling pushes a new entry and bumps the contract's generation; older entries are
+    skipped when popped (lazy deletion keeps every operation O(log n)).
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[datetime, int, str]] = []
+        self._gen: dict[str, int] = {}
+        self._due: dict[str, datetime] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._due
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def schedule(self, name: str, at: datetime) -> None:
+        """(Re)schedule `name` at `at`, replacing any earlier plan for it."""
+        gen = self._gen.get(name, 0) + 1
+        self._gen[name] = gen
+        self._due[name] = at
+        heapq.heappush(self._heap, (at, gen, name))
+        if len(self._heap) > 4 * len(self._due) + 64:
+            self._compact()
+
+    def schedule_sooner(self, name: str, at: datetime) -> None:
+        """Schedule `name` at `at` unless it is already due earlier."""
+        current = self._due.get(name)
+        if current is None or at < current:
+            self.schedule(name, at)
+
+    def remove(self, name: str) -> None:
+        """Forget `name` (a contract removed from the configuration, or in flight)."""
+        self._due.pop(name, None)
+        self._gen[name] = self._gen.get(name, 0) + 1
+
+    def due_at(self, name: str) -> datetime | None:
+        """When `name` is next due, or None when it is not planned."""
+        return self._due.get(name)
+
+    def pop_due(self, now: datetime) -> list[str]:
+        """Every contract due at or before `now`, earliest first; they leave the plan."""
+        out: list[str] = []
+        while self._heap and self._heap[0][0] <= now:
+            at, gen, name = heapq.heappop(self._heap)
+            if self._gen.get(name) == gen and self._due.get(name) == at:
+                del self._due[name]
+                out.append(name)
+        return out
+
+    def next_wake(self) -> datetime | None:
+        """The earliest planned time, or None when nothing is planned."""
+        while self._heap:
+            at, gen, name = self._heap[0]
+            if self._gen.get(name) == gen and self._due.get(name) == at:
+                return at
+            heapq.heappop(self._heap)
+        return None
+
+    def _compact(self) -> None:
+        self._heap = [(at, self._gen[n], n) for n, at in self._due.items()]
+        heapq.heapify(self._heap)
+
+
+def next_check_at(contract: Contract, verdict: Verdict, now: datetime) -> datetime:
+    """The next time worth checking: `check_every` from now, or sooner at a deadline.
+
+    A verdict knows when it turns warn and stale without new data; checking right then is
+    what makes a status flip on time whatever the poll interval.
+    """
+    nxt = now + contract.check_every
+    for deadline in (verdict.warn_at, verdict.error_at):
+        if deadline is not None and now < deadline < nxt:
+            nxt = deadline
+    return nxt
+
+
+def retry_at(contract: Contract, failures: int, now: datetime) -> datetime:
+    """When to retry a contract whose evaluation raised `failures` times in a row."""
+    step = RETRY_FIRST * (1 << max(0, min(failures - 1, 20)))
+    return now + min(step, contract.check_every)
+
+
+def group_by_warehouse(contracts: Iterable[Contract]) -> dict[str, list[Contract]]:
+    """Contracts grouped by warehouse, keeping their order: one read per group."""
+    groups: dict[str, list[Contract]] = {}
+    for c in contracts:
+        groups.setdefault(c.warehouse, []).append(c)
+    return groups
+
+
+def failed_verdict(contract: Contract, now: datetime, message: str) -> Verdict:
+    """The `error` verdict recorded when reading or evaluating a contract raised."""
+    return Verdict(
+        contract=contract.name,
+        status=Status.ERROR,
+        checked_at=now,
+        last_update=None,
+        warn_at=None,
+        error_at=None,
+        description=f"could not be checked: {message}",
+        error=message,
+    )
+
+
+# --- The ports the loop talks to ------------------------------------------------------------
+
+
+class VerdictStore(Protocol):
+    """What the scheduler needs of the state store."""
+
+    def save_verdicts(
+        self, verdicts: Sequence[Verdict], contracts: Mapping[str, Contract], now: datetime
+    ) -> list[Any]: ...
+
+
+ReadFn = Callable[[list[Contract], datetime], Mapping[str, Reading]]
+EvaluateFn = Callable[[Contract, Reading, datetime], Verdict]
+SaveHook = Callable[[list[Any], datetime], None]
+Observer = Callable[[Contract, Reading | None, Verdict], None]
+
+
+@dataclass
+class _Batch:
+    warehouse: str
+    contracts: list[Contract]
+
+
+# --- The loop -------------------------------------------------------------------------------
+
+
+class Scheduler:
+    """Checks contracts when due: batched per warehouse, reads in threads, saves in one.
+
+    `read` reads a batch of one warehouse; `evaluate` judges one reading; `save` records
+    verdicts in the store (returns the status changes) and `after_save` gets those changes
+    (the alerts hook). `observe` sees every reading and verdict (metrics).
+    """
+
+    def __init__(
+        self,
+        contracts: Sequence[Contract],
+        *,
+        clock: Clock,
+        read: ReadFn,
+        evaluate: EvaluateFn,
+        store: VerdictStore,
+        after_save: SaveHook | None = None,
+        observe: Observer | None = None,
+        prune: Callable[[datetime], None] | None = None,
+    ) -> None:
+        self.clock = clock
+        self._read = read
+        self._evaluate = evaluate
+        self._store = store
+        self._after_save = after_save
+        self._observe = observe
+        self._prune = prune
+        self._contracts: dict[str, Contract] = {}
+        self.plan = Plan()
+        self._failures: dict[str, int] = {}
+        self._pending: dict[str, dict[str, Contract]] = {}  # warehouse → due, not yet read
+        self._in_flight: dict[str, asyncio.Task[None]] = {}  # warehouse → running batch
+        self._reading: set[str] = set()  # contracts being read right now
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._store_pool = ThreadPoolExecutor(1, thread_name_prefix="fresh-store")
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._next_prune = clock.now()
+        self.rounds = 0  # batches completed (for tests and the bench)
+        self.set_contracts(contracts)
+
+    # -- configuration --
+
+    @property
+    def contracts(self) -> Mapping[str, Contract]:
+        """The contracts being checked, by name."""
+        return self._contracts
+
+    def set_contracts(self, contracts: Sequence[Contract]) -> list[str]:
+        """Swap in a new set of contracts (a reload); returns the names removed.
+
+        New and changed contracts are checked at once; unchanged ones keep their plan.
+        """
+        now = self.clock.now()
+        new = {c.name: c for c in contracts}
+        removed = [n for n in self._contracts if n not in new]
+        for name in removed:
+            self.plan.remove(name)
+            self._failures.pop(name, None)
+        for name, c in new.items():
+            if self._contracts.get(name) != c:
+                self.plan.schedule(name, now)
+        self._contracts = new
+        self._wake.set()
+        return removed
+
+    def poke(self, name: str) -> None:
+        """Check `name` as soon as possible (a ping arrived)."""
+        if name in self._contracts:
+            self.plan.schedule(name, self.clock.now())
+            self._wake.set()
+
+    # -- which contracts this replica checks (scale-out puts leases here) --
+
+    def claim(self, due: list[Contract], now: datetime) -> list[Contract]:
+        """Of the due contracts, the ones this process checks now.
+
+        A single replica checks all of them; with several replicas on PostgreSQL this is
+        the one place that asks the store for leases (SPEC section 9).
+        """
+        return due
+
+    # -- the loop --
+
+    def dispatch(self, now: datetime) -> list[asyncio.Task[None]]:
+        """Start a read for every warehouse with due contracts and none in flight."""
+        names = self.plan.pop_due(now)
+        due = [self._contracts[n] for n in names if n in self._contracts]
+        claimed = self.claim(due, now)
+        mine = {c.name for c in claimed}
+        for c in due:
+            if c.name not in mine:  # another replica has it: look again one interval later
+                self.plan.schedule(c.name, now + c.check_every)
+        for c in claimed:
+            self._pending.setdefault(c.warehouse, {})[c.name] = c
+        started = []
+        for wh, waiting in list(self._pending.items()):
+            if not waiting or wh in self._in_flight:
+                continue
+            batch = _Batch(wh, list(waiting.values()))
+            waiting.clear()
+            self._reading.update(c.name for c in batch.contracts)
+            task = asyncio.get_running_loop().create_task(self._run_batch(batch))
+            self._in_flight[wh] = task
+            started.append(task)
+        return started
+
+    async def run(self) -> None:
+        """Check contracts until `stop()`; in-flight batches finish before it returns."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            now = self.clock.now()
+            self.dispatch(now)
+            if self._prune is not None and now >= self._next_prune:
+                self._next_prune = now + PRUNE_EVERY
+                loop.run_in_executor(self._store_pool, self._safe_prune, now)
+            wake = self.plan.next_wake()
+            delay = MAX_SLEEP if wake is None else (wake - self.clock.now()).total_seconds()
+            self._wake.clear()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=min(delay, MAX_SLEEP))
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for every batch in flight (each ends with its verdicts saved)."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    def stop(self) -> None:
+        """Ask `run()` to return once in-flight batches have finished."""
+        self._stopping = True
+        self._wake.set()
+
+    def close(self) -> None:
+        """Release the worker threads (after `run()` returned)."""
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._store_pool.shutdown(wait=True)
+
+    def in_flight(self) -> bool:
+        """True while some batch is being read or saved."""
+        return bool(self._in_flight)
+
+    # -- one batch --
+
+    def _pool(self, warehouse: str) -> ThreadPoolExecutor:
+        pool = self._pools.get(warehouse)
+        if pool is None:
+            pool = ThreadPoolExecutor(1, thread_name_prefix=f"fresh-read-{warehouse}")
+            self._pools[warehouse] = pool
+        return pool
+
+    async def _run_batch(self, batch: _Batch) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            verdicts, raised = await loop.run_in_executor(
+                self._pool(batch.warehouse), self._read_and_judge, batch.contracts
+            )
+            now = self.clock.now()
+            await loop.run_in_executor(self._store_pool, self._save, verdicts, now)
+            self._plan_next(batch.contracts, verdicts, raised, now)
+        except Exception as exc:  # the store refused: try again soon, keep the loop alive
+            log.error(
+                "saving verdicts failed",
+                extra={"event": "save_failed", "warehouse": batch.warehouse, "error": str(exc)},
+            )
+            now = self.clock.now()
+            for c in batch.contracts:
+                self._failures[c.name] = self._failures.get(c.name, 0) + 1
+                if c.name in self._contracts:
+                    self.plan.schedule(c.name, retry_at(c, self._failures[c.name], now))
+        finally:
+            self._reading.difference_update(c.name for c in batch.contracts)
+            del self._in_flight[batch.warehouse]
+            self.rounds += 1
+            self._wake.set()
+
+    def _read_and_judge(self, contracts: list[Contract]) -> tuple[list[Verdict], set[str]]:
+        """In a worker thread: read one warehouse's batch, evaluate each reading."""
+        now = self.clock.now()
+        raised: set[str] = set()
+        try:
+            readings: Mapping[str, Reading] = self._read(contracts, now)
+        except Exception as exc:  # one broken warehouse: its contracts are `error`
+            log.warning(
+                "read failed",
+                extra={
+                    "event": "read_failed",
+                    "warehouse": contracts[0].warehouse,
+                    "error": str(exc),
+                },
+            )
+            message = f"{type(exc).__name__}: {exc}"
+            readings = {c.name: Reading(contract=c.name, error=message) for c in contracts}
+        now = self.clock.now()  # judge at the time the data was seen, never before a deadline
+        verdicts = []
+        for c in contracts:
+            reading = readings.get(c.name) or Reading(c.name, error="no reading returned")
+            try:
+                verdict = self._evaluate(c, reading, now)
+            except Exception as exc:
+                log.warning(
+                    "evaluation raised",
+                    extra={"event": "evaluate_failed", "contract": c.name, "error": str(exc)},
+                )
+                raised.add(c.name)
+                verdict = failed_verdict(c, now, f"{type(exc).__name__}: {exc}")
+            if self._observe is not None:
+                self._observe(c, reading, verdict)
+            verdicts.append(verdict)
+        return verdicts, raised
+
+    def _save(self, verdicts: list[Verdict], now: datetime) -> None:
+        """In the store thread: record verdicts, then hand the changes to the hook."""
+        live = [v for v in verdicts if v.contract in self._contracts]
+        changes = self._store.save_verdicts(live, self._contracts, now)
+        if changes and self._after_save is not None:
+            try:
+                self._after_save(changes, now)
+            except Exception:  # the alerts hook must never stop checking
+                log.exception("status-change hook failed", extra={"event": "hook_failed"})
+
+    def _plan_next(
+        self, contracts: list[Contract], verdicts: list[Verdict], raised: set[str], now: datetime
+    ) -> None:
+        by_name = {v.contract: v for v in verdicts}
+        for c in contracts:
+            if c.name not in self._contracts or c.name in self._pending.get(c.warehouse, {}):
+                continue  # removed by a reload, or due again already (poked while read)
+            due = self.plan.due_at(c.name)
+            if due is not None and due <= now:
+                continue  # poked or changed while being read: that plan stands
+            current = self._contracts[c.name]
+            if c.name in raised:
+                self._failures[c.name] = self._failures.get(c.name, 0) + 1
+                self.plan.schedule(c.name, retry_at(current, self._failures[c.name], now))
+            else:
+                self._failures.pop(c.name, None)
+                self.plan.schedule(c.name, next_check_at(current, by_name[c.name], now))
+
+    def _safe_prune(self, now: datetime) -> None:
+        try:
+            assert self._prune is not None
+            self._prune(now)
+        except Exception as exc:
+            log.warning("pruning failed", extra={"event": "prune_failed", "error": str(exc)})
+
+
+async def run_until(stop: Awaitable[Any], scheduler: Scheduler) -> None:
+    """Run `scheduler` until `stop` completes, then drain it."""
+    task = asyncio.ensure_future(scheduler.run())
+    await stop
+    scheduler.stop()
+    await task

@@ -1,0 +1,37 @@
+"""The state store: contract state, history, pings, alert transitions and outbox, silences,
+and the leases of replicas (SPEC sections 5, 7, 9). SQLite by default, PostgreSQL for
+several replicas; both through SQLAlchemy Core.
+
+    from monitor.store import Store
+    with Store.open(settings.state.url, settings.base_dir) as store:
+        changes = store.save_verdicts(verdicts, contracts, now)
+
+Layout: `core` (opening, transactions, dialect helpers), `schema` (tables as they are now),
+`migrations` (THE ordered list of schema changes: a feature that needs a table or column
+appends one there), `records` (the frozen values handed out), `states` (verdicts, history),
+`pings` (heartbeats).
+"""
+
+from monitor.store.core import Store
+from monitor.store.records import (
+    OUTPUT_LIMIT,
+    PING_KINDS,
+    HeartbeatState,
+    HistoryEntry,
+    Ping,
+    PingKind,
+    StatusChange,
+    StoredState,
+)
+
+__all__ = [
+    "OUTPUT_LIMIT",
+    "PING_KINDS",
+    "HeartbeatState",
+    "HistoryEntry",
+    "Ping",
+    "PingKind",
+    "StatusChange",
+    "Store",
+    "StoredState",
+]

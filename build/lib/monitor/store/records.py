@@ -1,0 +1,106 @@
+"""What the state store hands out: frozen values, never rows or sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from monitor.models import Status, Verdict
+
+PingKind = Literal["success", "start", "fail", "log"]
+PING_KINDS: tuple[PingKind, ...] = ("success", "start", "fail", "log")
+
+OUTPUT_LIMIT = 10 * 1024  # bytes of a job's output tail that are kept
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """A contract's last saved verdict, plus what the store knows about it."""
+
+    name: str
+    status: Status
+    checked_at: datetime
+    last_update: datetime | None
+    warn_at: datetime | None
+    error_at: datetime | None
+    description: str
+    error: str | None
+    detail: str | None
+    duration_seconds: float
+    next_check_at: datetime | None
+    status_since: datetime  # when the current status began
+    seq: int  # number of status changes so far; the compare-and-set guard
+
+    def to_verdict(self) -> Verdict:
+        """The verdict this state was saved from."""
+        return Verdict(
+            contract=self.name,
+            status=self.status,
+            checked_at=self.checked_at,
+            last_update=self.last_update,
+            warn_at=self.warn_at,
+            error_at=self.error_at,
+            description=self.description,
+            error=self.error,
+            detail=self.detail,
+            duration_seconds=self.duration_seconds,
+        )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One change of a contract's status (a "flip"), recorded exactly once.
+
+    `previous` is None the first time a contract is ever saved. `seq` is the contract's
+    change counter after this change: (contract, seq) identifies the change everywhere.
+    """
+
+    contract: str
+    previous: Status | None
+    status: Status
+    at: datetime
+    seq: int
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One kept reading: every status change, and at most one reading per check_every."""
+
+    name: str
+    checked_at: datetime
+    status: Status
+    last_update: datetime | None
+    error: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class Ping:
+    """One heartbeat a job reported."""
+
+    id: int
+    name: str
+    kind: PingKind
+    at: datetime
+    exit_code: int | None = None
+    duration_seconds: float | None = None
+    output: str | None = None  # the tail of the job's output, at most 10 kB
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HeartbeatState:
+    """What the pings of one contract say.
+
+    `running_since` is a /start newer than every success and fail (a run in progress, or
+    hung). `last_fail` is the newest /fail when it is newer than the newest success.
+    """
+
+    name: str
+    last_success: datetime | None = None
+    running_since: datetime | None = None
+    last_fail: Ping | None = None
+    fails_since_success: int = 0
+    last_ping: Ping | None = None

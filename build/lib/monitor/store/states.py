@@ -1,0 +1,243 @@
+"""Contract state and history: saving verdicts with compare-and-set, reading them back.
+
+A status change is recorded by `UPDATE contract_state … WHERE name = :n AND status = :old
+AND seq = :seq`: when two writers (replicas, or a restart racing its predecessor) save the
+same change, one UPDATE matches and the other re-reads the row and finds nothing to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from monitor.errors import StoreError
+from monitor.models import Contract, Status, Verdict
+from monitor.store.core import chunks
+from monitor.store.records import HistoryEntry, StatusChange, StoredState
+from monitor.store.schema import contract_state, history, leases, pings
+
+if TYPE_CHECKING:
+    from monitor.store.core import Store
+
+DEFAULT_CHECK_EVERY = timedelta(minutes=5)
+_RETRIES = 5
+
+
+def next_check_at(verdict: Verdict, check_every: timedelta, now: datetime) -> datetime:
+    """The next poll: after `check_every`, or earlier at a warn/error deadline still ahead,
+    so a status flips when the data becomes late, not at the next poll."""
+    due = now + check_every
+    for deadline in (verdict.warn_at, verdict.error_at):
+        if deadline is not None and now < deadline < due:
+            due = deadline
+    return due
+
+
+def keeps_reading(last_kept: datetime | None, checked_at: datetime, every: timedelta) -> bool:
+    """History rule: keep at most one reading per `check_every` (status changes always).
+
+    A twentieth of the interval is forgiven, so polls that drift a little early (read
+    durations vary) still keep one reading per interval instead of one per two.
+    """
+    if last_kept is None:
+        return True
+    return checked_at - last_kept >= every - every / 20
+
+
+def save_verdicts(
+    store: Store, verdicts: Sequence[Verdict], contracts: Mapping[str, Contract], now: datetime
+) -> list[StatusChange]:
+    """Save verdicts in one transaction; see `Store.save_verdicts`."""
+    changes: list[StatusChange] = []
+    if not verdicts:
+        return changes
+    with store.write() as conn:
+        rows = _rows(conn, [v.contract for v in verdicts])
+        for verdict in verdicts:
+            contract = contracts.get(verdict.contract)
+            every = contract.check_every if contract is not None else DEFAULT_CHECK_EVERY
+            for _ in range(_RETRIES):
+                done, change = _save_one(
+                    store, conn, rows.get(verdict.contract), verdict, every, now
+                )
+                if done:
+                    break
+                # Someone else wrote this contract since we read it: read again, decide again.
+                rows.update(_rows(conn, [verdict.contract]))
+            else:
+                raise StoreError(f"contract {verdict.contract!r} kept changing under us")
+            if change is not None:
+                changes.append(change)
+    return changes
+
+
+def _save_one(
+    store: Store,
+    conn: Connection,
+    row: Row[Any] | None,
+    verdict: Verdict,
+    every: timedelta,
+    now: datetime,
+) -> tuple[bool, StatusChange | None]:
+    """Try to save one verdict; (False, None) means "lost a race, read again"."""
+    values = {
+        "status": verdict.status.value,
+        "last_update": verdict.last_update,
+        "warn_at": verdict.warn_at,
+        "error_at": verdict.error_at,
+        "checked_at": verdict.checked_at,
+        "error": verdict.error,
+        "detail": verdict.detail,
+        "description": verdict.description,
+        "duration": verdict.duration_seconds,
+        "next_check_at": next_check_at(verdict, every, now),
+    }
+    if row is None:
+        stmt = (
+            store.insert(contract_state)
+            .values(
+                name=verdict.contract,
+                status_since=verdict.checked_at,
+                seq=1,
+                history_at=verdict.checked_at,
+                **values,
+            )
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(contract_state.c.name)  # rowcount is not reliable here on psycopg
+        )
+        if conn.execute(stmt).first() is None:
+            return False, None
+        _add_history(conn, verdict)
+        return True, StatusChange(
+            verdict.contract, None, verdict.status, verdict.checked_at, 1, verdict
+        )
+
+    if row.checked_at > verdict.checked_at:
+        return True, None  # an older reading arrived late: the newer one stands
+    changed = row.status != verdict.status.value
+    keep = changed or keeps_reading(row.history_at, verdict.checked_at, every)
+    seq = row.seq + 1 if changed else row.seq
+    if changed:
+        values["status_since"] = verdict.checked_at
+    if keep:
+        values["history_at"] = verdict.checked_at
+    result = conn.execute(
+        contract_state.update()
+        .where(
+            contract_state.c.name == verdict.contract,
+            contract_state.c.status == row.status,
+            contract_state.c.seq == row.seq,
+        )
+        .values(seq=seq, **values)
+    )
+    if result.rowcount != 1:
+        return False, None
+    if keep:
+        _add_history(conn, verdict)
+    if not changed:
+        return True, None
+    return True, StatusChange(
+        verdict.contract, Status(row.status), verdict.status, verdict.checked_at, seq, verdict
+    )
+
+
+def _add_history(conn: Connection, verdict: Verdict) -> None:
+    conn.execute(
+        history.insert().values(
+            name=verdict.contract,
+            checked_at=verdict.checked_at,
+            status=verdict.status.value,
+            last_update=verdict.last_update,
+            error=verdict.error,
+            detail=verdict.detail,
+        )
+    )
+
+
+def _rows(conn: Connection, names: Sequence[str]) -> dict[str, Row[Any]]:
+    out: dict[str, Row[Any]] = {}
+    for part in chunks(list(dict.fromkeys(names))):
+        query = sa.select(contract_state).where(contract_state.c.name.in_(part))
+        out.update({r.name: r for r in conn.execute(query)})
+    return out
+
+
+def _to_state(row: Row[Any]) -> StoredState:
+    return StoredState(
+        name=row.name,
+        status=Status(row.status),
+        checked_at=row.checked_at,
+        last_update=row.last_update,
+        warn_at=row.warn_at,
+        error_at=row.error_at,
+        description=row.description or "",
+        error=row.error,
+        detail=row.detail,
+        duration_seconds=float(row.duration or 0.0),
+        next_check_at=row.next_check_at,
+        status_since=row.status_since,
+        seq=int(row.seq),
+    )
+
+
+def all_states(store: Store) -> dict[str, StoredState]:
+    """Every contract's saved state, by name."""
+    with store.read() as conn:
+        return {r.name: _to_state(r) for r in conn.execute(sa.select(contract_state))}
+
+
+def one_state(store: Store, name: str) -> StoredState | None:
+    """One contract's saved state, or None when it was never saved."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(contract_state).where(contract_state.c.name == name)).first()
+    return _to_state(row) if row is not None else None
+
+
+def read_history(store: Store, name: str, limit: int = 50) -> list[HistoryEntry]:
+    """Kept readings of one contract, newest first."""
+    query = (
+        sa.select(history)
+        .where(history.c.name == name)
+        .order_by(history.c.checked_at.desc(), history.c.id.desc())
+        .limit(limit)
+    )
+    with store.read() as conn:
+        return [
+            HistoryEntry(
+                name=r.name,
+                checked_at=r.checked_at,
+                status=Status(r.status),
+                last_update=r.last_update,
+                error=r.error,
+                detail=r.detail,
+            )
+            for r in conn.execute(query)
+        ]
+
+
+def prune(store: Store, older_than: datetime) -> int:
+    """Delete history and pings older than `older_than`; keep the newest ping of each kind
+    per contract (a weekly job's last success must outlive a shorter retention)."""
+    newest = sa.select(sa.func.max(pings.c.id)).group_by(pings.c.name, pings.c.kind)
+    with store.write() as conn:
+        gone = conn.execute(history.delete().where(history.c.checked_at < older_than)).rowcount
+        gone += conn.execute(
+            pings.delete().where(pings.c.at < older_than, pings.c.id.not_in(newest))
+        ).rowcount
+    return int(gone)
+
+
+def forget(store: Store, keep: set[str]) -> list[str]:
+    """Drop the saved state (and lease) of contracts no longer configured; history and pings
+    stay until pruned, so a contract that comes back keeps its past."""
+    with store.write() as conn:
+        names = [n for n in conn.execute(sa.select(contract_state.c.name)).scalars()]
+        gone = sorted(n for n in names if n not in keep)
+        for part in chunks(gone):
+            conn.execute(contract_state.delete().where(contract_state.c.name.in_(part)))
+            conn.execute(leases.delete().where(leases.c.contract.in_(part)))
+    return gone

@@ -33,6 +33,10 @@ def glob_mtimes(fs: Any, glob: str) -> list[tuple[str, int]]:
         raise SourceError(f"cannot list {glob}: access denied ({exc})") from None
     except Exception as exc:  # botocore / aiohttp errors: report, never crash the check
         raise SourceError(f"cannot list {glob}: {type(exc).__name__}: {exc}") from None
+    if not found:
+        bucket = rest.split("/", 1)[0]
+        if not _exists(fs, bucket):
+            raise SourceError(f"cannot list {glob}: bucket {bucket!r} does not exist")
     out = []
     for key, info in found.items():
         if info.get("type") != "file":
@@ -42,3 +46,10 @@ def glob_mtimes(fs: Any, glob: str) -> list[tuple[str, int]]:
             continue
         out.append((f"s3://{key}", int(modified.timestamp() * 1_000_000_000)))
     return out
+
+
+def _exists(fs: Any, bucket: str) -> bool:
+    try:
+        return bool(fs.exists(bucket))
+    except Exception:  # access denied to the bucket itself: listing was allowed, say nothing
+        return True

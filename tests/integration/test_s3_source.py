@@ -1,0 +1,106 @@
+"""`files` contracts on `s3://` globs against a real local S3 endpoint (moto's server mode)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from monitor.models import FilesSource, Reading
+from monitor.sources import files
+from tests.integration.source_helpers import contract, ctx_for
+
+moto_server = pytest.importorskip("moto.server", reason="SKIPPED LOUDLY: moto[s3] not installed")
+boto3 = pytest.importorskip("boto3")
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible HTTP endpoint on a free port for this module."""
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """A boto3 client; fresh finds the endpoint the way users point it at MinIO."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # Never read the developer's own ~/.aws files.
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    return boto3.client("s3")
+
+
+def bucket(s3: Any, name: str) -> str:
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def read(tmp_path: Path, source: FilesSource) -> Reading:
+    [reading] = files.read_batch([contract(source)], ctx_for(tmp_path))
+    return reading
+
+
+def test_it_reads_the_newest_object_time_under_an_s3_glob(s3: Any, tmp_path: Path) -> None:
+    b = bucket(s3, "lake-mtimes")
+    for day in ("01", "02"):
+        for n in range(3):
+            s3.put_object(Bucket=b, Key=f"orders/day={day}/part-{n}.csv", Body=b"x\n1\n")
+    s3.put_object(Bucket=b, Key="orders/day=02/_SUCCESS", Body=b"")
+    listed = s3.list_objects_v2(Bucket=b)["Contents"]
+    newest = max(o["LastModified"] for o in listed if o["Key"].endswith(".csv"))
+    reading = read(tmp_path, FilesSource(glob=f"s3://{b}/orders/*/*.csv"))
+    assert reading.error is None, reading.error
+    assert reading.last_update == newest
+    recursive = read(tmp_path, FilesSource(glob=f"s3://{b}/**/*.csv"))
+    assert recursive.last_update == newest
+
+
+def test_new_objects_are_seen_by_the_next_read(s3: Any, tmp_path: Path) -> None:
+    b = bucket(s3, "lake-new")
+    before = read(tmp_path, FilesSource(glob=f"s3://{b}/in/*.csv"))
+    assert before.last_update is None
+    assert before.detail == f"no file matches s3://{b}/in/*.csv"
+    s3.put_object(Bucket=b, Key="in/a.csv", Body=b"x\n")
+    after = read(tmp_path, FilesSource(glob=f"s3://{b}/in/*.csv"))
+    assert after.last_update is not None
+
+
+def test_it_reads_the_newest_value_inside_csv_and_parquet_objects(s3: Any, tmp_path: Path) -> None:
+    b = bucket(s3, "lake-values")
+    s3.put_object(
+        Bucket=b, Key="t/a.csv", Body=b"id,ts\n1,2026-11-20 08:00:00\n2,2026-11-21 09:00:00\n"
+    )
+    local = tmp_path / "b.parquet"
+    duckdb.sql(f"COPY (SELECT TIMESTAMP '2026-11-21 10:30' AS ts) TO '{local}' (FORMAT parquet)")
+    s3.put_object(Bucket=b, Key="t/b.parquet", Body=local.read_bytes())
+    reading = read(tmp_path, FilesSource(glob=f"s3://{b}/t/*", column="ts"))
+    assert reading.error is None, reading.error
+    assert reading.last_update is not None
+    assert reading.last_update.isoformat() == "2026-11-21T10:30:00+00:00"
+
+
+def test_a_corrupt_parquet_object_is_an_error_naming_its_url(s3: Any, tmp_path: Path) -> None:
+    b = bucket(s3, "lake-corrupt")
+    s3.upload_fileobj(io.BytesIO(b"PAR1 not really"), b, "t/bad.parquet")
+    reading = read(tmp_path, FilesSource(glob=f"s3://{b}/t/*.parquet", column="ts"))
+    assert reading.error is not None
+    assert reading.error.startswith(f"cannot read s3://{b}/t/bad.parquet:")
+
+
+def test_a_missing_bucket_is_an_error_not_an_empty_match(s3: Any, tmp_path: Path) -> None:
+    reading = read(tmp_path, FilesSource(glob="s3://no-such-bucket-here/*.csv"))
+    assert reading.error == (
+        "cannot list s3://no-such-bucket-here/*.csv: bucket 'no-such-bucket-here' does not exist"
+    )
+    assert "testing-secret" not in reading.error

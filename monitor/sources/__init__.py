@@ -1,0 +1,239 @@
+"""Read contracts from their sources: the dispatcher every source kind plugs into.
+
+Contracts are grouped by source-kind module and, for kinds that query a warehouse, by
+warehouse. Each group runs on its own thread, so a slow or dead warehouse never delays the
+others; a group that reports nothing for longer than its warehouse `timeout` gets `error`
+readings for its unfinished contracts and is not waited for. Any exception a reader raises
+becomes an `error` reading; a missing source-kind module does too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor.models import Contract, Reading, TableSource
+from monitor.settings import Settings
+from monitor.sources.base import ReadContext, describe, error_reading, mask, settings_secrets
+
+__all__ = ["ReadContext", "explain_contract", "module_for", "read_contracts"]
+
+# A reader's own timeout (statement timeout, lock retries) should win over the watchdog,
+# whose message is vaguer: give it this much slack.
+_GRACE_SECONDS = 0.5
+
+_KIND_NAMES = {
+    "monitor.sources.sql": "table/query",
+    "monitor.sources.metadata": "table (metadata)",
+    "monitor.sources.files": "files",
+    "monitor.sources.run_log": "run_log",
+    "monitor.sources.heartbeat": "heartbeat",
+}
+
+
+def module_for(contract: Contract) -> str:
+    """The module that reads `contract`'s source kind."""
+    src = contract.source
+    if isinstance(src, TableSource):
+        return "monitor.sources.sql" if src.column else "monitor.sources.metadata"
+    return {
+        "query": "monitor.sources.sql",
+        "files": "monitor.sources.files",
+        "run_log": "monitor.sources.run_log",
+        "heartbeat": "monitor.sources.heartbeat",
+    }[src.kind]
+
+
+def _warehouse_of(contract: Contract, module: str) -> str | None:
+    """The warehouse a group is bound to: SQL kinds and run logs kept in a table."""
+    if module in ("monitor.sources.sql", "monitor.sources.metadata"):
+        return contract.warehouse
+    if module == "monitor.sources.run_log" and getattr(contract.source, "table", None):
+        return contract.warehouse
+    return None
+
+
+def _load(module: str) -> object:
+    """The source-kind module; ImportError when it is not there (yet)."""
+    mod = importlib.import_module(module)
+    if not hasattr(mod, "read_batch") or not hasattr(mod, "explain"):
+        raise ImportError(f"{module} has no read_batch/explain")
+    return mod
+
+
+def _not_available(module: str) -> str:
+    return f"source kind {_KIND_NAMES.get(module, module)} is not available"
+
+
+@dataclass
+class _Group:
+    module: str
+    warehouse: str | None
+    contracts: list[Contract]
+    limit: float  # seconds without progress before the group is given up
+    pending: set[str] = field(default_factory=set)
+    started: float = 0.0
+    last_progress: float = 0.0
+    finished: bool = False
+
+
+_DONE = object()
+
+
+def read_contracts(
+    contracts: Sequence[Contract],
+    settings: Settings,
+    now: datetime,
+    *,
+    store: object | None = None,
+    on_read: Callable[[Reading], None] | None = None,
+) -> dict[str, Reading]:
+    """Read every contract's source; one Reading per contract name, never an exception.
+
+    `on_read` is called on the calling thread as each reading arrives (for progress bars
+    and the service's streaming); the dict returned holds them all.
+    """
+    secrets = settings_secrets(settings)
+    groups = _group(contracts, settings)
+    results: dict[str, Reading] = {}
+    inbox: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
+
+    def accept(group: _Group, reading: Reading) -> None:
+        if reading.contract not in group.pending:
+            return  # a duplicate, or a name that is not this group's: first reading wins
+        group.pending.discard(reading.contract)
+        if reading.error is not None:
+            reading = _with_error(reading, mask(reading.error, secrets))
+        results[reading.contract] = reading
+        if on_read is not None:
+            on_read(reading)
+
+    for gid, group in enumerate(groups):
+        group.started = group.last_progress = time.monotonic()
+        ctx = ReadContext(
+            settings=settings,
+            now=now,
+            warehouse=group.warehouse,
+            store=store,
+            report=lambda r, gid=gid: inbox.put((gid, r)),  # type: ignore[misc]
+        )
+        # Daemon threads: a hung driver call must never keep the process alive at exit.
+        threading.Thread(
+            target=_run_group,
+            args=(gid, group, ctx, inbox),
+            name=f"fresh-read-{group.module.rsplit('.', 1)[-1]}-{group.warehouse or ''}",
+            daemon=True,
+        ).start()
+
+    while not all(g.finished for g in groups):
+        now_m = time.monotonic()
+        open_groups = [g for g in groups if not g.finished]
+        wait = min(g.last_progress + g.limit - now_m for g in open_groups)
+        try:
+            gid, item = inbox.get(timeout=max(wait, 0.0)) if wait > 0 else inbox.get_nowait()
+        except queue.Empty:
+            pass
+        else:
+            group = groups[gid]
+            if not group.finished:
+                if item is _DONE:
+                    _finish(group, accept, "the source returned no reading for this contract")
+                elif isinstance(item, Reading):
+                    # The group stays open until its thread is done (_DONE), so no reader
+                    # thread is still inside a driver when the process exits.
+                    group.last_progress = time.monotonic()
+                    accept(group, item)
+        now_m = time.monotonic()
+        for group in groups:
+            if not group.finished and now_m >= group.last_progress + group.limit:
+                shown = _seconds(group.limit - _GRACE_SECONDS)
+                _finish(group, accept, f"timed out after {shown}", now_m - group.started)
+    return results
+
+
+def _finish(
+    group: _Group, accept: Callable[[_Group, Reading], None], why: str, duration: float = 0.0
+) -> None:
+    for contract in group.contracts:
+        if contract.name in group.pending:
+            accept(group, error_reading(contract, why, duration))
+    group.finished = True
+
+
+def _run_group(
+    gid: int, group: _Group, ctx: ReadContext, inbox: queue.SimpleQueue[tuple[int, object]]
+) -> None:
+    started = time.monotonic()
+    try:
+        try:
+            mod = _load(group.module)
+        except ImportError:
+            why = _not_available(group.module)
+            for c in group.contracts:
+                inbox.put((gid, error_reading(c, why)))
+            return
+        readings = mod.read_batch(group.contracts, ctx)  # type: ignore[attr-defined]
+        for reading in readings:
+            inbox.put((gid, reading))
+    except BaseException as exc:  # a reader's bug must become an error reading, not a crash
+        why = describe(exc)
+        elapsed = time.monotonic() - started
+        for c in group.contracts:
+            inbox.put((gid, error_reading(c, why, elapsed)))
+    finally:
+        inbox.put((gid, _DONE))
+
+
+def _group(contracts: Sequence[Contract], settings: Settings) -> list[_Group]:
+    groups: dict[tuple[str, str | None], _Group] = {}
+    for contract in contracts:
+        module = module_for(contract)
+        warehouse = _warehouse_of(contract, module)
+        key = (module, warehouse)
+        if key not in groups:
+            wh = settings.warehouses.get(warehouse or contract.warehouse)
+            timeout = wh.timeout.total_seconds() if wh is not None else 30.0
+            groups[key] = _Group(module, warehouse, [], timeout + _GRACE_SECONDS)
+        groups[key].contracts.append(contract)
+        groups[key].pending.add(contract.name)
+    return list(groups.values())
+
+
+def _with_error(reading: Reading, error: str) -> Reading:
+    from dataclasses import replace
+
+    return replace(reading, error=error)
+
+
+def _seconds(value: float) -> str:
+    """`30s`, `1m30s`, or `0.5s`: a timeout the way it was written."""
+    if value == int(value) and value >= 1:
+        from datetime import timedelta
+
+        from monitor.durations import compact_duration
+
+        return compact_duration(timedelta(seconds=value))
+    return f"{value:g}s"
+
+
+def explain_contract(contract: Contract, settings: Settings) -> str:
+    """What reading `contract` runs (the SQL, or the files read), for `fresh explain`."""
+    from datetime import UTC
+
+    module = module_for(contract)
+    ctx = ReadContext(
+        settings=settings,
+        now=datetime.now(UTC),
+        warehouse=_warehouse_of(contract, module),
+    )
+    try:
+        mod = _load(module)
+    except ImportError:
+        return _not_available(module)
+    text: str = mod.explain(contract, ctx)  # type: ignore[attr-defined]
+    return mask(text, settings_secrets(settings))

@@ -1,0 +1,141 @@
+"""What every source kind shares: the read context, error readings, secret masking.
+
+A source kind is a module with two functions:
+
+    read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]
+    explain(contract: Contract, ctx: ReadContext) -> str
+
+`read_batch` returns one Reading per contract and never raises for one broken contract
+(that contract gets an `error` Reading). It may call `ctx.report(reading)` as each
+reading is ready: the dispatcher then delivers it at once, and a group's timeout counts
+from the last reading reported, so a long batch that makes progress is never cut off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from monitor.models import Contract, Reading
+from monitor.settings import Settings, Warehouse
+
+_DEFAULT_TIMEOUT = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What a reader needs besides the contracts: settings, `now`, the warehouse, the store."""
+
+    settings: Settings
+    now: datetime
+    warehouse: str | None = None
+    store: object | None = None
+    report: Callable[[Reading], None] | None = None
+
+    @property
+    def warehouse_config(self) -> Warehouse:
+        """The settings of `warehouse`; raises SourceError when it is not configured."""
+        from monitor.errors import SourceError
+
+        if self.warehouse is None or self.warehouse not in self.settings.warehouses:
+            raise SourceError(f"warehouse {self.warehouse!r} is not defined in fresh.yml")
+        return self.settings.warehouses[self.warehouse]
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one query may take: the warehouse's `timeout` (30 s without one)."""
+        wh = self.settings.warehouses.get(self.warehouse or "")
+        return (wh.timeout if wh is not None else _DEFAULT_TIMEOUT).total_seconds()
+
+    def deliver(self, reading: Reading) -> None:
+        """Hand one finished reading to the dispatcher early (no-op when nobody listens)."""
+        if self.report is not None:
+            self.report(reading)
+
+
+class SourceKind(Protocol):
+    """The two functions a source-kind module exposes (module-level)."""
+
+    def read_batch(self, contracts: list[Contract], ctx: ReadContext) -> list[Reading]: ...
+
+    def explain(self, contract: Contract, ctx: ReadContext) -> str: ...
+
+
+def error_reading(contract: Contract | str, message: str, duration: float = 0.0) -> Reading:
+    """An `error` Reading for `contract` with `message` (mask secrets before calling)."""
+    name = contract if isinstance(contract, str) else contract.name
+    return Reading(contract=name, error=message, duration_seconds=duration)
+
+
+# --- Secrets ------------------------------------------------------------------------------
+
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)([^@\s/]+)(@)")
+
+
+def url_password(url: str) -> str | None:
+    """The password inside a URL, decoded, or None."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def settings_secrets(settings: Settings) -> tuple[str, ...]:
+    """Every password of the warehouse and state URLs (raw and URL-encoded forms)."""
+    found: set[str] = set()
+    urls = [w.url for w in settings.warehouses.values()] + [settings.state.url]
+    for url in urls:
+        try:
+            raw = urlsplit(url).password
+        except ValueError:
+            raw = None
+        if raw:
+            found.update({raw, unquote(raw)})
+    # Longest first, so a secret that contains another is masked whole.
+    return tuple(sorted((s for s in found if len(s) >= 3), key=len, reverse=True))
+
+
+def mask(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with the password of any URL and every known secret replaced by ***."""
+    text = _URL_PASSWORD.sub(r"\1***\3", text)
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def masked_url(url: str) -> str:
+    """A URL fit for display: its password replaced by ***."""
+    return mask(url)
+
+
+# --- Errors and paths ---------------------------------------------------------------------
+
+_SQLA_TAIL = re.compile(r"\s*\(Background on this error at: [^)]*\)\s*$")
+
+
+def describe(exc: BaseException) -> str:
+    """One short line saying why a read failed (driver message, no SQL echo)."""
+    orig = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's exception
+    if isinstance(orig, BaseException):
+        exc = orig
+    text = str(exc).strip() or type(exc).__name__
+    text = _SQLA_TAIL.sub("", text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    # PostgreSQL puts the useful hint (LINE/HINT) after the first line; keep it short.
+    extra = [ln for ln in lines[1:] if ln.startswith(("HINT:", "DETAIL:"))]
+    return " ".join([first, *extra])[:500]
+
+
+def resolve_path(path: str, base_dir: Path) -> str:
+    """A database file path from a URL, relative ones read from `base_dir`."""
+    if path in ("", ":memory:") or path.startswith(("md:", "motherduck:", "file:")):
+        return path
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (base_dir / p))

@@ -98,7 +98,10 @@ def test_a_query_returns_its_one_timestamp(warehouse: Path) -> None:
     got = read(
         [
             query("q", "SELECT max(loaded_at) FROM raw.orders WHERE id = 1;"),
-            query("cte", "WITH x AS (SELECT happened FROM events) SELECT max(happened) FROM x -- newest"),
+            query(
+                "cte",
+                "WITH x AS (SELECT happened FROM events) SELECT max(happened) FROM x -- newest",
+            ),
             query("none", "SELECT happened FROM empty"),
             query("two", "SELECT loaded_at FROM raw.orders"),
         ],

@@ -204,7 +204,7 @@ def writer(warehouse: Path) -> Iterator[subprocess.Popen[str]]:
         f"con = duckdb.connect({str(warehouse)!r})\n"
         "print('locked', flush=True)\n"
         "sys.stdin.readline()\n"
-        "con.execute(\"INSERT INTO raw.orders VALUES (4, 'web', TIMESTAMP '2026-11-27 11:45:00')\")\n"
+        "con.execute(\"INSERT INTO raw.orders VALUES (4, 'web', '2026-11-27 11:45:00')\")\n"
         "con.close()\n"
         "print('released', flush=True)\n"
         "time.sleep(30)\n"

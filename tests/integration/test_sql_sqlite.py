@@ -128,7 +128,7 @@ def test_the_connection_itself_is_read_only(db: Path) -> None:
     from monitor.sources.sql_alchemy import engine_for
 
     engine = engine_for(f"sqlite:///{db}", Warehouse(url=f"sqlite:///{db}"), db.parent)
-    with engine.connect() as conn, pytest.raises(Exception, match="readonly|read-only|query_only"):
+    with engine.connect() as conn, pytest.raises(Exception, match=r"readonly|read-only|query_only"):
         conn.exec_driver_sql("DELETE FROM orders")
     con = sqlite3.connect(db)
     assert con.execute("SELECT count(*) FROM orders").fetchone() == (2,)

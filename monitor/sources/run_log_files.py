@@ -1,0 +1,193 @@
+"""Run logs kept in files: JSON lines (`*.jsonl`) and dbt's `run_results.json`.
+
+JSON lines: one object per line with the job, status and time columns (`job`, `status`,
+`finished_at` unless renamed). Times are ISO-8601 text (naive ones read in the warehouse's
+timezone) or numbers of epoch seconds. A line that is not JSON is an error naming the file
+and line, except a last line without its newline: a writer is still appending it.
+
+dbt: every file matching the glob is one invocation (archived runs included). A result
+matches `job` by `unique_id` (`model.shop.orders`) or by name (`orders`, the third part of
+the unique_id); it is a run at its `execute` timing's `completed_at`, or the file's
+`metadata.generated_at` when it has none (skipped nodes). Parsed files are cached by path,
+size and mtime, so a service polling a folder of archived runs reads each file once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.errors import SourceError
+from monitor.models import Contract, Reading, RunLogSource
+from monitor.sources._ctx import SourceContext, warehouse_timezone
+from monitor.sources._timeconv import to_utc
+from monitor.sources.files import is_s3, list_files
+from monitor.sources.run_log import is_dbt, reading_for, source_of, summarize
+
+Run = tuple[str, datetime | None]
+
+
+def read_one(contract: Contract, ctx: SourceContext) -> Reading:
+    """The Reading of one file-based run_log contract (SourceError when unreadable)."""
+    src = source_of(contract)
+    assert src.file is not None
+    if is_s3(src.file):
+        raise SourceError("run_log files are read from local paths; s3:// is not supported")
+    matched = sorted(p for p, _ in list_files(src.file, ctx))
+    if not matched:
+        return Reading(contract.name, detail=f"no file matches {src.file}")
+    tz = warehouse_timezone(ctx, contract.warehouse)
+    runs: list[Run] = []
+    for path in matched:
+        runs.extend(_dbt_runs(path, src.job) if is_dbt(src) else _jsonl_runs(path, src, tz))
+    return reading_for(contract, summarize(runs, src.success), src.file)
+
+
+def describe_files(contract: Contract, ctx: SourceContext) -> str:
+    """The files a check reads, for `fresh explain`."""
+    src = source_of(contract)
+    assert src.file is not None
+    where = src.file if os.path.isabs(src.file) else str(ctx.settings.base_dir / src.file)
+    if is_dbt(src):
+        return (
+            f"dbt run_results.json files matching {where} (node unique_id or name "
+            f"{src.job!r}, time = timing 'execute' completed_at)"
+        )
+    return (
+        f"JSON-lines files matching {where} (fields {src.job_column!r}, "
+        f"{src.status_column!r}, {src.time_column!r})"
+    )
+
+
+# --- JSON lines -----------------------------------------------------------------------
+
+
+def _jsonl_runs(path: str, src: RunLogSource, tz: str) -> list[Run]:
+    needle = _needle(src.job)
+    runs: list[Run] = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if needle is not None and needle not in line:
+                    continue  # cheap pre-filter: the job's name must appear on the line
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    if not line.endswith("\n"):
+                        break  # the last line is still being written
+                    raise SourceError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
+                if not isinstance(row, dict):
+                    raise SourceError(f"{path}:{lineno}: not a JSON object")
+                if row.get(src.job_column) != src.job:
+                    continue
+                status = row.get(src.status_column)
+                try:
+                    at = _time(row.get(src.time_column), tz)
+                except SourceError as exc:
+                    raise SourceError(f"{path}:{lineno}: {src.time_column}: {exc}") from None
+                runs.append((str(status), at))
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return runs
+
+
+def _needle(job: str) -> str | None:
+    """The job as it appears inside a JSON line, when that is certain (plain ASCII)."""
+    encoded = json.dumps(job)
+    if encoded[1:-1] != job or not job.isascii() or "/" in job:
+        return None
+    return encoded
+
+
+def _time(value: object, tz: str) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return to_utc(value, tz, "epoch_s")
+    return to_utc(value, tz)
+
+
+# --- dbt run_results.json -------------------------------------------------------------
+
+# (unique_id, status, completed_at or None); generated_at per file.
+_DbtFile = tuple[datetime | None, list[tuple[str, str, datetime | None]]]
+_CACHE: OrderedDict[tuple[str, int, int], _DbtFile] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 2048
+
+
+def _dbt_runs(path: str, job: str) -> list[Run]:
+    generated_at, results = _dbt_file(path)
+    exact = [r for r in results if r[0] == job]
+    matches = exact or [r for r in results if _node_name(r[0]) == job]
+    return [(status, at or generated_at) for _, status, at in matches]
+
+
+def _node_name(unique_id: str) -> str | None:
+    parts = unique_id.split(".")
+    return parts[2] if len(parts) >= 3 else None
+
+
+def _dbt_file(path: str) -> _DbtFile:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    key = (path, st.st_size, st.st_mtime_ns)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    parsed = _parse_dbt(path)
+    with _CACHE_LOCK:
+        _CACHE[key] = parsed
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return parsed
+
+
+def _parse_dbt(path: str) -> _DbtFile:
+    try:
+        with open(path, "rb") as fh:
+            doc = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read {path}: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise SourceError(f"{path}: not a dbt run_results.json (no 'results' list)")
+    meta = doc.get("metadata")
+    generated_at = _dbt_time(meta.get("generated_at") if isinstance(meta, dict) else None, path)
+    results = []
+    for item in doc["results"]:
+        if not isinstance(item, dict) or not isinstance(item.get("unique_id"), str):
+            raise SourceError(f"{path}: a result without a unique_id")
+        results.append(
+            (item["unique_id"], str(item.get("status")), _completed_at(item.get("timing"), path))
+        )
+    return generated_at, results
+
+
+def _completed_at(timing: Any, path: str) -> datetime | None:
+    if not isinstance(timing, list):
+        return None
+    for step in timing:
+        if isinstance(step, dict) and step.get("name") == "execute":
+            return _dbt_time(step.get("completed_at"), path)
+    return None
+
+
+def _dbt_time(value: object, path: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        at = to_utc(value, "UTC")  # dbt writes UTC, with or without the Z
+    except SourceError as exc:
+        raise SourceError(f"{path}: {exc}") from None
+    return at.astimezone(UTC) if at is not None else None

@@ -62,12 +62,8 @@ def test_it_repeats_every_repeat_every_while_it_stays_stale() -> None:
     obs = [(timedelta(0), Status.STALE)] + [
         (timedelta(minutes=m), Status.STALE) for m in range(5, 13 * 60, 5)
     ]
-    assert run(obs) == [
-        ("fired", "stale"),
-        ("repeated", "stale"),
-        ("repeated", "stale"),
-        ("repeated", "stale"),
-    ]  # at 4h, 8h, 12h
+    assert run(obs) == [("fired", "stale"), ("repeated", "stale"), ("repeated", "stale"),
+                        ("repeated", "stale")]  # at 4h, 8h, 12h
 
 
 def test_the_owner_repeat_every_overrides_the_default() -> None:
@@ -78,11 +74,8 @@ def test_the_owner_repeat_every_overrides_the_default() -> None:
 
 
 def test_it_resolves_once_when_the_contract_is_fresh_again() -> None:
-    obs = [
-        (timedelta(0), Status.STALE),
-        (timedelta(hours=1), Status.FRESH),
-        (timedelta(hours=2), Status.FRESH),
-    ]
+    obs = [(timedelta(0), Status.STALE), (timedelta(hours=1), Status.FRESH),
+           (timedelta(hours=2), Status.FRESH)]
     assert run(obs) == [("fired", "stale"), ("resolved", "fresh")]
 
 
@@ -92,12 +85,8 @@ def test_going_from_stale_to_warn_resolves_when_warn_does_not_page() -> None:
 
 
 def test_a_repeat_is_not_due_right_after_a_change() -> None:
-    obs = [
-        (timedelta(0), Status.STALE),
-        (timedelta(hours=3), Status.ERROR),
-        (timedelta(hours=5), Status.ERROR),
-        (timedelta(hours=7), Status.ERROR),
-    ]
+    obs = [(timedelta(0), Status.STALE), (timedelta(hours=3), Status.ERROR),
+           (timedelta(hours=5), Status.ERROR), (timedelta(hours=7), Status.ERROR)]
     assert run(obs) == [("fired", "stale"), ("changed", "error"), ("repeated", "error")]
 
 

@@ -15,34 +15,19 @@ NOW = T + timedelta(seconds=30)
 LINKS = Links("https://fresh.example.com", "https://grafana.example.com/d/fresh-contract")
 
 ORDERS = AlertFacts(
-    contract="raw_shopify.orders",
-    kind=Kind.FIRED,
-    status=Status.STALE,
-    previous=Status.FRESH,
-    at=T,
-    owner="ops-data-team",
-    severity="critical",
-    warehouse="main",
+    contract="raw_shopify.orders", kind=Kind.FIRED, status=Status.STALE, previous=Status.FRESH,
+    at=T, owner="ops-data-team", severity="critical", warehouse="main",
     tags=("shopify", "revenue"),
     metadata={"pii": False, "runbook": "https://wiki.example.com/orders"},
-    last_update=T - timedelta(hours=2, minutes=5),
-    checked_at=T,
-    warn_after=timedelta(minutes=20),
-    error_after=timedelta(hours=1),
+    last_update=T - timedelta(hours=2, minutes=5), checked_at=T,
+    warn_after=timedelta(minutes=20), error_after=timedelta(hours=1),
     deadline=T - timedelta(hours=1, minutes=5),
 )
 EXPORT = AlertFacts(
-    contract="ops.export",
-    kind=Kind.CHANGED,
-    status=Status.ERROR,
-    previous=Status.STALE,
-    at=T,
-    owner="ops-data-team",
-    severity="warning",
-    warehouse="main",
+    contract="ops.export", kind=Kind.CHANGED, status=Status.ERROR, previous=Status.STALE, at=T,
+    owner="ops-data-team", severity="warning", warehouse="main",
     error="connection to postgresql://u:hunter2@db failed",
-    detail="last ping was /fail, exit code 3",
-    output_tail="line1\nTraceback\nKeyError: x",
+    detail="last ping was /fail, exit code 3", output_tail="line1\nTraceback\nKeyError: x",
     checked_at=T,
 )
 
@@ -54,10 +39,7 @@ def scrub(text: str) -> str:
 def test_an_email_reads_well_in_plain_text() -> None:
     m = render([ORDERS], "email", owner="ops-data-team", links=LINKS, now=NOW)
     assert (m.title, m.body_format, m.notify_type) == (
-        "STALE: raw_shopify.orders — data 2h 5m old, limit 1h",
-        "text",
-        "failure",
-    )
+        "STALE: raw_shopify.orders — data 2h 5m old, limit 1h", "text", "failure")
     assert m.body == (
         "STALE: raw_shopify.orders — data 2h 5m old, limit 1h\n"
         "  Last update: 2026-11-24 07:55:00 UTC (2h 5m ago)\n"
@@ -94,13 +76,13 @@ def test_the_runbook_comes_first_among_metadata() -> None:
 
 
 def test_a_grouped_message_lists_each_contract_worst_first() -> None:
-    m = render([ORDERS, EXPORT], "email", owner="ops-data-team", links=LINKS, now=NOW, scrub=scrub)
+    m = render([ORDERS, EXPORT], "email", owner="ops-data-team", links=LINKS, now=NOW,
+               scrub=scrub)
     assert m.title == "2 contracts of ops-data-team: 1 error, 1 stale"
     assert m.body.index("ERROR (was stale): ops.export") < m.body.index("STALE: raw_shopify")
     assert "Status page: https://fresh.example.com/?owner=ops-data-team" in m.body
     assert "Dashboard: https://grafana.example.com/d/fresh-contract?var-owner=ops-data-team" in (
-        m.body
-    )
+        m.body)
 
 
 def test_an_error_shows_the_reason_and_a_failed_job_its_exit_code_and_output() -> None:
@@ -113,13 +95,8 @@ def test_an_error_shows_the_reason_and_a_failed_job_its_exit_code_and_output() -
 
 
 def test_a_resolved_message_says_it_is_fresh_again() -> None:
-    f = replace(
-        ORDERS,
-        kind=Kind.RESOLVED,
-        status=Status.FRESH,
-        previous=Status.STALE,
-        last_update=T - timedelta(minutes=3),
-    )
+    f = replace(ORDERS, kind=Kind.RESOLVED, status=Status.FRESH, previous=Status.STALE,
+                last_update=T - timedelta(minutes=3))
     m = render([f], "email", owner="o", links=Links(), now=NOW)
     assert m.title == "RESOLVED: raw_shopify.orders is fresh again — data 3m old"
     assert m.notify_type == "success"

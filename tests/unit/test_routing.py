@@ -43,9 +43,8 @@ SETTINGS = Settings(
     alerts=Alerts(
         fallback=("json://fallback.example/hook",),
         routes=(
-            Route(
-                match={"severity": "critical"}, notify=("json://pager.example/p",), continue_=True
-            ),
+            Route(match={"severity": "critical"}, notify=("json://pager.example/p",),
+                  continue_=True),
             Route(match={"tag": "revenue"}, notify=("json://revenue.example/r",)),
             Route(match={"contract": "raw_*"}, notify=("json://never.example/n",)),
         ),
@@ -53,13 +52,8 @@ SETTINGS = Settings(
 )
 
 
-def subj(
-    contract: str = "orders",
-    owner: str = "ops",
-    severity: str = "warning",
-    tags: tuple[str, ...] = (),
-    **meta: object,
-) -> Subject:
+def subj(contract: str = "orders", owner: str = "ops", severity: str = "warning",
+         tags: tuple[str, ...] = (), **meta: object) -> Subject:
     return Subject(contract, owner, severity, tags, meta)
 
 
@@ -88,10 +82,8 @@ def test_routes_take_the_first_match_and_continue_only_while_it_says_so() -> Non
 
 
 def test_a_url_named_twice_gets_the_message_once() -> None:
-    s = Settings(
-        owners={"ops": Owner(notify=("json://a/h",))},
-        alerts=Alerts(routes=(Route(match={}, notify=("json://a/h",)),)),
-    )
+    s = Settings(owners={"ops": Owner(notify=("json://a/h",))},
+                 alerts=Alerts(routes=(Route(match={}, notify=("json://a/h",)),)))
     assert destinations(s, subj()) == ("json://a/h",)
 
 
@@ -133,13 +125,10 @@ def test_silence_matchers_parse_and_all_must_match() -> None:
 def test_notify_test_goes_to_the_owner_and_routes_naming_it() -> None:
     s = Settings(
         owners={"ops": Owner(notify=("json://a/h",))},
-        alerts=Alerts(
-            fallback=("json://fb/h",),
-            routes=(
-                Route(match={"owner": "ops"}, notify=("json://b/h",)),
-                Route(match={"severity": "critical"}, notify=("json://c/h",)),
-            ),
-        ),
+        alerts=Alerts(fallback=("json://fb/h",), routes=(
+            Route(match={"owner": "ops"}, notify=("json://b/h",)),
+            Route(match={"severity": "critical"}, notify=("json://c/h",)),
+        )),
     )
     assert notify_test_destinations(s, "ops") == ("json://a/h", "json://b/h")
     assert notify_test_destinations(s, "ghost") == ("json://fb/h",)
@@ -169,16 +158,9 @@ class Recorder:
         self.states[contract] = state
         if t is None:
             return
-        facts = AlertFacts(
-            contract=contract,
-            kind=t.kind,
-            status=t.status,
-            previous=t.previous,
-            at=t.at,
-            owner=owner,
-            severity=str(kw.get("severity", "warning")),
-            warehouse="main",
-        )
+        facts = AlertFacts(contract=contract, kind=t.kind, status=t.status, previous=t.previous,
+                           at=t.at, owner=owner, severity=str(kw.get("severity", "warning")),
+                           warehouse="main")
         self.pending.append(Pending(self.next_id, contract, t.seq, t.episode, facts))
         self.next_id += 1
 
@@ -196,10 +178,7 @@ def test_contracts_of_one_owner_that_break_within_group_wait_go_in_one_message()
     ops = [p for p in r.pending if p.facts.owner == "ops"]
     plan = plan_flush("ops", ops, settings=SETTINGS, announced=set(), silences=[])
     assert set(plan.outcomes.values()) == {SENT}
-    assert list(plan.messages) == [
-        "json://ops.example/hook",
-        "mailto://a:pw@mail.example?to=o@x.io",
-    ]
+    assert list(plan.messages) == ["json://ops.example/hook", "mailto://a:pw@mail.example?to=o@x.io"]
     facts, ids = plan.messages["json://ops.example/hook"]
     assert [f.contract for f in facts] == ["a", "b"] and ids == [1, 2]
 
@@ -260,9 +239,8 @@ def test_a_silenced_transition_is_recorded_not_sent_and_mutes_its_alert() -> Non
     r = Recorder()
     r.see("a", Status.STALE)
     r.see("b", Status.STALE)
-    plan = plan_flush(
-        "ops", r.pending, settings=SETTINGS, announced=set(), silences=[[("contract", "a")]]
-    )
+    plan = plan_flush("ops", r.pending, settings=SETTINGS, announced=set(),
+                      silences=[[("contract", "a")]])
     assert plan.outcomes == {1: SILENCED, 2: SENT}
     assert plan.muted == [("a", 1)]
     assert [f.contract for f in plan.messages["json://ops.example/hook"][0]] == ["b"]

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from monitor.durations import parse_duration
 
@@ -26,6 +26,73 @@ def _duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
+def _text(value: Any) -> Any:
+    # YAML reads `pii: false` as a bool; a route matches it as the text users wrote.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+MatchValue = Annotated[str, BeforeValidator(_text)]
+
+NOTIFY_STATUSES = ("warn", "stale", "error")
+ROUTE_KEYS = ("contract", "owner", "tag", "severity")
+SEVERITIES = ("info", "warning", "critical")
+# Labels fresh puts on per-contract series itself; metric_labels may not reuse them.
+RESERVED_LABELS = (
+    "contract",
+    "owner",
+    "warehouse",
+    "severity",
+    "status",
+    "level",
+    "replica",
+    "instance",
+    "job",
+    "le",
+    "quantile",
+    "version",
+    "result",
+)
+
+
+class ItemError(ValueError):
+    """A ValueError about one item of a list or mapping; config.py points at that item."""
+
+    def __init__(self, message: str, item: int | str, at_key: bool = False) -> None:
+        super().__init__(message)
+        self.item = item
+        self.at_key = at_key
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """` (did you mean 'x'?)` for the closest choice, or "" when nothing is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_timezone(name: str) -> str:
+    """Return `name` if it is an IANA time zone, else raise ValueError with a suggestion."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = did_you_mean(name, available_timezones())
+        raise ValueError(f"unknown time zone {name!r}{hint} (use an IANA name)") from None
+    return name
+
+
+def _check_url(url: str) -> str:
+    if "://" not in url:
+        raise ValueError(f"{url!r} is not a URL (e.g. duckdb:///warehouse.duckdb)")
+    return url
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,6 +105,16 @@ class Warehouse(_Model):
     timeout: Duration = timedelta(seconds=30)
     max_connections: int = Field(default=4, ge=1, le=64)
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _check_url(url)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, name: str) -> str:
+        return check_timezone(name)
+
 
 class State(_Model):
     """The state store: history, alert state, outbox, silences, pings, leases."""
@@ -45,6 +122,11 @@ class State(_Model):
     url: str = "sqlite:///.fresh/state.db"
     retention: Duration = timedelta(days=30)
     lease_ttl: Duration = timedelta(seconds=15)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _check_url(url)
 
 
 class Owner(_Model):
@@ -57,11 +139,29 @@ class Owner(_Model):
 class Route(_Model):
     """An Alertmanager-style extra route."""
 
-    match: dict[str, str] = Field(default_factory=dict)
+    match: dict[str, MatchValue] = Field(default_factory=dict)
     notify: tuple[str, ...] = ()
     continue_: bool = Field(default=False, alias="continue")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("match")
+    @classmethod
+    def _match_keys(cls, match: dict[str, str]) -> dict[str, str]:
+        for key, value in match.items():
+            if key.startswith("metadata.") and len(key) > len("metadata."):
+                continue
+            if key not in ROUTE_KEYS:
+                hint = did_you_mean(key, ROUTE_KEYS) or " (use contract, owner, tag, severity"
+                hint += "" if "did you mean" in hint else " or metadata.KEY)"
+                raise ItemError(f"unknown match key {key!r}{hint}", key, at_key=True)
+            if key == "severity" and value not in SEVERITIES:
+                raise ItemError(
+                    f"unknown severity {value!r}{did_you_mean(value, SEVERITIES)}"
+                    " (info, warning or critical)",
+                    key,
+                )
+        return match
 
 
 class Alerts(_Model):
@@ -73,6 +173,18 @@ class Alerts(_Model):
     group_wait: Duration = timedelta(seconds=30)
     fallback: tuple[str, ...] = ()
     routes: tuple[Route, ...] = ()
+
+    @field_validator("notify_on")
+    @classmethod
+    def _statuses(cls, statuses: tuple[str, ...]) -> tuple[str, ...]:
+        for i, s in enumerate(statuses):
+            if s not in NOTIFY_STATUSES:
+                raise ItemError(
+                    f"unknown status {s!r}{did_you_mean(s, NOTIFY_STATUSES)}"
+                    " (notify_on takes warn, stale and error)",
+                    i,
+                )
+        return statuses
 
 
 class Auth(_Model):
@@ -106,3 +218,19 @@ class Settings(_Model):
     metric_labels: tuple[str, ...] = ()
     base_dir: Path = Path(".")
     config_path: Path | None = None  # None when there is no fresh.yml
+
+    @field_validator("metric_labels")
+    @classmethod
+    def _labels(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        import re
+
+        for i, label in enumerate(labels):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label) or label.startswith("__"):
+                raise ItemError(
+                    f"{label!r} cannot be a Prometheus label name (letters, digits, _)", i
+                )
+            if label in RESERVED_LABELS:
+                raise ItemError(f"{label!r} is a label fresh sets itself; pick another key", i)
+            if label in labels[:i]:
+                raise ItemError(f"{label!r} is listed twice", i)
+        return labels

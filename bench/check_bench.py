@@ -284,15 +284,21 @@ def import_profile(fresh_cwd: Path, top: int) -> None:
         text=True,
     )
     rows = []
+    total = 0
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
         _, cumulative, name = line.split("|", 2)
-        rows.append((int(cumulative), name.rstrip()))
+        depth = (len(name) - len(name.lstrip()) - 1) // 2
+        if depth == 0:
+            total += int(cumulative)
+        if depth <= 1:  # what fresh imports, and what those import directly
+            rows.append((int(cumulative), depth, name.strip()))
     rows.sort(reverse=True)
-    print(f"\nslowest imports of `fresh check` (cumulative ms, top {top}):")
-    for cumulative, name in rows[:top]:
-        print(f"  {cumulative / 1000:8.1f}  {name.strip()}")
+    print(f"\nimports of one `fresh check`: {total / 1000:.0f} ms in all; the slowest")
+    print("(cumulative ms; indented: imported by the module above it in the tree):")
+    for cumulative, depth, name in rows[:top]:
+        print(f"  {cumulative / 1000:8.1f}  {'  ' * depth}{name}")
 
 
 def main() -> None:

@@ -201,3 +201,36 @@ def _initial_schema(conn: Connection) -> None:
         sa.Column("heartbeat_at", ts, nullable=False),
     )
     md.create_all(conn)
+
+
+@migration(2, "alerts: alert_state table; transitions episode, owner, facts, outcome")
+def _alerts_lifecycle(conn: Connection) -> None:
+    md = sa.MetaData()
+    ts = UTCDateTime
+    sa.Table(
+        "alert_state",
+        md,
+        sa.Column("contract", sa.String(255), primary_key=True),
+        sa.Column("status", sa.String(16)),
+        sa.Column("seq", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("episode", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("open", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("next_repeat_at", ts),
+        sa.Column("muted", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    )
+    md.create_all(conn)
+    # what sa.DateTime(timezone=True) and sa.JSON create on each dialect
+    ts_type = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    json_type = "JSON"
+    for column in (
+        "episode INTEGER NOT NULL DEFAULT 0",
+        "owner VARCHAR(255) NOT NULL DEFAULT ''",
+        f"facts {json_type}",
+        "outcome VARCHAR(16)",
+        f"decided_at {ts_type}",
+    ):
+        conn.execute(sa.text(f"ALTER TABLE transitions ADD COLUMN {column}"))
+    conn.execute(
+        sa.text("CREATE INDEX ix_transitions_outcome_owner ON transitions (outcome, owner)")
+    )

@@ -108,9 +108,32 @@ transitions = sa.Table(
     sa.Column("from_status", sa.String(16)),
     sa.Column("to_status", sa.String(16), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # fired | repeated | resolved
+    sa.Column("kind", sa.String(16), nullable=False),  # fired|changed|repeated|resolved|closed
     sa.Column("silenced", sa.Boolean, nullable=False, server_default=sa.false()),
+    # migration 2 (alerts): the alert this belongs to, what the message says, and what a
+    # flush decided (NULL while it waits for its group: sent, silenced, superseded, …)
+    sa.Column("episode", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("owner", sa.String(255), nullable=False, server_default=""),
+    sa.Column("facts", sa.JSON),
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("decided_at", UTCDateTime),
     sa.UniqueConstraint("contract", "seq", name="uq_transitions_contract_seq"),
+    sa.Index("ix_transitions_outcome_owner", "outcome", "owner"),
+)
+
+# Alert lifecycle state per contract (migration 2); every write is a compare-and-set on
+# `version`, so a restart or a second worker never records a transition twice.
+alert_state = sa.Table(
+    "alert_state",
+    metadata,
+    sa.Column("contract", sa.String(255), primary_key=True),
+    sa.Column("status", sa.String(16)),  # the status the alerts last saw
+    sa.Column("seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("episode", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("open", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("next_repeat_at", UTCDateTime),
+    sa.Column("muted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
 )
 
 # The persistent alert outbox: claimed with an expiry, marked sent only after sending.

@@ -1,0 +1,354 @@
+"""The persistent outbox: flush groups into it, claim, send, mark sent only after success.
+
+- `flush` turns the pending transitions of every owner whose group is due (`group_wait`)
+  into outbox rows, one per destination URL, in one transaction that also records each
+  transition's outcome (compare-and-set on `outcome IS NULL`, so two workers never
+  flush the same transition). A row names its URL by a hash (`url_id`), never the URL
+  itself: tokens and passwords stay in the configuration, not in the state store.
+- `claim` takes due rows atomically (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's
+  write transaction is the single writer) and stamps `claimed_until = now + 60 s`: a
+  sender that dies leaves a claim that expires, and the row is sent again (at-least-once).
+- `deliver` sends each claimed row and marks it sent only after the channel accepted it.
+  A failure is retried with capped exponential back-off, forever: a channel that is down
+  for an hour delays its messages and loses none. A permanent refusal (HTTP 4xx) stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from monitor.alerts.facts import AlertFacts
+from monitor.alerts.grouping import SENT, Pending, due_owners, plan_flush
+from monitor.alerts.lifecycle import Kind
+from monitor.alerts.render import Links, Message, render, style_of
+from monitor.alerts.routing import url_id
+from monitor.alerts.sender import Sender, SendResult
+from monitor.settings import Settings
+from monitor.store import Store
+from monitor.store.schema import alert_state, outbox, transitions
+
+log = logging.getLogger("fresh.alerts")
+
+CLAIM_TTL = timedelta(seconds=60)
+BACKOFF_FIRST = timedelta(seconds=5)
+BACKOFF_CAP = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One claimed outbox row."""
+
+    id: int
+    owner: str
+    url_id: str
+    message: Message
+    attempts: int
+
+
+def backoff(
+    attempts: int, first: timedelta = BACKOFF_FIRST, cap: timedelta = BACKOFF_CAP
+) -> timedelta:
+    """The wait after `attempts` failed tries: `first`, doubling each time, at most `cap`."""
+    wait: timedelta = first * (2 ** max(0, min(attempts, 30) - 1))
+    return min(cap, wait)
+
+
+# --- flush -------------------------------------------------------------------------------
+
+
+def _pending(
+    conn: sa.Connection, owner: str | None = None, lock: bool = False, store: Store | None = None
+) -> list[Pending]:
+    stmt = sa.select(
+        transitions.c.id,
+        transitions.c.contract,
+        transitions.c.seq,
+        transitions.c.episode,
+        transitions.c.facts,
+    ).where(transitions.c.outcome.is_(None), transitions.c.facts.is_not(None))
+    if owner is not None:
+        stmt = stmt.where(transitions.c.owner == owner)
+    if lock and store is not None:
+        # wait for a concurrent flush of this owner, then see only what it left pending
+        stmt = store.for_update(stmt)
+    return [
+        Pending(r.id, r.contract, r.seq, r.episode, AlertFacts.from_json(r.facts))
+        for r in conn.execute(stmt.order_by(transitions.c.id))
+    ]
+
+
+def _announced(conn: sa.Connection, contracts: Sequence[str]) -> set[tuple[str, int]]:
+    rows = conn.execute(
+        sa.select(transitions.c.contract, transitions.c.episode)
+        .where(
+            transitions.c.contract.in_(list(contracts)),
+            transitions.c.outcome == SENT,
+            transitions.c.kind != Kind.RESOLVED.value,
+        )
+        .distinct()
+    )
+    return {(r.contract, r.episode) for r in rows}
+
+
+def next_flush_at(store: Store, group_wait: timedelta) -> datetime | None:
+    """When the oldest waiting transition's group falls due, or None with none waiting."""
+    with store.read() as conn:
+        oldest = conn.execute(
+            sa.select(sa.func.min(transitions.c.at)).where(transitions.c.outcome.is_(None))
+        ).scalar()
+    return None if oldest is None else oldest + group_wait
+
+
+def flush(
+    store: Store,
+    settings: Settings,
+    now: datetime,
+    *,
+    silences: Sequence[Sequence[tuple[str, str]]] = (),
+    scrub: Callable[[str], str] = lambda s: s,
+) -> int:
+    """Turn every due group into outbox rows; returns how many rows were added."""
+    with store.read() as conn:
+        owners = due_owners(_pending(conn), now, settings.alerts.group_wait)
+    links = Links(settings.server.public_url, settings.server.dashboard_url)
+    added = 0
+    for owner in owners:
+        try:
+            added += _flush_owner(store, settings, owner, now, links, silences, scrub)
+        except _LostRace:
+            log.info("another worker flushed the alerts of %s first", owner)
+    return added
+
+
+def _flush_owner(
+    store: Store,
+    settings: Settings,
+    owner: str,
+    now: datetime,
+    links: Links,
+    silences: Sequence[Sequence[tuple[str, str]]],
+    scrub: Callable[[str], str],
+) -> int:
+    added = 0
+    with store.write() as conn:
+        pending = _pending(conn, owner, lock=True, store=store)
+        if not pending:
+            return 0
+        plan = plan_flush(
+            owner,
+            pending,
+            settings=settings,
+            announced=_announced(conn, sorted({p.contract for p in pending})),
+            silences=silences,
+        )
+        for outcome in set(plan.outcomes.values()):
+            ids = [i for i, o in plan.outcomes.items() if o == outcome]
+            done = conn.execute(
+                transitions.update()
+                .where(transitions.c.id.in_(ids), transitions.c.outcome.is_(None))
+                .values(outcome=outcome, decided_at=now, silenced=outcome == "silenced")
+            ).rowcount
+            if done != len(ids):  # another worker flushed them first: undo ours
+                raise _LostRace()
+        for contract, episode in plan.muted:
+            conn.execute(
+                alert_state.update()
+                .where(
+                    alert_state.c.contract == contract,
+                    alert_state.c.episode == episode,
+                    alert_state.c.open.is_(True),
+                )
+                .values(muted=True, version=alert_state.c.version + 1)
+            )
+        for url, (facts, ids) in plan.messages.items():
+            msg = render(facts, style_of(url), owner=owner, links=links, now=now, scrub=scrub)
+            conn.execute(
+                outbox.insert().values(
+                    transition_ids=ids,
+                    group_key=owner,
+                    owner=owner,
+                    url_id=url_id(url),
+                    payload=_payload(msg),
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+            added += 1
+    return added
+
+
+class _LostRace(Exception):
+    pass
+
+
+def _payload(m: Message) -> dict[str, str]:
+    return {
+        "title": m.title,
+        "body": m.body,
+        "body_format": m.body_format,
+        "notify_type": m.notify_type,
+    }
+
+
+def _message(p: Mapping[str, Any]) -> Message:
+    return Message(p["title"], p["body"], p["body_format"], p["notify_type"])
+
+
+# --- claim and deliver --------------------------------------------------------------------
+
+
+def _due(now: datetime) -> list[Any]:
+    return [
+        outbox.c.sent_at.is_(None),
+        outbox.c.failed_permanently.is_(False),
+        outbox.c.next_attempt_at <= now,
+        sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+    ]
+
+
+def claim(
+    store: Store, worker: str, now: datetime, *, limit: int = 20, ttl: timedelta = CLAIM_TTL
+) -> list[Delivery]:
+    """Claim up to `limit` due rows for `worker` until `now + ttl`."""
+    with store.write() as conn:
+        ids = list(
+            conn.execute(
+                store.skip_locked(
+                    sa.select(outbox.c.id).where(*_due(now)).order_by(outbox.c.id).limit(limit)
+                )
+            ).scalars()
+        )
+        if not ids:
+            return []
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(ids), *_due(now))
+            .values(claimed_until=now + ttl, claimed_by=worker, attempts=outbox.c.attempts + 1)
+        )
+        rows = conn.execute(
+            sa.select(outbox).where(
+                outbox.c.id.in_(ids),
+                outbox.c.claimed_by == worker,
+                outbox.c.claimed_until == now + ttl,
+            )
+        ).all()
+    return [Delivery(r.id, r.owner, r.url_id, _message(r.payload), int(r.attempts)) for r in rows]
+
+
+def release(store: Store, worker: str) -> int:
+    """Drop the unfinished claims `worker` held in a previous life (a restart)."""
+    with store.write() as conn:
+        return int(
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.claimed_by == worker, outbox.c.sent_at.is_(None))
+                .values(claimed_until=None)
+            ).rowcount
+        )
+
+
+def mark(
+    store: Store,
+    d: Delivery,
+    result: SendResult,
+    now: datetime,
+    *,
+    first: timedelta = BACKOFF_FIRST,
+    cap: timedelta = BACKOFF_CAP,
+) -> str:
+    """Record how a send went: `sent`, `retry` or `failed` (permanently)."""
+    with store.write() as conn:
+        if result.ok:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == d.id, outbox.c.sent_at.is_(None))
+                .values(sent_at=now, claimed_until=None, last_error=None)
+            )
+            return "sent"
+        values: dict[str, Any] = {"claimed_until": None, "last_error": result.error}
+        if result.permanent:
+            values["failed_permanently"] = True
+        else:
+            values["next_attempt_at"] = now + backoff(d.attempts, first, cap)
+        conn.execute(
+            outbox.update().where(outbox.c.id == d.id, outbox.c.sent_at.is_(None)).values(**values)
+        )
+    return "failed" if result.permanent else "retry"
+
+
+def deliver(
+    store: Store,
+    sender: Sender,
+    urls: Mapping[str, str],
+    worker: str,
+    clock_now: Callable[[], datetime],
+    *,
+    on_result: Callable[[str, str], None] | None = None,
+    first: timedelta = BACKOFF_FIRST,
+    cap: timedelta = BACKOFF_CAP,
+    ttl: timedelta = CLAIM_TTL,
+) -> dict[str, int]:
+    """Claim what is due, send it, mark it. Returns counts of sent / retry / failed.
+
+    `urls` maps `url_id` to the configured URL. `on_result(owner, result)` is called with
+    `sent` or `failed` for each attempt (the `fresh_notifications_total` counter).
+    """
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    for d in claim(store, worker, clock_now(), ttl=ttl):
+        url = urls.get(d.url_id)
+        if url is None:
+            result = SendResult(False, "this notify URL is no longer configured", status=410)
+        else:
+            result = sender.send(url, d.message)
+        outcome = mark(store, d, result, clock_now(), first=first, cap=cap)
+        counts[outcome] += 1
+        if on_result is not None:
+            on_result(d.owner, "sent" if result.ok else "failed")
+        if outcome == "failed":
+            log.error(
+                "alert to %s for %s refused for good: %s",
+                "a notify URL",
+                d.owner,
+                result.error,
+                extra={"event": "delivery_failed", "owner": d.owner, "outbox_id": d.id},
+            )
+        elif outcome == "retry":
+            log.warning(
+                "alert for %s not delivered (attempt %d), will retry: %s",
+                d.owner,
+                d.attempts,
+                result.error,
+                extra={"event": "delivery_retry", "owner": d.owner, "outbox_id": d.id},
+            )
+    return counts
+
+
+def waiting(store: Store) -> int:
+    """Messages waiting for delivery (the `fresh_outbox_messages` gauge)."""
+    with store.read() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.sent_at.is_(None), outbox.c.failed_permanently.is_(False))
+            ).scalar()
+            or 0
+        )
+
+
+def next_attempt_at(store: Store) -> datetime | None:
+    """When the earliest waiting row may be tried (None with nothing waiting)."""
+    with store.read() as conn:
+        v = conn.execute(
+            sa.select(
+                sa.func.min(sa.func.coalesce(outbox.c.claimed_until, outbox.c.next_attempt_at))
+            ).where(outbox.c.sent_at.is_(None), outbox.c.failed_permanently.is_(False))
+        ).scalar()
+    return v

@@ -1,0 +1,121 @@
+"""Sending one message to one URL: the `Sender` protocol, apprise, and a fake for tests.
+
+`AppriseSender` sends through apprise with apprise's own retries turned off (the outbox
+retries, so it must see every failure) and reads the HTTP status from apprise's per-call
+log lines, so a permanent refusal (4xx other than 408/429: a revoked token, a deleted
+channel) stops the retries instead of hammering the service forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from monitor.alerts.render import Message
+
+#: HTTP statuses that will not get better by retrying the same request
+_RETRYABLE_4XX = {408, 425, 429}
+_HTTP_STATUS = re.compile(r"(?:error|status|code)[=:\s]+(\d{3})\b", re.I)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """How one send went. `permanent` failures are not retried."""
+
+    ok: bool
+    error: str | None = None
+    status: int | None = None  # the HTTP status, when the service answered one
+
+    @property
+    def permanent(self) -> bool:
+        return (
+            not self.ok
+            and self.status is not None
+            and 400 <= self.status < 500
+            and self.status not in _RETRYABLE_4XX
+        )
+
+
+class Sender(Protocol):
+    """Sends a message to one apprise URL."""
+
+    def send(self, url: str, message: Message) -> SendResult: ...
+
+
+def http_status(lines: list[str]) -> int | None:
+    """The last HTTP status an apprise plugin logged (`…error=404.`), if any."""
+    found = None
+    for line in lines:
+        for m in _HTTP_STATUS.finditer(line):
+            code = int(m.group(1))
+            if 100 <= code < 600:
+                found = code
+    return found
+
+
+class AppriseSender:
+    """The real sender. `mask` cleans error text (apprise may quote URLs)."""
+
+    def __init__(self, mask: Callable[[str], str] = lambda s: s, timeout: float = 30.0) -> None:
+        self._mask = mask
+        self._timeout = timeout
+
+    def send(self, url: str, message: Message) -> SendResult:
+        import apprise
+
+        asset = apprise.AppriseAsset(async_mode=False)
+        if hasattr(asset, "default_service_retry"):
+            asset.default_service_retry = 0
+        ap = apprise.Apprise(asset=asset)
+        if not ap.add(url):
+            return SendResult(False, "apprise does not understand this URL", status=400)
+        for server in ap:
+            if hasattr(server, "retry"):
+                server.retry = 0  # a `?retry=N` in the URL would hide failures from the outbox
+        lines: list[str] = []
+        try:
+            result: Any = ap.notify(
+                body=message.body,
+                title=message.title,
+                notify_type=message.notify_type,
+                body_format=message.body_format,
+                timeout=self._timeout,
+            )
+            logs = getattr(result, "logs", None)
+            if callable(logs):
+                lines = [str(getattr(e, "message", e)) for e in logs()]
+        except Exception as exc:  # a plugin bug must not kill the delivery thread
+            return SendResult(False, self._mask(f"{type(exc).__name__}: {exc}"))
+        if bool(result):
+            return SendResult(True)
+        text = "; ".join(lines[-3:]) or "apprise reported a failed send"
+        return SendResult(False, self._mask(text), status=http_status(lines))
+
+
+@dataclass
+class FakeSender:
+    """An in-memory sender for unit tests: records what it was given.
+
+    `fail` decides per call: return a SendResult to fail that send, or None to succeed.
+    """
+
+    sent: list[tuple[str, Message]] = field(default_factory=list)
+    attempts: list[tuple[str, Message]] = field(default_factory=list)
+    fail: Callable[[str, Message], SendResult | None] = lambda url, msg: None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, url: str, message: Message) -> SendResult:
+        with self._lock:
+            self.attempts.append((url, message))
+            failure = self.fail(url, message)
+            if failure is not None:
+                return failure
+            self.sent.append((url, message))
+            return SendResult(True)
+
+
+log = logging.getLogger("fresh.alerts")

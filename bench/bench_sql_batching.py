@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-CHUNK = 100
+CHUNK = 100  # PostgreSQL (monitor.sources.sql_alchemy.PG_BATCH)
+DUCK_CHUNK = 32  # DuckDB (monitor.sources.sql_duckdb.CHUNK)
 
 
 def timed(fn: Callable[[], object], reps: int = 3) -> float:
@@ -56,8 +57,37 @@ def union(ids: range | list[int]) -> str:
     return "\nUNION ALL\n".join(f'SELECT {i} AS k, max("updated_at") FROM "t{i}"' for i in ids)
 
 
-def chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+def chunks(ids: list[int], size: int = CHUNK) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def fresh_reader(url: str, chunk: int | None = None) -> Callable[[], object]:
+    """The whole read path of fresh (dispatcher + reader) on N table+column contracts."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.models import Contract, Expectation, TableSource
+    from monitor.settings import Settings, Warehouse
+    from monitor.sources import read_contracts, sql_duckdb
+
+    settings = Settings(warehouses={"main": Warehouse(url=url)})
+    contracts = [
+        Contract(
+            name=f"t{i}",
+            owner="o",
+            warehouse="main",
+            source=TableSource(table=f"t{i}", column="updated_at"),
+            expectation=Expectation(error_after=timedelta(hours=1)),
+        )
+        for i in range(N)
+    ]
+
+    def run() -> None:
+        if chunk is not None:
+            sql_duckdb.CHUNK = chunk
+        got = read_contracts(contracts, settings, datetime.now(UTC))
+        assert not any(r.error for r in got.values()), next(iter(got.values()))
+
+    return run
 
 
 def bench_duckdb(folder: Path) -> None:
@@ -85,15 +115,23 @@ def bench_duckdb(folder: Path) -> None:
     results = {
         "separate queries, 1 cursor": timed(lambda: separate(ro.cursor(), ids)),
         "separate queries, 2 cursors on 2 threads": timed(two_cursors),
+        f"UNION ALL chunks of {DUCK_CHUNK}, 1 cursor": timed(
+            lambda: [ro.execute(union(c)).fetchall() for c in chunks(ids, DUCK_CHUNK)]
+        ),
         f"UNION ALL chunks of {CHUNK}, 1 cursor": timed(
             lambda: [ro.execute(union(c)).fetchall() for c in chunks(ids)]
         ),
         f"one {N}-way UNION ALL": timed(lambda: ro.execute(union(ids)).fetchall(), reps=1),
-        "open read-only + close (per batch)": timed(
-            lambda: duckdb.connect(path, read_only=True).close()
-        ),
     }
     ro.close()
+    results["open read-only + close (once per batch)"] = timed(
+        lambda: duckdb.connect(path, read_only=True).close()
+    )
+    url = f"duckdb:///{path}"
+    results["fresh read_contracts, one query each"] = timed(fresh_reader(url, 1), reps=5)
+    results[f"fresh read_contracts, chunks of {DUCK_CHUNK}"] = timed(
+        fresh_reader(url, DUCK_CHUNK), reps=5
+    )
     report("DuckDB, in-process", results)
 
 
@@ -138,6 +176,7 @@ def bench_postgres() -> None:
         }
         for conn in conns:
             conn.close()
+        results["fresh read_contracts (4 connections, batched)"] = timed(fresh_reader(url))
         report("PostgreSQL 15 over TCP (127.0.0.1)", results)
 
 

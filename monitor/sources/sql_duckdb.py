@@ -3,56 +3,76 @@
 No SQLAlchemy and no sqlglot are imported here (together ~350 ms, more than reading a
 thousand tables takes). The file is opened read-only once per batch and closed right after,
 so the user's loader can take its write lock between reads; while a writer holds it, the
-open is retried until the warehouse `timeout`, then reported with DuckDB's reason. One
-max() per contract, spread over up to two cursors on their own threads (DuckDB releases
-the GIL): separate queries beat one UNION ALL in-process (bench/bench_sql_batching.py).
+open is retried until the warehouse `timeout`, then reported with DuckDB's reason. Table
+reads go in UNION ALL chunks of CHUNK max() reads (measured fastest, see below), spread
+over up to two cursors on their own threads (DuckDB releases the GIL); a chunk that fails
+is read again one contract at a time, so only the broken contract gets `error`.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import SourceError
 from monitor.models import Contract, Reading, TableSource
 from monitor.sources.base import ReadContext, describe, error_reading
-from monitor.sources.sql import duck_quote, reading_from_rows, statement
+from monitor.sources.sql import duck_quote, from_clause, quoted, reading_from_rows, statement
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
-# Below this many contracts a second thread costs more than it saves (measured).
-_PER_THREAD = 64
-_MAX_THREADS = 2  # DuckDB scales to the cores; a second cursor is the measured win
+# Table reads go in UNION ALL chunks of this size: in-process, 1,000 max() reads take
+# ~70 ms in chunks of 25-50 against ~250 ms as separate queries (one 1,000-way UNION ALL
+# is slower again: bench/bench_sql_batching.py).
+CHUNK = 32
+_MAX_THREADS = 2  # two cursors keep both cores of a small machine busy
+_TIME_TYPES = ("TIMESTAMP", "DATE")  # TIMESTAMP, TIMESTAMP WITH TIME ZONE, TIMESTAMP_NS…, DATE
+_EXACT_NUMBERS = (int, Decimal)
+
+Task = list[tuple[Contract, str]]
 
 
 def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
     """One Reading per contract, from the DuckDB file at `path`."""
     wh = ctx.warehouse_config
     started = time.monotonic()
-    planned: list[tuple[Contract, str]] = []
     readings: list[Reading] = []
+    singles: list[Task] = []
+    by_format: dict[bool, Task] = {True: [], False: []}
     for contract in contracts:
         try:
-            planned.append((contract, statement(contract, duck_quote)))
+            sql = statement(contract, duck_quote)
         except SourceError as exc:
             readings.append(error_reading(contract, str(exc)))
             ctx.deliver(readings[-1])
-    if not planned:
+            continue
+        src = contract.source
+        if isinstance(src, TableSource):
+            # Numbers and timestamps cannot share a UNION ALL column: chunk them apart.
+            by_format[src.column_format is not None].append((contract, sql))
+        else:
+            singles.append([(contract, sql)])
+    tasks = [t[i : i + CHUNK] for t in by_format.values() for i in range(0, len(t), CHUNK)]
+    tasks += singles
+    if not tasks:
         return readings
     try:
         con = _open(path, started + ctx.timeout, ctx.timeout)
     except SourceError as exc:
         elapsed = time.monotonic() - started
-        return readings + [error_reading(c, str(exc), elapsed) for c, _ in planned]
+        return readings + [error_reading(c, str(exc), elapsed) for t in tasks for c, _ in t]
     try:
-        cores = os.cpu_count() or 1
-        n = max(1, min(_MAX_THREADS, cores, wh.max_connections, len(planned) // _PER_THREAD))
-        shares = [planned[i::n] for i in range(n)]
-        workers = [_Worker(con.cursor(), share, wh.timezone, ctx) for share in shares]
+        todo: queue.SimpleQueue[Task] = queue.SimpleQueue()
+        for task in tasks:
+            todo.put(task)
+        n = max(1, min(_MAX_THREADS, os.cpu_count() or 1, wh.max_connections, len(tasks)))
+        workers = [_Worker(con.cursor(), todo, wh.timezone, ctx) for _ in range(n)]
         for w in workers:
             w.start()
         _supervise(workers, ctx.timeout)
@@ -87,65 +107,125 @@ def _open(path: str, deadline: float, timeout: float) -> DuckDBPyConnection:
 
 
 class _Worker(threading.Thread):
-    """Runs its share of contracts on one cursor; `started` is the running query's start."""
+    """Takes tasks (a chunk, or one query) off `todo` and runs them on its own cursor."""
 
     def __init__(
         self,
         cursor: DuckDBPyConnection,
-        share: list[tuple[Contract, str]],
+        todo: queue.SimpleQueue[Task],
         tz: str,
         ctx: ReadContext,
     ) -> None:
         super().__init__(daemon=True, name="fresh-duckdb")
         self.cursor = cursor
-        self.share = share
+        self.todo = todo
         self.tz = tz
         self.ctx = ctx
         self.readings: list[Reading] = []
-        self.started: float | None = None
+        self.started: float | None = None  # when the running statement started
         self.interrupted = False
 
     def run(self) -> None:
         import duckdb
 
-        cur = self.cursor
         try:
-            # Naive values cast to TIMESTAMPTZ (ISO text, user queries) read in this zone.
-            cur.execute(f"SET TimeZone = '{self.tz.replace(chr(39), '')}'")
+            # Naive values (and DATEs) are read in the warehouse's zone; TIMESTAMPTZ values
+            # come back in it, and ISO text cast to TIMESTAMPTZ is read in it.
+            self.cursor.execute(f"SET TimeZone = '{self.tz.replace(chr(39), '')}'")
         except duckdb.Error as exc:
-            for contract, _ in self.share:
-                self._done(error_reading(contract, f"timezone {self.tz}: {describe(exc)}"))
+            why = f"timezone {self.tz}: {describe(exc)}"
+            for task in self._drain():
+                for contract, _ in task:
+                    self._done(error_reading(contract, why))
             return
-        for contract, sql in self.share:
-            t0 = time.perf_counter()
-            self.started = time.monotonic()
-            try:
-                rows = cur.execute(sql).fetchmany(2)
-                rows = self._exact_text(cur, contract, rows)
-                reading = reading_from_rows(contract, rows, self.tz, time.perf_counter() - t0)
-            except duckdb.Error as exc:
-                why = describe(exc)
-                if self.interrupted:
-                    why = f"timed out after {self.ctx.timeout:g}s"
-                    self.interrupted = False
-                reading = error_reading(contract, why, time.perf_counter() - t0)
-            self.started = None
-            self._done(reading)
-        cur.close()
+        for task in self._drain():
+            if len(task) > 1 and self._chunk(task):
+                continue
+            for contract, sql in task:
+                self._one(contract, sql)
+        self.cursor.close()
 
-    def _exact_text(
-        self, cur: DuckDBPyConnection, contract: Contract, rows: list[tuple[object, ...]]
-    ) -> list[tuple[object, ...]]:
-        """Text columns compare as text; re-read them cast, so the newest is exact."""
+    def _drain(self) -> Iterator[Task]:
+        while True:
+            try:
+                yield self.todo.get_nowait()
+            except queue.Empty:
+                return
+
+    def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+        self.started = time.monotonic()
+        try:
+            return self.cursor.execute(sql).fetchall()
+        finally:
+            self.started = None
+
+    def _chunk(self, task: Task) -> bool:
+        """Read a chunk in one UNION ALL; False (read one by one) if it fails."""
+        import duckdb
+
+        t0 = time.perf_counter()
+        parts = []
+        for k, (contract, _) in enumerate(task):
+            src = contract.source
+            assert isinstance(src, TableSource) and src.column is not None
+            column = quoted(src.column, duck_quote, parts=1)
+            tail = from_clause(src, duck_quote)
+            parts.append(f"SELECT {k} AS k, max({column}) AS v, typeof(max({column})) AS t{tail}")
+        try:
+            rows = self._execute("\nUNION ALL\n".join(parts))
+        except duckdb.Error:
+            self.interrupted = False
+            return False  # a missing table or column: only that contract should fail
+        each = (time.perf_counter() - t0) / len(task)
+        for k, value, typ in rows:
+            contract, sql = task[k]
+            if _exact(value, typ):
+                self._done(self._reading(contract, [(value,)], each))
+            else:
+                self._one(contract, sql)  # the UNION changed its type: read it alone
+        return True
+
+    def _one(self, contract: Contract, sql: str) -> None:
+        import duckdb
+
+        t0 = time.perf_counter()
+        try:
+            rows = self._execute(sql)
+            reading = self._reading(contract, rows, time.perf_counter() - t0)
+        except duckdb.Error as exc:
+            why = describe(exc)
+            if self.interrupted:
+                why = f"timed out after {self.ctx.timeout:g}s"
+                self.interrupted = False
+            reading = error_reading(contract, why, time.perf_counter() - t0)
+        self._done(reading)
+
+    def _reading(self, contract: Contract, rows: list[tuple[Any, ...]], took: float) -> Reading:
+        """Text columns compare as text: re-read them cast, so the newest is exact."""
         src = contract.source
-        if not (isinstance(src, TableSource) and rows and isinstance(rows[0][0], str)):
-            return rows
-        cast = "DECIMAL(38,6)" if src.column_format else "TIMESTAMPTZ"
-        return cur.execute(statement(contract, duck_quote, cast=cast)).fetchmany(2)
+        if isinstance(src, TableSource) and rows and isinstance(rows[0][0], str):
+            cast = "DECIMAL(38,6)" if src.column_format else "TIMESTAMPTZ"
+            t0 = time.perf_counter()
+            rows = self._execute(statement(contract, duck_quote, cast=cast))
+            took += time.perf_counter() - t0
+        return reading_from_rows(contract, rows, self.tz, took)
 
     def _done(self, reading: Reading) -> None:
         self.readings.append(reading)
         self.ctx.deliver(reading)
+
+
+def _exact(value: object, typ: str) -> bool:
+    """Whether a UNION ALL row holds the column's own value (the union may change types)."""
+    if value is None or typ.startswith(_TIME_TYPES):
+        # Any time type, even cast to TIMESTAMPTZ or VARCHAR by the union, reads the same:
+        # the session zone is the warehouse zone, and text keeps its offset.
+        return True
+    if typ == "VARCHAR":
+        return isinstance(value, str)
+    if typ in ("DOUBLE", "FLOAT"):
+        return isinstance(value, float)
+    return isinstance(value, _EXACT_NUMBERS) and not isinstance(value, bool)
 
 
 def _supervise(workers: list[_Worker], timeout: float) -> None:

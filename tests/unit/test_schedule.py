@@ -141,3 +141,39 @@ def test_a_known_timezone_has_no_problem_and_an_unknown_one_is_explained() -> No
     assert validate_timezone("UTC") is None
     problem = validate_timezone("Mars/Olympus")
     assert problem is not None and "unknown timezone 'Mars/Olympus'" in problem
+
+
+# --- The cache of known tick-free stretches agrees with cronsim ------------------------
+
+
+@pytest.mark.parametrize(
+    ("expr", "tz", "around"),
+    [
+        ("30 1 * * *", "America/New_York", utc(2026, 11, 1, 6)),
+        ("30 2 * * *", "America/New_York", utc(2026, 3, 8, 7)),
+        ("30 2 * * *", "Europe/Berlin", utc(2026, 10, 25, 1)),
+        ("30 2 * * *", "Europe/Berlin", utc(2026, 3, 29, 1)),
+        ("0 * * * *", "Europe/Berlin", utc(2026, 10, 25, 1)),
+        ("*/20 2 * * *", "America/New_York", utc(2026, 11, 1, 6)),
+        ("0 6 * * 1-5", "UTC", utc(2026, 11, 27, 6)),
+    ],
+)
+def test_cached_answers_match_a_fresh_computation_in_any_order(
+    expr: str, tz: str, around: datetime
+) -> None:
+    import random
+    from datetime import timedelta
+
+    from monitor import schedule
+
+    rng = random.Random(f"{expr}{tz}")
+    instants = [around + timedelta(seconds=rng.randint(-3 * 86400, 3 * 86400)) for _ in range(400)]
+    instants += [t.replace(second=0) for t in instants[:50]]  # exactly on minutes
+    instants += next_ticks(expr, tz, around - timedelta(days=3), 20)  # exactly on ticks
+    rng.shuffle(instants)
+    schedule._gaps.clear()
+    for at in instants:
+        assert first_tick_after(expr, tz, at) == schedule._compute_first_tick_after(expr, tz, at)
+    # A second pass answers only from the cache, still the same.
+    for at in reversed(instants):
+        assert first_tick_after(expr, tz, at) == schedule._compute_first_tick_after(expr, tz, at)

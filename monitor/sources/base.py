@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
 
 from monitor.models import Contract, Reading
 from monitor.settings import Settings, Warehouse
@@ -74,44 +73,22 @@ def error_reading(contract: Contract | str, message: str, duration: float = 0.0)
 
 # --- Secrets ------------------------------------------------------------------------------
 
+# Any URL's password, for URLs fresh.yml does not know (a driver may echo its own DSN).
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)([^@\s/]+)(@)")
 
 
-def url_password(url: str) -> str | None:
-    """The password inside a URL, decoded, or None."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return None
-    return unquote(password) if password else None
-
-
 def settings_secrets(settings: Settings) -> tuple[str, ...]:
-    """Every password of the warehouse and state URLs (raw and URL-encoded forms)."""
-    found: set[str] = set()
-    urls = [w.url for w in settings.warehouses.values()] + [settings.state.url]
-    for url in urls:
-        try:
-            raw = urlsplit(url).password
-        except ValueError:
-            raw = None
-        if raw:
-            found.update({raw, unquote(raw)})
-    # Longest first, so a secret that contains another is masked whole.
-    return tuple(sorted((s for s in found if len(s) >= 3), key=len, reverse=True))
+    """Every secret of the configuration (monitor.redact.secrets_of), longest first."""
+    from monitor.redact import secrets_of
+
+    return tuple(sorted(secrets_of(settings), key=len, reverse=True))
 
 
 def mask(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with the password of any URL and every known secret replaced by ***."""
-    text = _URL_PASSWORD.sub(r"\1***\3", text)
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+    from monitor.redact import redact
 
-
-def masked_url(url: str) -> str:
-    """A URL fit for display: its password replaced by ***."""
-    return mask(url)
+    return redact(_URL_PASSWORD.sub(r"\1***\3", text), secrets)
 
 
 # --- Errors and paths ---------------------------------------------------------------------

@@ -15,17 +15,13 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.models import Contract, Expectation, FilesSource
 from monitor.settings import Settings
 from monitor.sources import files
-
-
-class Ctx:
-    def __init__(self, base: Path) -> None:
-        self.settings = Settings(base_dir=base)
+from monitor.sources.base import ReadContext
 
 
 def build_tree(base: Path, n: int) -> None:
@@ -57,7 +53,7 @@ def main() -> None:
         base = Path(tmp)
         build_tree(base, args.files)
         pattern = "lake/orders/**/*.parquet"
-        ctx = Ctx(base)
+        ctx = ReadContext(settings=Settings(base_dir=base), now=datetime.now(UTC))
         contract = Contract(
             name="orders_files",
             owner="ops",

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.errors import SourceError
 from monitor.models import ColumnFormat, Contract, FilesSource, Reading
-from monitor.sources._ctx import SourceContext, warehouse_timezone
-from monitor.sources._timeconv import to_utc
+from monitor.sources._ctx import warehouse_timezone
+from monitor.sources.base import ReadContext
 from monitor.sources.localglob import glob_mtimes
+from monitor.sources.timestamps import TimestampError, to_utc
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,7 +42,7 @@ def is_s3(glob: str) -> bool:
     return glob.startswith(("s3://", "s3a://"))
 
 
-def read_batch(contracts: Sequence[Contract], ctx: SourceContext) -> list[Reading]:
+def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
     """One Reading per `files` contract; never raises for a bad source."""
     s3_fs: Any = None
     readings = []
@@ -59,7 +60,7 @@ def read_batch(contracts: Sequence[Contract], ctx: SourceContext) -> list[Readin
     return readings
 
 
-def explain(contract: Contract, ctx: SourceContext) -> str:
+def explain(contract: Contract, ctx: ReadContext) -> str:
     """What a check of this contract reads, in words and SQL."""
     src = _source(contract)
     where = src.glob if is_s3(src.glob) else str(_resolve(src.glob, ctx))
@@ -78,7 +79,7 @@ def _source(contract: Contract) -> FilesSource:
     return contract.source
 
 
-def _resolve(glob: str, ctx: SourceContext) -> str:
+def _resolve(glob: str, ctx: ReadContext) -> str:
     path = Path(glob).expanduser()
     return str(path if path.is_absolute() else ctx.settings.base_dir / path)
 
@@ -87,7 +88,7 @@ def _timed(reading: Reading, seconds: float) -> Reading:
     return replace(reading, duration_seconds=seconds)
 
 
-def list_files(glob: str, ctx: SourceContext, s3_fs: Any = None) -> list[tuple[str, int]]:
+def list_files(glob: str, ctx: ReadContext, s3_fs: Any = None) -> list[tuple[str, int]]:
     """(path or s3:// URL, mtime in ns) of every file matching `glob`."""
     if is_s3(glob):
         from monitor.sources import s3
@@ -96,7 +97,7 @@ def list_files(glob: str, ctx: SourceContext, s3_fs: Any = None) -> list[tuple[s
     return glob_mtimes(glob, ctx.settings.base_dir)
 
 
-def _read(contract: Contract, ctx: SourceContext, s3_fs: Any) -> Reading:
+def _read(contract: Contract, ctx: ReadContext, s3_fs: Any) -> Reading:
     src = _source(contract)
     matched = list_files(src.glob, ctx, s3_fs)
     if not matched:
@@ -162,7 +163,12 @@ def newest_time(
     finally:
         con.close()
     # Formats may disagree on the type (text in CSV, timestamps in Parquet): compare in UTC.
-    times = [t for v in values if (t := to_utc(v, tz, column_format)) is not None]
+    try:
+        times = [
+            t for v in values if (t := to_utc(v, tz=tz, column_format=column_format)) is not None
+        ]
+    except TimestampError as exc:
+        raise SourceError(f"column {column!r} in the files matching {glob}: {exc}") from None
     return max(times, default=None)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from monitor.errors import SourceError
 from monitor.models import Contract, Reading, RunLogSource
-from monitor.sources._ctx import SourceContext
+from monitor.sources.base import ReadContext
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def is_dbt(src: RunLogSource) -> bool:
     return src.preset == "dbt"
 
 
-def read_batch(contracts: Sequence[Contract], ctx: SourceContext) -> list[Reading]:
+def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
     """One Reading per run_log contract; never raises for a bad log."""
     from monitor.sources import run_log_files
 
@@ -74,7 +74,7 @@ def read_batch(contracts: Sequence[Contract], ctx: SourceContext) -> list[Readin
     return readings
 
 
-def explain(contract: Contract, ctx: SourceContext) -> str:
+def explain(contract: Contract, ctx: ReadContext) -> str:
     """What a check of this contract reads, in words (and SQL for a table)."""
     src = source_of(contract)
     rule = (

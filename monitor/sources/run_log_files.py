@@ -23,15 +23,16 @@ from typing import Any
 
 from monitor.errors import SourceError
 from monitor.models import Contract, Reading, RunLogSource
-from monitor.sources._ctx import SourceContext, warehouse_timezone
-from monitor.sources._timeconv import to_utc
+from monitor.sources._ctx import warehouse_timezone
+from monitor.sources.base import ReadContext
 from monitor.sources.files import is_s3, list_files
 from monitor.sources.run_log import is_dbt, reading_for, source_of, summarize
+from monitor.sources.timestamps import TimestampError, to_utc
 
 Run = tuple[str, datetime | None]
 
 
-def read_one(contract: Contract, ctx: SourceContext) -> Reading:
+def read_one(contract: Contract, ctx: ReadContext) -> Reading:
     """The Reading of one file-based run_log contract (SourceError when unreadable)."""
     src = source_of(contract)
     assert src.file is not None
@@ -47,7 +48,7 @@ def read_one(contract: Contract, ctx: SourceContext) -> Reading:
     return reading_for(contract, summarize(runs, src.success), src.file)
 
 
-def describe_files(contract: Contract, ctx: SourceContext) -> str:
+def describe_files(contract: Contract, ctx: ReadContext) -> str:
     """The files a check reads, for `fresh explain`."""
     src = source_of(contract)
     assert src.file is not None
@@ -108,9 +109,11 @@ def _needle(job: str) -> str | None:
 
 
 def _time(value: object, tz: str) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return to_utc(value, tz, "epoch_s")
-    return to_utc(value, tz)
+    epoch = isinstance(value, int | float) and not isinstance(value, bool)
+    try:
+        return to_utc(value, tz=tz, column_format="epoch_s" if epoch else None)
+    except TimestampError as exc:
+        raise SourceError(str(exc)) from None
 
 
 # --- dbt run_results.json -------------------------------------------------------------
@@ -187,7 +190,7 @@ def _dbt_time(value: object, path: str) -> datetime | None:
     if value is None:
         return None
     try:
-        at = to_utc(value, "UTC")  # dbt writes UTC, with or without the Z
-    except SourceError as exc:
+        at = to_utc(value, tz="UTC")  # dbt writes UTC, with or without the Z
+    except TimestampError as exc:
         raise SourceError(f"{path}: {exc}") from None
     return at.astimezone(UTC) if at is not None else None

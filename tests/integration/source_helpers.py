@@ -1,27 +1,22 @@
-"""Hand-built contracts and a read context for testing source modules directly."""
+"""Hand-built contracts and read contexts for testing source modules directly."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.models import Contract, Expectation, Source
 from monitor.settings import Settings, Warehouse
+from monitor.sources.base import ReadContext
 
 
-@dataclass(frozen=True)
-class Ctx:
-    """The part of the dispatcher's ReadContext the sources read."""
-
-    settings: Settings = field(default_factory=Settings)
-
-
-def ctx_for(base_dir: Path, **warehouses: Warehouse) -> Ctx:
-    """A context whose relative paths are read from `base_dir`."""
+def ctx_for(base_dir: Path, warehouse: str = "main", **warehouses: Warehouse) -> ReadContext:
+    """A read context whose relative paths are read from `base_dir`."""
     if warehouses:
-        return Ctx(Settings(base_dir=base_dir, warehouses=warehouses))
-    return Ctx(Settings(base_dir=base_dir))
+        settings = Settings(base_dir=base_dir, warehouses=warehouses)
+    else:
+        settings = Settings(base_dir=base_dir)
+    return ReadContext(settings=settings, now=datetime.now(UTC), warehouse=warehouse)
 
 
 def contract(source: Source, name: str = "c", warehouse: str = "main") -> Contract:

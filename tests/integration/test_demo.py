@@ -1,0 +1,92 @@
+"""The demo project: `build_demo` writes a warehouse whose contracts are fresh, warn and
+stale; `advance_demo` keeps it alive; `fresh demo` builds it and shows it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.config import load_project
+from monitor.demo import advance_demo, build_demo
+from monitor.errors import UsageError
+
+T0 = datetime.now(UTC).replace(microsecond=0)
+
+
+def statuses(config: Path, at: datetime) -> dict[str, str]:
+    result = CliRunner().invoke(
+        app, ["check", "--config", str(config), "--format", "json", "--at", at.isoformat()]
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    return {r["contract"]: r["status"] for r in json.loads(result.stdout)["results"]}
+
+
+def test_the_demo_has_fresh_late_and_stale_tables(tmp_path: Path) -> None:
+    config = build_demo(tmp_path / "demo", T0)
+    seen = statuses(config, T0)
+    assert seen["shop.orders"] == "fresh"
+    assert seen["shop.payments"] == "fresh"
+    assert seen["shop.products"] == "fresh"
+    assert seen["web.events"] == "fresh"  # the stalled app feed is filtered out by `where`
+    assert seen["finance.invoices"] == "warn"
+    assert seen["marketing.campaign_stats"] == "stale"
+    # Every kind of source is in the demo (run logs, files and heartbeats included).
+    assert {"landing.partner_feed", "jobs.export_orders", "backup.nightly"} <= set(seen)
+
+
+def test_the_demo_passes_validation_with_owners_and_metadata(tmp_path: Path) -> None:
+    config = build_demo(tmp_path / "demo", T0, notify="json://127.0.0.1:9/hook")
+    project = load_project(config)
+    assert project.warnings == ()
+    owners = {c.owner for c in project.contracts}
+    assert owners == {"ops-data-team", "finance-analytics", "marketing-analytics"}
+    assert all("domain" in c.metadata for c in project.contracts)
+    assert project.settings.alerts.fallback == ("json://127.0.0.1:9/hook",)
+    assert project.settings.state.url == "sqlite:///.fresh/state.db"
+
+
+def test_payments_go_late_and_recover_as_the_demo_advances(tmp_path: Path) -> None:
+    config = build_demo(tmp_path / "demo", T0)
+    assert statuses(config, T0 + timedelta(minutes=3))["shop.payments"] == "warn"
+    assert statuses(config, T0 + timedelta(minutes=8))["shop.payments"] == "stale"
+    later = T0 + timedelta(minutes=12)
+    advance_demo(config.parent, later)
+    seen = statuses(config, later)
+    assert seen["shop.payments"] == "fresh"
+    assert seen["shop.orders"] == "fresh"
+    assert seen["finance.invoices"] == "warn"
+    # Two hours on, the loaders still run: nothing healthy has drifted into stale.
+    much_later = T0 + timedelta(hours=2)
+    advance_demo(config.parent, much_later)
+    seen = statuses(config, much_later)
+    assert (seen["shop.orders"], seen["web.events"], seen["finance.invoices"]) == (
+        "fresh", "fresh", "warn",
+    )  # fmt: skip
+
+
+def test_a_rebuild_replaces_an_earlier_demo(tmp_path: Path) -> None:
+    build_demo(tmp_path / "demo", T0 - timedelta(days=3))
+    config = build_demo(tmp_path / "demo", T0)
+    assert statuses(config, T0)["shop.orders"] == "fresh"
+
+
+def test_the_demo_never_overwrites_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "fresh.yml").write_text("warehouses: {}\n")
+    with pytest.raises(UsageError, match="not empty"):
+        build_demo(tmp_path / "mine", T0)
+    assert (tmp_path / "mine" / "fresh.yml").read_text() == "warehouses: {}\n"
+
+
+def test_fresh_demo_builds_it_and_shows_fresh_warn_and_stale(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.stderr
+    firsts = {line.split()[0] for line in result.stdout.splitlines() if line.strip()}
+    assert {"fresh", "warn", "stale"} <= firsts
+    assert "fresh serve" in result.stdout
+    assert (tmp_path / "demo" / "warehouse.duckdb").is_file()

@@ -18,8 +18,8 @@ from typing import Any
 import typer
 
 from monitor.errors import ExitCode, UsageError
-from monitor.models import Contract, Reading, Verdict
-from monitor.report import FORMATS, Result, failing_statuses
+from monitor.models import Contract, Reading, Status, Verdict
+from monitor.report import FORMATS, Result, failing_statuses, render, summary_line
 
 # Fewer contracts than this finish before a progress bar would be worth drawing.
 PROGRESS_THRESHOLD = 50
@@ -67,18 +67,13 @@ def check_command(
 
     results = run_checks(contracts, project.settings, now)
 
-    from monitor.report import render
-
     to_terminal = output is None and _isatty(sys.stdout)
     color = to_terminal and fmt == "table" and not os.environ.get("NO_COLOR")
     text = render(fmt, results, now, fail_on, color=color)
     if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        _write_stdout(text)
     else:
         write_atomically(output, text)
-        from monitor.report import summary_line
-
         typer.echo(f"wrote {fmt} report to {output}: {summary_line(results, now)}", err=True)
     if fmt == "github":
         _append_step_summary(results, now)
@@ -108,8 +103,6 @@ def _judge(
     try:
         return evaluate(contract, reading, now)
     except Exception as exc:  # one broken contract must not hide the report of the others
-        from monitor.models import Status
-
         return Verdict(
             contract=contract.name,
             status=Status.ERROR,
@@ -212,6 +205,17 @@ class _Progress:
         self._bar.stop()
 
 
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`fresh check | head`): not our failure, and Python must not
+        # complain again when it flushes at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename: never half-written."""
     import tempfile
@@ -240,8 +244,6 @@ def _append_step_summary(results: Sequence[Result], now: datetime) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return
-    from monitor.report import render
-
     try:
         with open(target, "a", encoding="utf-8") as f:
             f.write(render("markdown", results, now))

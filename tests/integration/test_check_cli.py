@@ -401,3 +401,17 @@ def test_json_on_duckdb_imports_no_report_formats_and_no_rich(project: Path) -> 
         stdin=subprocess.DEVNULL,
     )
     assert "LOADED []" in proc.stderr, proc.stderr
+
+
+def test_a_reader_that_goes_away_early_is_not_an_error(tmp_path: Path) -> None:
+    config = make_project(tmp_path / "big", extra_contracts=3000)
+    proc = subprocess.run(
+        f"'{FRESH}' check --at {AT} | head -c 10",
+        shell=True,
+        cwd=config.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr

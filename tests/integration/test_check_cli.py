@@ -381,14 +381,15 @@ def test_a_progress_bar_on_a_terminal_when_many_contracts_run(tmp_path: Path) ->
     assert json.loads(proc.stdout)["summary"]["fresh"] == 81  # stdout stays clean JSON
 
 
-def test_json_on_duckdb_imports_no_report_formats_and_no_rich(project: Path) -> None:
+def test_json_on_duckdb_imports_neither_other_formats_nor_rich_nor_sqlalchemy(project: Path) -> None:
     code = (
         "import sys\n"
         "from monitor.cli import main\n"
         f"sys.argv = ['fresh', 'check', '--at', '{AT}', '--format', 'json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = {'rich', 'monitor.report_table', 'monitor.report_junit', "
-        "'monitor.report_github', 'monitor.report_markdown', 'xml'}\n"
+        "'monitor.report_github', 'monitor.report_markdown', 'xml', 'sqlalchemy', "
+        "'sqlglot', 'duckdb_engine', 'monitor.store'}\n"
         "print('LOADED', sorted(m for m in sys.modules if m in heavy or "
         "m.split('.')[0] in heavy), file=sys.stderr)\n"
     )
@@ -401,6 +402,16 @@ def test_json_on_duckdb_imports_no_report_formats_and_no_rich(project: Path) -> 
         stdin=subprocess.DEVNULL,
     )
     assert "LOADED []" in proc.stderr, proc.stderr
+
+
+def test_a_real_process_explains_a_contract(project: Path) -> None:
+    proc = run_fresh(project.parent, "explain", "shop.refunds")
+    assert proc.returncode == 0, proc.stderr
+    assert "shop.refunds  (checks/shop.yml:" in proc.stdout
+    assert "refunds" in proc.stdout.split("Reads:")[1]
+    proc = run_fresh(project.parent, "explain", "shop.refund")
+    assert proc.returncode == 2
+    assert "did you mean 'shop.refunds'" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_reader_that_goes_away_early_is_not_an_error(tmp_path: Path) -> None:

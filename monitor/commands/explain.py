@@ -28,7 +28,11 @@ def explain_command(name: str, config: Path | None, checks: Path | None) -> int:
     typer.echo(describe(contract))
     typer.echo("")
     typer.echo("Reads:")
-    typer.echo(_indent(explain_contract(contract, project.settings)))
+    try:
+        reads = explain_contract(contract, project.settings)
+    except Exception as exc:  # a source kind still missing a piece: say so, show the rest
+        reads = f"(cannot show the read: {type(exc).__name__}: {exc})"
+    typer.echo(_indent(reads))
     typer.echo("")
     typer.echo("Expects:")
     typer.echo(_indent(expectation_in_words(contract, SystemClock().now())))

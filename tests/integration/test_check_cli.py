@@ -381,7 +381,9 @@ def test_a_progress_bar_on_a_terminal_when_many_contracts_run(tmp_path: Path) ->
     assert json.loads(proc.stdout)["summary"]["fresh"] == 81  # stdout stays clean JSON
 
 
-def test_json_on_duckdb_imports_neither_other_formats_nor_rich_nor_sqlalchemy(project: Path) -> None:
+def test_json_on_duckdb_imports_no_other_format_nor_rich_nor_sqlalchemy(
+    project: Path,
+) -> None:
     code = (
         "import sys\n"
         "from monitor.cli import main\n"

@@ -35,8 +35,22 @@ def test_the_demo_has_fresh_late_and_stale_tables(tmp_path: Path) -> None:
     assert seen["web.events"] == "fresh"  # the stalled app feed is filtered out by `where`
     assert seen["finance.invoices"] == "warn"
     assert seen["marketing.campaign_stats"] == "stale"
-    # Every kind of source is in the demo (run logs, files and heartbeats included).
-    assert {"landing.partner_feed", "jobs.export_orders", "backup.nightly"} <= set(seen)
+    # Every kind of source is in the demo: files, run log, heartbeat.
+    assert seen["landing.partner_feed"] == "fresh"
+    assert seen["jobs.export_orders"] == "fresh"
+    assert seen["jobs.nightly_rollup"] == "stale"
+    assert seen["backup.nightly"] == "stale"  # nobody has pinged it yet
+    assert len(seen) == 10
+
+
+def test_the_run_log_contracts_count_failed_runs(tmp_path: Path) -> None:
+    config = build_demo(tmp_path / "demo", T0)
+    result = CliRunner().invoke(
+        app, ["check", "--config", str(config), "-f", "json", "-s", "jobs.*", "--at", str(T0)]
+    )
+    details = {r["contract"]: r["detail"] for r in json.loads(result.stdout)["results"]}
+    assert "1 failed run" in details["jobs.export_orders"]
+    assert "2 failed runs" in details["jobs.nightly_rollup"]
 
 
 def test_the_demo_passes_validation_with_owners_and_metadata(tmp_path: Path) -> None:

@@ -183,8 +183,12 @@ def _session_setup(backend: str, timeout: float, tz: str) -> list[tuple[str, boo
             (f"SET TimeZone = {tz_literal}", False),
         ]
     if backend in ("mysql", "mariadb"):
+        # TIMESTAMP columns come back as naive wall times of the session zone: make it the
+        # warehouse's (named zones need the server's time zone tables; UTC always works).
+        zone = "'+00:00'" if tz in ("UTC", "Etc/UTC") else tz_literal
         return [
             ("SET SESSION TRANSACTION READ ONLY", False),
+            (f"SET time_zone = {zone}", True),
             (f"SET SESSION max_execution_time = {ms}", True),  # MySQL
             (f"SET SESSION max_statement_time = {timeout:g}", True),  # MariaDB
         ]
@@ -297,7 +301,8 @@ def _pg_value(
 def _why(exc: BaseException) -> str:
     text = describe(exc)
     name = type(getattr(exc, "orig", None) or exc).__name__
-    if name == "QueryCanceled" or "statement timeout" in text:
+    timeouts = ("statement timeout", "max_statement_time", "max_execution_time")
+    if name == "QueryCanceled" or any(t in text for t in timeouts):
         return f"timed out: {text}"
     return text
 

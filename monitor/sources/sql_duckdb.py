@@ -139,10 +139,14 @@ class _Worker(threading.Thread):
                     self._done(error_reading(contract, why))
             return
         for task in self._drain():
-            if len(task) > 1 and self._chunk(task):
-                continue
-            for contract, sql in task:
-                self._one(contract, sql)
+            try:
+                if len(task) > 1 and self._chunk(task):
+                    continue
+                for contract, sql in task:
+                    self._one(contract, sql)
+            except Exception as exc:  # a bug must cost its task, never the other tasks
+                for contract, _ in task:
+                    self._done(error_reading(contract, describe(exc)))
         self.cursor.close()
 
     def _drain(self) -> Iterator[Task]:
@@ -180,19 +184,25 @@ class _Worker(threading.Thread):
         for k, value, typ in rows:
             contract, sql = task[k]
             if _exact(value, typ):
-                self._done(self._reading(contract, [(value,)], each))
+                self._one(contract, sql, [(value,)], each)
             else:
                 self._one(contract, sql)  # the UNION changed its type: read it alone
         return True
 
-    def _one(self, contract: Contract, sql: str) -> None:
-        import duckdb
-
-        t0 = time.perf_counter()
+    def _one(
+        self,
+        contract: Contract,
+        sql: str,
+        rows: list[tuple[Any, ...]] | None = None,
+        took: float = 0.0,
+    ) -> None:
+        """Deliver one contract's reading: from `rows` already read, else by running `sql`."""
+        t0 = time.perf_counter() - took
         try:
-            rows = self._execute(sql)
+            if rows is None:
+                rows = self._execute(sql)
             reading = self._reading(contract, rows, time.perf_counter() - t0)
-        except duckdb.Error as exc:
+        except Exception as exc:
             why = describe(exc)
             if self.interrupted:
                 why = f"timed out after {self.ctx.timeout:g}s"

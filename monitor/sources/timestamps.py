@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FORMATS = ("epoch_s", "epoch_ms")
@@ -24,7 +24,12 @@ class TimestampError(ValueError):
 @lru_cache(maxsize=64)
 def zone(name: str) -> tzinfo:
     """The IANA zone `name` (cached; ZoneInfo lookups read files)."""
-    return UTC if name in ("UTC", "Etc/UTC") else ZoneInfo(name)
+    if name in ("UTC", "Etc/UTC"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise TimestampError(f"unknown timezone {name!r}") from None
 
 
 def to_utc(value: object, *, tz: str = "UTC", column_format: str | None = None) -> datetime | None:

@@ -107,4 +107,4 @@ def test_contracts_from_yaml_read_every_warehouse(tmp_path: Path, pg_url: str) -
 
     by_name = project.by_name()
     text = explain_contract(by_name["events"], project.settings)
-    assert 'FROM yaml_events' in text and secret not in text and "***" in text
+    assert "FROM yaml_events" in text and secret not in text and "***" in text

@@ -281,3 +281,23 @@ def test_explain_shows_the_quoted_sql_and_the_file(warehouse: Path) -> None:
     text = explain_contract(table("t", "raw.orders", "loaded_at", where="id > 1"), s)
     assert 'SELECT max("loaded_at") FROM "raw"."orders" WHERE (\nid > 1\n)' in text
     assert str(warehouse) in text and "read-only" in text
+
+
+def test_text_that_is_not_a_timestamp_fails_only_its_contract(tmp_path: Path) -> None:
+    path = tmp_path / "junk.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE j (v VARCHAR); INSERT INTO j VALUES ('2026-01-01'), ('soon')")
+    con.execute("CREATE TABLE ok (v TIMESTAMP); INSERT INTO ok VALUES ('2026-01-01 00:00')")
+    con.close()
+    s = settings(tmp_path, main=Warehouse(url=f"duckdb:///{path.name}"))
+    got = read([table("junk", "j", "v"), table("ok", "ok", "v"), table("ok2", "ok", "v")], s)
+    assert got["junk"].error is not None and "soon" in got["junk"].error
+    assert got["ok"].last_update == got["ok2"].last_update == utc(2026, 1, 1)
+
+
+def test_an_unknown_warehouse_timezone_is_an_error_not_a_crash(warehouse: Path) -> None:
+    # Config validation refuses it; a reader must still not crash (model_construct skips it).
+    bad = Warehouse.model_construct(url=f"duckdb:///{warehouse.name}", timezone="Mars/Olympus_Mons")
+    s = settings(warehouse.parent, main=bad)
+    got = read([table("ts", "raw.orders", "loaded_at"), table("tz", "events", "happened")], s)
+    assert all(r.error is not None and "Mars/Olympus_Mons" in r.error for r in got.values())

@@ -251,9 +251,7 @@ def _slack_block(f: AlertFacts, links: Links, now: datetime, scrub: Callable[[st
         lines.append("Error: " + _code(scrub(f.error)))
     if f.detail:
         lines.append("Detail: " + _code(scrub(f.detail)))
-    when = (
-        f"{_utc(f.last_update)} ({_ago(f.last_update, now)})" if f.last_update else "never"
-    )
+    when = f"{_utc(f.last_update)} ({_ago(f.last_update, now)})" if f.last_update else "never"
     lines.append(f"Last update {when} · {f.severity} · owner {f.owner} · warehouse {f.warehouse}")
     extra = [f"Tags: {', '.join(f.tags)}"] if f.tags else []
     for k, v in _metadata(f):

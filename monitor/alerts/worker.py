@@ -31,10 +31,14 @@ log = logging.getLogger("fresh.alerts")
 RECONCILE_EVERY = timedelta(seconds=5)
 
 
-def _default_scrub(text: str) -> str:
+def scrubber(settings: Settings) -> Callable[[str], str]:
+    """Masks URL passwords and every secret of the configuration (notify tokens, the
+    ping token, warehouse passwords) in text that goes into a message or a log line."""
     from monitor.logs import mask
+    from monitor.redact import redact, secrets_of
 
-    return mask(text)
+    known = secrets_of(settings)
+    return lambda text: redact(mask(text), known)
 
 
 class Alerting:
@@ -50,7 +54,7 @@ class Alerting:
         worker: str,
         sender: Sender | None = None,
         on_result: Callable[[str, str], None] | None = None,
-        scrub: Callable[[str], str] = _default_scrub,
+        scrub: Callable[[str], str] | None = None,
         backoff_first: timedelta = outbox.BACKOFF_FIRST,
         backoff_cap: timedelta = outbox.BACKOFF_CAP,
         claim_ttl: timedelta = outbox.CLAIM_TTL,
@@ -59,9 +63,10 @@ class Alerting:
         self.store = store
         self.clock = clock
         self.worker = worker  # claims are stamped with it (the replica name)
-        self.sender: Sender = sender or AppriseSender(mask=scrub)
+        self._fixed_scrub = scrub
+        self._scrub = scrub or scrubber(settings)
+        self.sender: Sender = sender or AppriseSender(mask=lambda t: self._scrub(t))
         self._on_result = on_result
-        self._scrub = scrub
         self._first, self._cap, self._ttl = backoff_first, backoff_cap, claim_ttl
         self._reconcile_every = reconcile_every
         self._settings = settings
@@ -80,6 +85,7 @@ class Alerting:
         self._settings = settings
         self._contracts = {c.name: c for c in contracts}
         self._urls = all_urls(settings)
+        self._scrub = self._fixed_scrub or scrubber(settings)
         self._next_reconcile = None
         self._wake_lifecycle.set()
 

@@ -1,0 +1,108 @@
+"""`fresh silence add|list|remove` against the state store named in fresh.yml."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.alerts import silences
+from monitor.cli import app
+from monitor.store import Store
+from tests.integration.alerting_helpers import T0
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "fresh.yml").write_text("state:\n  url: sqlite:///state.db\n")
+    (tmp_path / "checks").mkdir()
+    return tmp_path / "fresh.yml"
+
+
+def test_add_prints_an_id_list_shows_it_and_remove_ends_it(project: Path) -> None:
+    runner = CliRunner()
+    cfg = ["--config", str(project)]
+    added = runner.invoke(
+        app,
+        [
+            "silence",
+            "add",
+            "contract:raw_*",
+            "owner:ops",
+            "--for",
+            "2h",
+            "--reason",
+            "loader migration",
+            *cfg,
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    sid = added.output.strip()
+    assert re.fullmatch(r"[0-9a-f]{8}", sid)
+    listed = runner.invoke(app, ["silence", "list", *cfg])
+    assert listed.exit_code == 0
+    header, row = listed.output.splitlines()
+    assert header.split() == ["ID", "MATCHERS", "REASON", "ENDS"]
+    assert row.startswith(sid) and "contract:raw_* owner:ops" in row
+    assert "loader migration" in row
+    assert "(in 1h 59m)" in row or "(in 2h)" in row
+    removed = runner.invoke(app, ["silence", "remove", sid, *cfg])
+    assert removed.exit_code == 0 and sid in removed.output
+    assert runner.invoke(app, ["silence", "list", *cfg]).output == "No active silences.\n"
+    again = runner.invoke(app, ["silence", "remove", sid, *cfg])
+    assert again.exit_code == 2 and "no active silence" in again.output
+
+
+def test_a_bad_matcher_or_duration_is_a_usage_error(project: Path) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(
+        app, ["silence", "add", "colour:red", "--for", "1h", "--config", str(project)]
+    )
+    assert bad.exit_code == 2 and "invalid matcher 'colour:red'" in bad.output
+    worse = runner.invoke(
+        app, ["silence", "add", "owner:ops", "--for", "soon", "--config", str(project)]
+    )
+    assert worse.exit_code == 2 and "invalid duration" in worse.output
+
+
+def test_silences_expire_on_their_own(project: Path) -> None:
+    with Store.open("sqlite:///state.db", project.parent) as store:
+        s = silences.add(store, (("tag", "x"),), starts_at=T0, ends_at=T0 + timedelta(hours=1))
+        assert [x.id for x in silences.active(store, T0 + timedelta(minutes=59))] == [s.id]
+        assert silences.active(store, T0 + timedelta(hours=1)) == []
+
+
+def test_fresh_silence_works_as_a_real_command(project: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "silence",
+            "add",
+            "severity:critical",
+            "--for",
+            "30m",
+            "--config",
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0, out.stderr
+    sid = out.stdout.strip()
+    listed = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "silence", "list", "--config", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert sid in listed.stdout and "severity:critical" in listed.stdout

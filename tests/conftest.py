@@ -23,3 +23,13 @@ def pg_url() -> Iterator[str]:
 def pg_module_url(pg_url: str) -> str:
     """A new, empty PostgreSQL database for this test module (isolates modules)."""
     return servers.create_database(pg_url)
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """A real MariaDB server for the whole session (`mysql+pymysql://root@…/mysql`)."""
+    why = servers.mariadb_missing()
+    if why:
+        pytest.skip(f"SKIPPED LOUDLY: {why}")
+    with servers.mariadb() as url:
+        yield url

@@ -214,13 +214,27 @@ def setup_soda(folder: Path, n: int, rows: int) -> None:
 
 
 def fresh_binary(given: str | None) -> str:
+    """`fresh` as users get it: `pip install .` of this checkout into bench/.venvs/fresh.
+
+    Not the development .venv: its editable install adds an import finder that costs
+    every start ~20 ms. The project is reinstalled on each run (dependencies only once,
+    pinned by constraints.txt), so the figures are those of the code checked out.
+    """
     if given:
         return given
-    beside = Path(sys.executable).with_name("fresh")
-    found = str(beside) if beside.exists() else shutil.which("fresh")
-    if not found:
-        sys.exit("no `fresh` command: run this with the project's .venv/bin/python")
-    return found
+    repo = HERE.parent
+    venv = VENVS / "fresh"
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    if not (venv / ".installed").exists():
+        print(f"installing fresh and its dependencies into {venv} (once)...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([*pip, "-c", str(repo / "constraints.txt"), str(repo)], check=True)
+        (venv / ".installed").write_text("fresh")
+    else:
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(repo)], check=True)
+    shutil.rmtree(repo / "build", ignore_errors=True)  # setuptools' leftovers
+    return str(venv / "bin" / "fresh")
 
 
 def sanity(name: str, cmd: Sequence[str], cwd: Path, env: dict[str, str] | None) -> str:
@@ -286,11 +300,11 @@ def report(samples: dict[str, Sample], base: str = "fresh") -> None:
             )
 
 
-def import_profile(fresh_cwd: Path, top: int) -> None:
+def import_profile(python: str, fresh_cwd: Path, top: int) -> None:
     """The slowest imports of one `fresh check` (python -X importtime), cumulative."""
     code = "import sys; from monitor.cli import main; sys.argv = ['fresh', 'check']; main()"
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
+        [python, "-X", "importtime", "-c", code],
         cwd=fresh_cwd,
         capture_output=True,
         text=True,
@@ -325,7 +339,7 @@ def main() -> None:
         help="comma-separated parts: fresh, dbt, soda, big, help, imports",
     )
     p.add_argument("--dbt-threads", type=int, default=4)
-    p.add_argument("--fresh", help="the fresh command (default: beside this Python)")
+    p.add_argument("--fresh", help="the fresh command (default: installed from this checkout)")
     p.add_argument("--work", type=Path, default=HERE / "work")
     args = p.parse_args()
     parts = set(args.only.split(","))
@@ -380,7 +394,8 @@ def main() -> None:
         )
 
     if "imports" in parts:
-        import_profile(fresh_dir, 25)
+        beside = Path(fresh).with_name("python")
+        import_profile(str(beside) if beside.exists() else sys.executable, fresh_dir, 25)
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ class _Reader:
             self.error(self.pos(key), f"{key}: duration {value!r} needs a unit (e.g. {value}m)")
             return None
         try:
-            return parse_duration(str(value))
+            return _parse_duration(str(value))
         except ValueError as exc:
             self.error(self.pos(key), f"{key}: {exc}")
             return None
@@ -166,9 +166,21 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+_ALLOWED: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+@lru_cache(maxsize=4096)
+def _parse_duration(text: str) -> timedelta:
+    # The same few durations ("20m", "1h") repeat across thousands of contracts.
+    return parse_duration(text)
+
+
 def _unknown(
     path: str, m: YMap, allowed: tuple[str, ...], out: list[Problem], where: str = ""
-) -> None:
+) -> bool:
+    """Report keys of `m` not in `allowed`; True when there was one."""
+    if m.keys() <= _ALLOWED.setdefault(allowed, frozenset(allowed)):
+        return False
     for key in m:
         if key not in allowed:
             p = m.key_pos(key)
@@ -177,6 +189,7 @@ def _unknown(
                     path, p.line, p.col, f"unknown key {key!r}{where}{did_you_mean(key, allowed)}"
                 )
             )
+    return True
 
 
 @lru_cache(maxsize=256)
@@ -300,8 +313,7 @@ def _run_log(r: _Reader) -> RunLogSource | None:
     if not isinstance(m, YMap):
         r.error(r.pos("run_log"), "run_log: expected a mapping (table or file, job…)")
         return None
-    _unknown(r.path, m, RUN_LOG_KEYS, r.out, " in run_log")
-    if any(k not in RUN_LOG_KEYS for k in m):
+    if _unknown(r.path, m, RUN_LOG_KEYS, r.out, " in run_log"):
         r.ok = False
     sub = _Reader(r.path, m, YMap(m.pos), r.out)
     preset = sub.text("preset")
@@ -352,8 +364,7 @@ def _contract(
     path: str, item: YMap, defaults: YMap, wh: Warehouses, out: list[Problem]
 ) -> Contract | None:
     r = _Reader(path, item, defaults, out)
-    _unknown(path, item, CONTRACT_KEYS, out)
-    if any(k not in CONTRACT_KEYS for k in item):
+    if _unknown(path, item, CONTRACT_KEYS, out):
         r.ok = False
     name = r.text("name", required=True)
     if name is not None and (not name.strip() or "/" in name or name != name.strip()):

@@ -1,7 +1,8 @@
 """YAML with positions: PyYAML's C composer, turned into plain values that remember where
 each key and value was written, with `${VAR}` / `${VAR:-default}` expansion on the way.
 
-Why not `yaml.load`: it forgets positions, and every problem we report must say
+Events come straight from the C parser (faster than `yaml.compose` and a walk over its
+nodes). Why not `yaml.load`: it forgets positions, and every problem we report must say
 `path:line:col`. Why not ruamel: 20 times slower on a 1,000-contract file (see bench notes).
 
 `YMap` is a dict and `YList` a list, so validation code and pydantic read them as usual;
@@ -16,31 +17,19 @@ from typing import Any, NamedTuple
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
 
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C loader when libyaml is present
-
-
-class _Loader(_Base):  # type: ignore[misc]
-    """The C safe loader with a memo in front of the (pure Python) tag resolver.
-
-    Keys and values such as `name`, `table`, `20m` repeat thousands of times in a large
-    checks folder; resolving each once makes composing about a third faster.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._memo: dict[tuple[Any, ...], str] = {}
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        if kind is not ScalarNode:
-            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
-        key = (value, implicit)
-        tag = self._memo.get(key)
-        if tag is None:
-            tag = self._memo[key] = super().resolve(kind, value, implicit)
-        return tag
-
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C when libyaml is there
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
@@ -58,11 +47,6 @@ class Pos(NamedTuple):
 
     line: int
     col: int
-
-
-def _pos(node: Node) -> Pos:
-    mark = node.start_mark
-    return Pos(mark.line + 1, mark.column + 1)
 
 
 def _at(mark: Any) -> Pos:
@@ -130,36 +114,170 @@ class YamlProblem(NamedTuple):
 
 
 _EMPTY = object()  # a value that expanded to "" : the key counts as not set
+_NO_KEY = object()  # a mapping waiting for its next key
+_SKIP = object()  # the value of a key that was refused (complex or duplicate)
+_MERGE_KEY = object()  # the value of `<<`
+
+
+class _Frame:
+    """A mapping or sequence being built, with the key waiting for its value."""
+
+    __slots__ = ("anchor", "key", "key_mark", "merges", "obj", "start")
+
+    def __init__(self, obj: YMap | YList, anchor: str | None, start: Any) -> None:
+        self.obj = obj
+        self.start = start  # the mark where this container starts
+        self.anchor = anchor
+        self.key: Any = _NO_KEY
+        self.key_mark: Any = None
+        self.merges: list[YMap] = []
 
 
 class _Builder:
+    """Builds values straight from the C parser's events.
+
+    Faster than `yaml.compose` + a walk over its nodes (no Node objects, one tag
+    resolution per distinct scalar), and it keeps the marks PyYAML would have put on them.
+    """
+
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
         self.problems: list[YamlProblem] = []
+        self.anchors: dict[str, Any] = {}
+        self.tags: dict[tuple[str, Any], str] = {}  # (text, implicit) → resolved tag
+        self.resolver = Resolver()
 
-    def value(self, node: Node) -> Any:
-        if isinstance(node, ScalarNode):
-            return self.scalar(node)
-        if isinstance(node, MappingNode):
-            return self.mapping(node)
-        if isinstance(node, SequenceNode):
-            out = YList(_pos(node))
-            for item in node.value:
-                v = self.value(item)
-                if v is not _EMPTY:
-                    out.add(v, item.start_mark)
-            return out
-        return None  # pragma: no cover - compose yields only the three kinds
+    def build(self, text: str) -> Any:
+        loader = _Loader(text)
+        try:
+            return self._run(loader)
+        finally:
+            loader.dispose()
 
-    def scalar(self, node: ScalarNode) -> Any:
-        tag, text = node.tag, node.value
+    def _run(self, loader: Any) -> Any:
+        stack: list[_Frame] = []
+        root: Any = None
+        documents = 0
+        get = loader.get_event
+        while True:
+            ev = get()
+            if ev is None:
+                return root
+            kind = type(ev)
+            if kind is ScalarEvent:
+                frame = stack[-1] if stack else None
+                if frame is not None and frame.key is _NO_KEY and type(frame.obj) is YMap:
+                    self._key(frame, ev)
+                    continue
+                self._attach(stack, self._scalar(ev), ev.start_mark, ev.anchor)
+                if not stack:
+                    root = self._last
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                pos = Pos(ev.start_mark.line + 1, ev.start_mark.column + 1)
+                obj: YMap | YList = YMap(pos) if kind is MappingStartEvent else YList(pos)
+                frame = _Frame(obj, ev.anchor, ev.start_mark)
+                if ev.anchor is not None:
+                    self.anchors[ev.anchor] = obj
+                stack.append(frame)
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                done = stack.pop()
+                if type(done.obj) is YMap:
+                    for source in done.merges:  # `<<: *anchor` fills keys not written here
+                        for key in source:
+                            if key not in done.obj:
+                                done.obj.put(
+                                    key, source[key], source.key_pos(key), source.val_pos(key)
+                                )
+                self._attach(stack, done.obj, done.start, None)
+                if not stack:
+                    root = done.obj
+            elif kind is AliasEvent:
+                if ev.anchor not in self.anchors:
+                    raise yaml.MarkedYAMLError(
+                        None, None, f"found undefined alias {ev.anchor!r}", ev.start_mark
+                    )
+                frame = stack[-1] if stack else None
+                if frame is not None and frame.key is _NO_KEY and type(frame.obj) is YMap:
+                    self._bad_key(frame, ev.start_mark)
+                    continue
+                self._attach(stack, self.anchors[ev.anchor], ev.start_mark, None)
+                if not stack:
+                    root = self._last
+            elif kind is DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise yaml.MarkedYAMLError(
+                        None, None, "expected a single document in the stream", ev.start_mark
+                    )
+
+    _last: Any = None
+
+    def _attach(self, stack: list[_Frame], value: Any, mark: Any, anchor: str | None) -> None:
+        if anchor is not None:
+            self.anchors[anchor] = value
+        self._last = value
+        if not stack:
+            return
+        frame = stack[-1]
+        obj = frame.obj
+        if type(obj) is YList:
+            if value is not _EMPTY:
+                obj.add(value, mark)
+            return
+        key = frame.key
+        if key is _NO_KEY:  # a mapping or list used as a key
+            self._bad_key(frame, mark)
+            return
+        frame.key = _NO_KEY
+        if key is _SKIP or value is _EMPTY:
+            return  # "${VAR:-}" with nothing set: as if the key were absent
+        if key is _MERGE_KEY:
+            for v in value if type(value) is YList else [value]:
+                if type(v) is YMap:
+                    frame.merges.append(v)
+                else:
+                    self.problems.append(YamlProblem(_at(mark), "'<<' merges only mappings"))
+            return
+        obj.put(key, value, frame.key_mark, mark)  # type: ignore[union-attr]
+
+    def _bad_key(self, frame: _Frame, mark: Any) -> None:
+        self.problems.append(YamlProblem(_at(mark), "a key must be plain text"))
+        frame.key = _SKIP
+
+    def _key(self, frame: _Frame, ev: Any) -> None:
+        text = ev.value
+        if ev.tag is None and ev.implicit[0] and text == "<<":
+            frame.key = _MERGE_KEY
+            return
+        obj = frame.obj
+        if text in obj:
+            first = obj.key_pos(text)  # type: ignore[union-attr]
+            self.problems.append(
+                YamlProblem(
+                    _at(ev.start_mark), f"duplicate key {text!r} (first at line {first.line})"
+                )
+            )
+            frame.key = _SKIP
+            return
+        frame.key = text
+        frame.key_mark = ev.start_mark
+
+    def _scalar(self, ev: Any) -> Any:
+        text = ev.value
+        tag = ev.tag
+        if tag is None or tag == "!":
+            memo = (text, ev.implicit)
+            tag = self.tags.get(memo)
+            if tag is None:
+                tag = self.tags[memo] = self.resolver.resolve(ScalarNode, text, ev.implicit)  # type: ignore[no-untyped-call]
         if tag == _STR:
             if "$" in text:
-                text = self.expand(text, _pos(node))
+                text = self.expand(text, _at(ev.start_mark))
                 return _EMPTY if text == "" else text
             return text
         if tag == _NULL:
             return None
+        node = ScalarNode(tag, text)
         if tag == _BOOL:
             return _SCALARS.construct_yaml_bool(node)
         if tag == _INT:
@@ -168,46 +286,6 @@ class _Builder:
             return _SCALARS.construct_yaml_float(node)
         # Timestamps, binary and custom tags stay text: values end up in JSON and labels.
         return text
-
-    def mapping(self, node: MappingNode) -> YMap:
-        out = YMap(_pos(node))
-        merged: list[YMap] = []
-        for key_node, val_node in node.value:
-            if key_node.tag == _MERGE:
-                merged.extend(self.merge_sources(val_node))
-                continue
-            if not isinstance(key_node, ScalarNode):
-                self.problems.append(YamlProblem(_pos(key_node), "a key must be plain text"))
-                continue
-            key = key_node.value
-            if key in out:
-                first = out.key_pos(key)
-                self.problems.append(
-                    YamlProblem(
-                        _pos(key_node), f"duplicate key {key!r} (first at line {first.line})"
-                    )
-                )
-                continue
-            value = self.value(val_node)
-            if value is _EMPTY:
-                continue  # "${VAR:-}" with nothing set: as if the key were absent
-            out.put(key, value, key_node.start_mark, val_node.start_mark)
-        for source in merged:  # `<<: *anchor` fills only the keys not written here
-            for key in source:
-                if key not in out:
-                    out.put(key, source[key], source.key_pos(key), source.val_pos(key))
-        return out
-
-    def merge_sources(self, node: Node) -> list[YMap]:
-        nodes = node.value if isinstance(node, SequenceNode) else [node]
-        out = []
-        for n in nodes:
-            v = self.value(n)
-            if isinstance(v, YMap):
-                out.append(v)
-            else:
-                self.problems.append(YamlProblem(_pos(n), "'<<' merges only mappings"))
-        return out
 
     def expand(self, text: str, pos: Pos) -> str:
         def sub(m: re.Match[str]) -> str:
@@ -237,8 +315,9 @@ def load(text: str, env: Mapping[str, str]) -> tuple[Any, list[YamlProblem]]:
     Returns (value, problems). Malformed YAML gives (None, [its problem]); an empty
     document gives an empty YMap.
     """
+    builder = _Builder(env)
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        value = builder.build(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
@@ -247,8 +326,6 @@ def load(text: str, env: Mapping[str, str]) -> tuple[Any, list[YamlProblem]]:
         return None, [YamlProblem(pos, f"invalid YAML: {what}{context}")]
     except yaml.YAMLError as exc:  # e.g. a byte that is not text
         return None, [YamlProblem(Pos(1, 1), f"invalid YAML: {exc}")]
-    if root is None:
-        return YMap(Pos(1, 1)), []
-    builder = _Builder(env)
-    value = builder.value(root)
+    if value is None:
+        return YMap(Pos(1, 1)), builder.problems
     return (None if value is _EMPTY else value), builder.problems

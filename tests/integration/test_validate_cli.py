@@ -187,3 +187,60 @@ def test_sqlglot_is_imported_only_when_a_contract_has_where_or_query(tmp_path: P
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "False"]
+
+
+def test_init_writes_files_that_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    runner = CliRunner()
+    result = runner.invoke(app, ["init", str(tmp_path / "proj")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "proj" / "fresh.yml").read_text().startswith("# fresh.yml")
+    assert (tmp_path / "proj" / "checks" / "example.yml").exists()
+    monkeypatch.chdir(tmp_path / "proj")
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2 contracts OK (fresh.yml)\n"
+    assert result.stderr == ""
+
+
+def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path):
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "example.yml").write_text("mine\n")
+    result = CliRunner().invoke(app, ["init", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "already exists; not overwriting" in result.stderr
+    assert not (tmp_path / "fresh.yml").exists()
+    assert (tmp_path / "checks" / "example.yml").read_text() == "mine\n"
+
+
+def test_a_real_fresh_init_then_validate_exits_0(tmp_path: Path):
+    init = subprocess.run(
+        [*FRESH, "init", "proj"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert init.returncode == 0, init.stderr
+    proc = subprocess.run(
+        [*FRESH, "validate"],
+        cwd=tmp_path / "proj",
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "2 contracts OK (fresh.yml)\n"
+    again = subprocess.run(
+        [*FRESH, "init", "proj"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert again.returncode == 2

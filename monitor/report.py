@@ -113,15 +113,16 @@ def report_to_json(checked_at: datetime, results: Sequence[Result]) -> dict[str,
 
 
 def worst_first(results: Iterable[Result]) -> list[Result]:
-    """Worst status first, then higher severity, then older data, then name."""
+    """Worst status first, then higher severity, then the earliest deadline (the most overdue
+    stale one, the warn or fresh one closest to going stale; no data before any), then name."""
     severity_rank = {"critical": 0, "warning": 1, "info": 2}
 
     def key(r: Result) -> tuple[int, int, float, str]:
-        age = r.verdict.age_seconds
+        deadline = r.verdict.deadline
         return (
             -r.verdict.status.rank,
             severity_rank.get(r.contract.severity.value, 3),
-            -(age if age is not None else float("inf")),
+            deadline.timestamp() if deadline is not None else float("-inf"),
             r.contract.name,
         )
 

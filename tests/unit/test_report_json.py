@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from monitor.errors import UsageError
-from monitor.models import Status
+from monitor.models import Severity, Status
 from monitor.report import (
+    Result,
     failing_statuses,
     iso_z,
     render,
@@ -125,6 +126,18 @@ def test_render_json_is_one_parseable_object() -> None:
 def test_worst_first_puts_error_then_stale_then_warn_then_fresh() -> None:
     order = [r.verdict.status for r in worst_first(sample())]
     assert order == [Status.ERROR, Status.STALE, Status.WARN, Status.FRESH]
+
+
+def test_within_a_status_critical_comes_first_then_the_nearest_deadline() -> None:
+    results = [
+        Result(contract("late", line=1), verdict("late", Status.FRESH, age=timedelta(minutes=50))),
+        Result(contract("soon", line=2), verdict("soon", Status.FRESH, age=timedelta(minutes=55))),
+        Result(
+            contract("vip", severity=Severity.CRITICAL),
+            verdict("vip", Status.FRESH, age=timedelta(minutes=1)),
+        ),
+    ]
+    assert [r.contract.name for r in worst_first(results)] == ["vip", "soon", "late"]
 
 
 def test_fail_on_warn_adds_warn_to_the_failing_statuses() -> None:

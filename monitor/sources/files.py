@@ -66,7 +66,11 @@ def explain(contract: Contract, ctx: ReadContext) -> str:
     where = src.glob if is_s3(src.glob) else str(_resolve(src.glob, ctx))
     if src.column is None:
         return f"the newest modification time of the files matching {where}"
-    sql = _value_sql(src.column, "<format>")
+    try:
+        fmt = file_format(src.glob)
+    except SourceError:
+        fmt = "<format>"  # told by each matched file's extension
+    sql = _value_sql(src.column, fmt)
     return (
         f"the newest value of column {src.column!r} inside the files matching {where}, "
         f"read by DuckDB: {sql.replace('?', '[<matched files>]')}"

@@ -1,0 +1,71 @@
+"""The run-log rule on plain values: newest success, failures after it, other statuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from monitor.models import Contract, Expectation, RunLogSource
+from monitor.sources.run_log import reading_for, summarize
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+SRC = RunLogSource(job="j", file="runs.jsonl", success=("success", "pass"))
+CONTRACT = Contract(
+    name="c",
+    owner="o",
+    warehouse="main",
+    source=SRC,
+    expectation=Expectation(error_after=timedelta(hours=1)),
+)
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+def test_the_newest_of_several_success_statuses_wins() -> None:
+    runs = summarize([("success", at(0)), ("pass", at(2)), ("success", at(1))], SRC.success)
+    assert runs.newest_success == at(2)
+    assert not runs.since
+
+
+def test_failures_before_or_at_the_newest_success_are_not_counted() -> None:
+    runs = summarize(
+        [("failed", at(-1)), ("success", at(0)), ("failed", at(0)), ("error", at(1))],
+        SRC.success,
+    )
+    reading = reading_for(CONTRACT, runs, "runs.jsonl")
+    assert reading.last_update == at(0)
+    assert reading.detail == "1 failed run since the last success"
+
+
+def test_runs_without_a_time_are_ignored_entirely() -> None:
+    runs = summarize([("running", None), ("success", None)], SRC.success)
+    assert runs.total == 0
+    reading = reading_for(CONTRACT, runs, "runs.jsonl")
+    assert reading.last_update is None
+    assert reading.detail == "no run of job 'j' in runs.jsonl"
+
+
+def test_failures_and_other_statuses_since_are_both_reported() -> None:
+    runs = summarize(
+        [("success", at(0)), ("failed", at(1)), ("failed", at(2)), ("skipped", at(3))],
+        SRC.success,
+    )
+    reading = reading_for(CONTRACT, runs, "runs.jsonl")
+    assert reading.detail == (
+        "2 failed runs since the last success; other runs since: 'skipped' (1)"
+    )
+
+
+def test_only_unknown_statuses_is_no_data_naming_them_most_frequent_first() -> None:
+    runs = summarize(
+        [("ok", at(0)), ("ok", at(1)), ("done", at(2))],
+        SRC.success,
+    )
+    reading = reading_for(CONTRACT, runs, "runs.jsonl")
+    assert reading.last_update is None
+    assert reading.error is None
+    assert reading.detail == (
+        "no successful run of job 'j' in runs.jsonl; "
+        "other statuses seen: 'ok' (2), 'done' (1) (success is [success, pass])"
+    )

@@ -23,6 +23,7 @@ from monitor.alerts.routing import all_urls
 from monitor.alerts.sender import AppriseSender, Sender
 from monitor.clock import Clock
 from monitor.models import Contract
+from monitor.project import Project
 from monitor.settings import Settings
 from monitor.store import StatusChange, Store
 
@@ -59,6 +60,7 @@ class Alerting:
         backoff_cap: timedelta = outbox.BACKOFF_CAP,
         claim_ttl: timedelta = outbox.CLAIM_TTL,
         reconcile_every: timedelta = RECONCILE_EVERY,
+        project: Callable[[], Project] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -77,6 +79,8 @@ class Alerting:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._next_reconcile: datetime | None = None
+        self._project_getter = project  # follows reloads of `fresh serve`
+        self._seen_project = project() if project is not None else None
 
     # --- configuration --------------------------------------------------------------------
 
@@ -182,9 +186,18 @@ class Alerting:
         event.wait(wait)
         event.clear()
 
+    def _follow_reloads(self) -> None:
+        if self._project_getter is None:
+            return
+        current = self._project_getter()
+        if current is not self._seen_project:
+            self._seen_project = current
+            self.set_project(current.settings, current.contracts)
+
     def _lifecycle_loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._follow_reloads()
                 now = self.clock.now()
                 if self._next_reconcile is None or now >= self._next_reconcile:
                     self.evaluate(now)

@@ -180,3 +180,29 @@ def test_explain_shows_the_sql_with_bound_parameters(tmp_path: Path) -> None:
     assert "FROM airflow_test.dag_run r LEFT JOIN" in text
     assert "dag_id IN (:j0)" in text
     assert "secret" not in text
+
+
+def test_it_reads_a_log_table_on_mariadb(mariadb_url: str, tmp_path: Path) -> None:
+    engine = sa.create_engine(mariadb_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS ops")
+        conn.exec_driver_sql("CREATE DATABASE ops")
+        conn.exec_driver_sql(
+            "CREATE TABLE ops.job_runs (job VARCHAR(100), status VARCHAR(20), finished_at DATETIME)"
+        )
+        conn.execute(
+            sa.text("INSERT INTO ops.job_runs VALUES (:j, :s, :t)"),
+            [
+                {"j": "export_orders", "s": "success", "t": NAIVE},
+                {"j": "export_orders", "s": "failed", "t": NAIVE + timedelta(hours=1)},
+                {"j": "export_orders", "s": "running", "t": None},
+            ],
+        )
+    engine.dispose()
+    url = mariadb_url.rsplit("/", 1)[0] + "/ops"
+    ctx = ctx_for(tmp_path, main=Warehouse(url=url))
+    source = RunLogSource(job="export_orders", table="ops.job_runs")
+    [reading] = run_log.read_batch([contract(source)], ctx)
+    assert reading.error is None, reading.error
+    assert reading.last_update == T0
+    assert reading.detail == "1 failed run since the last success"

@@ -19,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 silence_app = typer.Typer(help="Mute alerts for a while.", no_args_is_help=True)
 app.add_typer(silence_app, name="silence")

@@ -8,8 +8,10 @@ and line, except a last line without its newline: a writer is still appending it
 dbt: every file matching the glob is one invocation (archived runs included). A result
 matches `job` by `unique_id` (`model.shop.orders`) or by name (`orders`, the third part of
 the unique_id); it is a run at its `execute` timing's `completed_at`, or the file's
-`metadata.generated_at` when it has none (skipped nodes). Parsed files are cached by path,
-size and mtime, so a service polling a folder of archived runs reads each file once.
+`metadata.generated_at` when it has none (skipped nodes). Parsed files are cached by path
+and mtime, so a service polling a folder of archived runs reads each file once.
+
+Both read local files or, for an `s3://` glob, S3 objects through s3fs (as `files` does).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import os
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from monitor.errors import SourceError
 from monitor.models import Contract, Reading, RunLogSource
@@ -36,15 +38,21 @@ def read_one(contract: Contract, ctx: ReadContext) -> Reading:
     """The Reading of one file-based run_log contract (SourceError when unreadable)."""
     src = source_of(contract)
     assert src.file is not None
+    fs: Any = None
     if is_s3(src.file):
-        raise SourceError("run_log files are read from local paths; s3:// is not supported")
-    matched = sorted(p for p, _ in list_files(src.file, ctx))
+        from monitor.sources import s3
+
+        fs = s3.filesystem()
+    matched = sorted(list_files(src.file, ctx, fs))
     if not matched:
         return Reading(contract.name, detail=f"no file matches {src.file}")
     tz = warehouse_timezone(ctx, contract.warehouse)
     runs: list[Run] = []
-    for path in matched:
-        runs.extend(_dbt_runs(path, src.job) if is_dbt(src) else _jsonl_runs(path, src, tz))
+    for path, mtime_ns in matched:
+        if is_dbt(src):
+            runs.extend(_dbt_runs(path, mtime_ns, fs, src.job))
+        else:
+            runs.extend(_jsonl_runs(path, fs, src, tz))
     return reading_for(contract, summarize(runs, src.success), src.file)
 
 
@@ -52,7 +60,8 @@ def describe_files(contract: Contract, ctx: ReadContext) -> str:
     """The files a check reads, for `fresh explain`."""
     src = source_of(contract)
     assert src.file is not None
-    where = src.file if os.path.isabs(src.file) else str(ctx.settings.base_dir / src.file)
+    absolute = is_s3(src.file) or os.path.isabs(src.file)
+    where = src.file if absolute else str(ctx.settings.base_dir / src.file)
     if is_dbt(src):
         return (
             f"dbt run_results.json files matching {where} (node unique_id or name "
@@ -67,11 +76,27 @@ def describe_files(contract: Contract, ctx: ReadContext) -> str:
 # --- JSON lines -----------------------------------------------------------------------
 
 
-def _jsonl_runs(path: str, src: RunLogSource, tz: str) -> list[Run]:
+def _open(path: str, fs: Any, binary: bool = False) -> IO[Any]:
+    """A local file, or an S3 object through s3fs."""
+    if fs is None:
+        return open(path, "rb") if binary else open(path, encoding="utf-8")
+    try:
+        if binary:
+            handle: IO[Any] = fs.open(path, "rb")
+        else:
+            handle = fs.open(path, "rt", encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # botocore / aiohttp: report, never crash the check
+        raise SourceError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    return handle
+
+
+def _jsonl_runs(path: str, fs: Any, src: RunLogSource, tz: str) -> list[Run]:
     needle = _needle(src.job)
     runs: list[Run] = []
     try:
-        with open(path, encoding="utf-8") as fh:
+        with _open(path, fs) as fh:
             for lineno, line in enumerate(fh, 1):
                 if needle is not None and needle not in line:
                     continue  # cheap pre-filter: the job's name must appear on the line
@@ -120,13 +145,13 @@ def _time(value: object, tz: str) -> datetime | None:
 
 # (unique_id, status, completed_at or None); generated_at per file.
 _DbtFile = tuple[datetime | None, list[tuple[str, str, datetime | None]]]
-_CACHE: OrderedDict[tuple[str, int, int], _DbtFile] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int], _DbtFile] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 2048
 
 
-def _dbt_runs(path: str, job: str) -> list[Run]:
-    generated_at, results = _dbt_file(path)
+def _dbt_runs(path: str, mtime_ns: int, fs: Any, job: str) -> list[Run]:
+    generated_at, results = _dbt_file(path, mtime_ns, fs)
     exact = [r for r in results if r[0] == job]
     matches = exact or [r for r in results if _node_name(r[0]) == job]
     return [(status, at or generated_at) for _, status, at in matches]
@@ -137,17 +162,13 @@ def _node_name(unique_id: str) -> str | None:
     return parts[2] if len(parts) >= 3 else None
 
 
-def _dbt_file(path: str) -> _DbtFile:
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    key = (path, st.st_size, st.st_mtime_ns)
+def _dbt_file(path: str, mtime_ns: int, fs: Any) -> _DbtFile:
+    key = (path, mtime_ns)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    parsed = _parse_dbt(path)
+    parsed = _parse_dbt(path, fs)
     with _CACHE_LOCK:
         _CACHE[key] = parsed
         while len(_CACHE) > _CACHE_SIZE:
@@ -155,9 +176,9 @@ def _dbt_file(path: str) -> _DbtFile:
     return parsed
 
 
-def _parse_dbt(path: str) -> _DbtFile:
+def _parse_dbt(path: str, fs: Any) -> _DbtFile:
     try:
-        with open(path, "rb") as fh:
+        with _open(path, fs, binary=True) as fh:
             doc = json.load(fh)
     except json.JSONDecodeError as exc:
         raise SourceError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None

@@ -49,7 +49,7 @@ def read(tmp_path: Path, url: str, *tables: str) -> dict[str, Reading]:
 
 
 def test_update_time_is_the_last_update_across_schemas(shop: str, tmp_path: Path) -> None:
-    before = datetime.now(UTC) - timedelta(minutes=2)
+    before = datetime.now(UTC) - timedelta(minutes=10)  # the module fixture wrote them
     readings = read(tmp_path, shop, "orders", "shop.orders", "crm.leads")
     for name in ("orders", "shop.orders", "crm.leads"):
         r = readings[name]
@@ -67,7 +67,7 @@ def test_a_write_moves_update_time(shop: str, tmp_path: Path) -> None:
     engine.dispose()
     r = read(tmp_path, shop, "moving")["moving"]
     assert r.last_update is not None
-    assert abs(r.last_update.timestamp() - float(now_db)) <= 2
+    assert abs(r.last_update.timestamp() - float(now_db)) <= 5
 
 
 def test_a_never_written_innodb_table_is_no_data_with_the_reason(shop: str, tmp_path: Path) -> None:

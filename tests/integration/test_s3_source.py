@@ -1,17 +1,19 @@
-"""`files` contracts on `s3://` globs against a real local S3 endpoint (moto's server mode)."""
+"""`files` and `run_log` sources on `s3://` globs against a real local S3 endpoint (moto)."""
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from monitor.models import FilesSource, Reading
-from monitor.sources import files
+from monitor.models import FilesSource, Reading, RunLogSource
+from monitor.sources import files, run_log
 from tests.integration.source_helpers import contract, ctx_for
 
 moto_server = pytest.importorskip("moto.server", reason="SKIPPED LOUDLY: moto[s3] not installed")
@@ -104,3 +106,31 @@ def test_a_missing_bucket_is_an_error_not_an_empty_match(s3: Any, tmp_path: Path
         "cannot list s3://no-such-bucket-here/*.csv: bucket 'no-such-bucket-here' does not exist"
     )
     assert "testing-secret" not in reading.error
+
+
+def test_run_logs_are_read_from_s3_too(s3: Any, tmp_path: Path) -> None:
+    b = bucket(s3, "lake-runlogs")
+    lines = [
+        '{"job": "export", "status": "success", "finished_at": "2026-11-20T08:00:00Z"}',
+        '{"job": "export", "status": "failed", "finished_at": "2026-11-20T09:00:00Z"}',
+    ]
+    s3.put_object(Bucket=b, Key="runs/2026-11-20.jsonl", Body="\n".join(lines) + "\n")
+    source = RunLogSource(job="export", file=f"s3://{b}/runs/*.jsonl")
+    [reading] = run_log.read_batch([contract(source)], ctx_for(tmp_path))
+    assert reading.error is None, reading.error
+    assert reading.last_update is not None
+    assert reading.last_update.isoformat() == "2026-11-20T08:00:00+00:00"
+    assert reading.detail == "1 failed run since the last success"
+
+
+def test_dbt_run_results_archived_in_s3_are_read(s3: Any, tmp_path: Path) -> None:
+    from tests.integration.test_run_log_files import DBT, node, run_results
+
+    b = bucket(s3, "lake-dbt")
+    done = datetime(2026, 11, 20, 8, 0, 3, tzinfo=UTC)
+    doc = run_results(done, [node("model.shop.orders", "success", done)])
+    s3.put_object(Bucket=b, Key="dbt/2026-11-20/run_results.json", Body=json.dumps(doc))
+    source = RunLogSource(**{**DBT.__dict__, "file": f"s3://{b}/dbt/*/run_results.json"})
+    [reading] = run_log.read_batch([contract(source)], ctx_for(tmp_path))
+    assert reading.error is None, reading.error
+    assert reading.last_update == done

@@ -34,6 +34,8 @@ log = logging.getLogger("fresh.scheduler")
 RETRY_FIRST = timedelta(seconds=5)
 #: a woken loop never sleeps longer than this (a safety net against clock jumps)
 MAX_SLEEP = 30.0
+#: contracts read in one call at most: a deadline check waits for one batch, not a round
+MAX_BATCH = 250
 #: how often history older than `state.retention` is pruned
 PRUNE_EVERY = timedelta(hours=1)
 
@@ -167,7 +169,7 @@ Observer = Callable[[Contract, Reading | None, Verdict], None]
 
 @dataclass
 class _Batch:
-    warehouse: str
+    key: str  # the warehouse, by default: what is read in one call and one thread
     contracts: list[Contract]
 
 
@@ -193,6 +195,7 @@ class Scheduler:
         after_save: SaveHook | None = None,
         observe: Observer | None = None,
         prune: Callable[[datetime], None] | None = None,
+        batch_key: Callable[[Contract], str] | None = None,
     ) -> None:
         self.clock = clock
         self._read = read
@@ -201,14 +204,15 @@ class Scheduler:
         self._after_save = after_save
         self._observe = observe
         self._prune = prune
+        self._key = batch_key or (lambda c: c.warehouse)
         self._contracts: dict[str, Contract] = {}
         self.plan = Plan()
         self._failures: dict[str, int] = {}
-        self._pending: dict[str, dict[str, Contract]] = {}  # warehouse → due, not yet read
-        self._in_flight: dict[str, asyncio.Task[None]] = {}  # warehouse → running batch
-        self._reading: set[str] = set()  # contracts being read right now
+        self._pending: dict[str, dict[str, Contract]] = {}  # batch key → due, not yet read
+        self._in_flight: dict[str, asyncio.Task[None]] = {}  # batch key → running batch
+        self._urgent: set[str] = set()  # due at a deadline or poked: read before the rest
         self._pools: dict[str, ThreadPoolExecutor] = {}
-        self._store_pool = ThreadPoolExecutor(1, thread_name_prefix="fresh-store")
+        self.store_pool = ThreadPoolExecutor(1, thread_name_prefix="fresh-store")
         self._wake = asyncio.Event()
         self._stopping = False
         self._next_prune = clock.now()
@@ -233,6 +237,7 @@ class Scheduler:
         for name in removed:
             self.plan.remove(name)
             self._failures.pop(name, None)
+            self._urgent.discard(name)
         for name, c in new.items():
             if self._contracts.get(name) != c:
                 self.plan.schedule(name, now)
@@ -244,6 +249,7 @@ class Scheduler:
         """Check `name` as soon as possible (a ping arrived)."""
         if name in self._contracts:
             self.plan.schedule(name, self.clock.now())
+            self._urgent.add(name)
             self._wake.set()
 
     # -- which contracts this replica checks (scale-out puts leases here) --
@@ -268,18 +274,33 @@ class Scheduler:
             if c.name not in mine:  # another replica has it: look again one interval later
                 self.plan.schedule(c.name, now + c.check_every)
         for c in claimed:
-            self._pending.setdefault(c.warehouse, {})[c.name] = c
+            self._pending.setdefault(self._key(c), {})[c.name] = c
         started = []
         for wh, waiting in list(self._pending.items()):
             if not waiting or wh in self._in_flight:
                 continue
-            batch = _Batch(wh, list(waiting.values()))
-            waiting.clear()
-            self._reading.update(c.name for c in batch.contracts)
+            batch = _Batch(wh, self._take(waiting))
             task = asyncio.get_running_loop().create_task(self._run_batch(batch))
             self._in_flight[wh] = task
             started.append(task)
         return started
+
+    def _take(self, waiting: dict[str, Contract]) -> list[Contract]:
+        """The next batch of one key: urgent contracts (a deadline, a ping) first, then the
+        rest in the order they fell due, at most `MAX_BATCH`, so a round of thousands
+        never holds a deadline check back by more than one batch."""
+        urgent = [c for n, c in waiting.items() if n in self._urgent]
+        batch = urgent[:MAX_BATCH]
+        if len(batch) < MAX_BATCH:
+            for name, c in waiting.items():
+                if len(batch) >= MAX_BATCH:
+                    break
+                if name not in self._urgent:
+                    batch.append(c)
+        for c in batch:
+            del waiting[c.name]
+            self._urgent.discard(c.name)
+        return batch
 
     async def run(self) -> None:
         """Check contracts until `stop()`; in-flight batches finish before it returns."""
@@ -289,7 +310,7 @@ class Scheduler:
             self.dispatch(now)
             if self._prune is not None and now >= self._next_prune:
                 self._next_prune = now + PRUNE_EVERY
-                loop.run_in_executor(self._store_pool, self._safe_prune, now)
+                loop.run_in_executor(self.store_pool, self._safe_prune, now)
             wake = self.plan.next_wake()
             delay = MAX_SLEEP if wake is None else (wake - self.clock.now()).total_seconds()
             self._wake.clear()
@@ -312,7 +333,7 @@ class Scheduler:
         """Release the worker threads (after `run()` returned)."""
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
-        self._store_pool.shutdown(wait=True)
+        self.store_pool.shutdown(wait=True)
 
     def in_flight(self) -> bool:
         """True while some batch is being read or saved."""
@@ -320,26 +341,26 @@ class Scheduler:
 
     # -- one batch --
 
-    def _pool(self, warehouse: str) -> ThreadPoolExecutor:
-        pool = self._pools.get(warehouse)
+    def _pool(self, key: str) -> ThreadPoolExecutor:
+        pool = self._pools.get(key)
         if pool is None:
-            pool = ThreadPoolExecutor(1, thread_name_prefix=f"fresh-read-{warehouse}")
-            self._pools[warehouse] = pool
+            pool = ThreadPoolExecutor(1, thread_name_prefix=f"fresh-read-{key}")
+            self._pools[key] = pool
         return pool
 
     async def _run_batch(self, batch: _Batch) -> None:
         loop = asyncio.get_running_loop()
         try:
             verdicts, raised = await loop.run_in_executor(
-                self._pool(batch.warehouse), self._read_and_judge, batch.contracts
+                self._pool(batch.key), self._read_and_judge, batch.contracts
             )
             now = self.clock.now()
-            await loop.run_in_executor(self._store_pool, self._save, verdicts, now)
+            await loop.run_in_executor(self.store_pool, self._save, verdicts, now)
             self._plan_next(batch.contracts, verdicts, raised, now)
         except Exception as exc:  # the store refused: try again soon, keep the loop alive
             log.error(
                 "saving verdicts failed",
-                extra={"event": "save_failed", "warehouse": batch.warehouse, "error": str(exc)},
+                extra={"event": "save_failed", "batch": batch.key, "error": str(exc)},
             )
             now = self.clock.now()
             for c in batch.contracts:
@@ -347,8 +368,7 @@ class Scheduler:
                 if c.name in self._contracts:
                     self.plan.schedule(c.name, retry_at(c, self._failures[c.name], now))
         finally:
-            self._reading.difference_update(c.name for c in batch.contracts)
-            del self._in_flight[batch.warehouse]
+            del self._in_flight[batch.key]
             self.rounds += 1
             self._wake.set()
 
@@ -402,7 +422,7 @@ class Scheduler:
     ) -> None:
         by_name = {v.contract: v for v in verdicts}
         for c in contracts:
-            if c.name not in self._contracts or c.name in self._pending.get(c.warehouse, {}):
+            if c.name not in self._contracts or c.name in self._pending.get(self._key(c), {}):
                 continue  # removed by a reload, or due again already (poked while read)
             due = self.plan.due_at(c.name)
             if due is not None and due <= now:
@@ -413,7 +433,12 @@ class Scheduler:
                 self.plan.schedule(c.name, retry_at(current, self._failures[c.name], now))
             else:
                 self._failures.pop(c.name, None)
-                self.plan.schedule(c.name, next_check_at(current, by_name[c.name], now))
+                at = next_check_at(current, by_name[c.name], now)
+                self.plan.schedule(c.name, at)
+                if at < now + current.check_every:  # a deadline: flip on time
+                    self._urgent.add(c.name)
+                else:
+                    self._urgent.discard(c.name)
 
     def _safe_prune(self, now: datetime) -> None:
         try:

@@ -153,17 +153,18 @@ def prometheus(targets: list[str], scrape_interval: str = "1s") -> Iterator[str]
         "    static_configs:\n"
         f"      - targets: {targets!r}\n"
     )
-    proc = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={base / 'prometheus.yml'}",
-            f"--storage.tsdb.path={base / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-lifecycle",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(base / "log").open("wb"),
-    )
+    with (base / "log").open("wb") as log:  # the child keeps its own copy of the handle
+        proc = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={base / 'prometheus.yml'}",
+                f"--storage.tsdb.path={base / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--web.enable-lifecycle",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -97,10 +97,4 @@ def test_the_demo_never_overwrites_a_folder_that_is_not_a_demo(tmp_path: Path) -
     assert (tmp_path / "mine" / "fresh.yml").read_text() == "warehouses: {}\n"
 
 
-def test_fresh_demo_builds_it_and_shows_fresh_warn_and_stale(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "demo")])
-    assert result.exit_code == 0, result.stderr
-    firsts = {line.split()[0] for line in result.stdout.splitlines() if line.strip()}
-    assert {"fresh", "warn", "stale"} <= firsts
-    assert "fresh serve" in result.stdout
-    assert (tmp_path / "demo" / "warehouse.duckdb").is_file()
+# `fresh demo` itself serves until stopped: see tests/integration/test_serve_demo.py

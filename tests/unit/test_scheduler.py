@@ -20,6 +20,7 @@ from monitor.models import (
     Verdict,
 )
 from monitor.scheduler import (
+    MAX_BATCH,
     RETRY_FIRST,
     Plan,
     Scheduler,
@@ -371,4 +372,27 @@ def test_heartbeat_contracts_are_scheduled_like_any_other() -> None:
     )
     s, _, _ = make([c], lambda cs, now: {})
     assert s.plan.due_at("job") == T0
+    s.close()
+
+
+def test_a_big_round_is_read_in_batches_and_a_deadline_check_jumps_the_queue() -> None:
+    calls: list[list[str]] = []
+
+    def read(cs: list[Contract], now: datetime) -> dict[str, Reading]:
+        calls.append([c.name for c in cs])
+        return {c.name: Reading(c.name, last_update=T0) for c in cs}
+
+    many = [contract(f"c{i:04d}", error=timedelta(hours=2)) for i in range(MAX_BATCH * 2 + 10)]
+    urgent = contract("a-urgent", error=timedelta(seconds=3))
+    s, clock, store = make([urgent, *many], read)
+    step(s, T0)  # first batch: `urgent` and the first MAX_BATCH - 1 others
+    assert len(calls[0]) == MAX_BATCH
+    assert s.plan.due_at("a-urgent") == T0 + timedelta(seconds=3)
+    clock.set(T0 + timedelta(seconds=3))
+    step(s, clock.now())  # the deadline check goes before the rest of the round
+    assert calls[1][0] == "a-urgent"
+    while any(s._pending.values()):
+        step(s, clock.now())
+    assert sum(len(c) for c in calls) == len(many) + 2
+    assert store.status["a-urgent"] is Status.STALE
     s.close()

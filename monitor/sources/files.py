@@ -57,6 +57,7 @@ def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]
         except SourceError as exc:
             reading = Reading(contract.name, error=str(exc))
         readings.append(_timed(reading, time.perf_counter() - started))
+        ctx.deliver(readings[-1])  # progress: the dispatcher's timeout counts from here
     return readings
 
 

@@ -173,3 +173,21 @@ def test_explain_names_the_resolved_glob_and_the_sql(tmp_path: Path) -> None:
     assert str(tmp_path / "d/*.csv") in text
     text = files.explain(contract(FilesSource(glob="d/*.csv", column="ts")), ctx)
     assert 'max("ts")' in text
+
+
+def test_readings_arrive_one_by_one_through_the_dispatcher(tmp_path: Path) -> None:
+    from monitor.sources import read_contracts
+
+    touch(tmp_path / "a/x.csv", T0)
+    contracts = [
+        contract(FilesSource(glob="a/*.csv"), name="found"),
+        contract(FilesSource(glob="b/*.csv"), name="empty"),
+    ]
+    seen: list[str] = []
+    settings = ctx_for(tmp_path).settings
+    results = read_contracts(
+        contracts, settings, datetime.now(UTC), on_read=lambda r: seen.append(r.contract)
+    )
+    assert sorted(seen) == ["empty", "found"]
+    assert results["found"].last_update == T0
+    assert results["empty"].detail == "no file matches b/*.csv"

@@ -196,3 +196,26 @@ def test_removing_a_silence_ends_it_at_once(r: Rig) -> None:
     assert silences.remove(r.store, s.id, now)
     assert not silences.remove(r.store, s.id, now)
     assert silences.active(r.store, now) == []
+
+
+def test_a_failed_heartbeat_alert_carries_its_exit_code_and_output_tail(tmp_path: Path) -> None:
+    job = contract("nightly.export", heartbeat=True)
+    x = rig(tmp_path, SETTINGS, [job], FakeSender())
+    x.store.record_ping(
+        job.name,
+        "fail",
+        x.clock.now(),
+        exit_code=3,
+        output="starting\n" + "".join(f"row {i}\n" for i in range(40)) + "KeyError: 'sku'\n",
+    )
+    x.save(
+        [(job.name, Status.ERROR)],
+        error="the job reported a failure",
+        detail="last ping was /fail, exit code 3",
+    )
+    x.advance(timedelta(seconds=30))
+    [(_, msg)] = x.alerting.sender.sent  # type: ignore[attr-defined]
+    assert "last ping was /fail, exit code 3" in msg.body
+    assert msg.body.rstrip().endswith("KeyError: 'sku'")
+    assert "row 39" in msg.body and "starting" not in msg.body  # only the tail
+    x.store.close()

@@ -64,18 +64,19 @@ def _load(config: Path | None, checks: Path | None, env: Mapping[str, str], cwd:
         base_dir = cwd
         default = Settings(base_dir=cwd)
         settings: Settings | None = default
-        urls: dict[str, str | None] = {n: w.url for n, w in default.warehouses.items()}
+        urls: dict[str, str | None] | None = {n: w.url for n, w in default.warehouses.items()}
         owners_declared = False
     else:
         base_dir = path.parent
         settings, urls, owners_declared = _load_settings(path, _display(path, cwd), env, problems)
 
     contracts = _load_checks(checks, base_dir, cwd, env, urls, problems)
-    warnings = _owner_warnings(settings, contracts) if settings and owners_declared else []
-    problems.extend(warnings)
+    if settings and owners_declared:
+        problems.extend(_owner_warnings(settings, contracts))
     if settings is None or any(not p.warning for p in problems):
         raise ConfigError(problems)
-    return Project(settings=settings, contracts=tuple(contracts), warnings=tuple(sorted(warnings)))
+    warnings = tuple(sorted(p for p in problems if p.warning))
+    return Project(settings=settings, contracts=tuple(contracts), warnings=warnings)
 
 
 def _display(path: Path, cwd: Path) -> str:
@@ -107,13 +108,13 @@ def _read(path: Path, display: str, problems: list[Problem]) -> str | None:
 
 def _load_settings(
     path: Path, display: str, env: Mapping[str, str], problems: list[Problem]
-) -> tuple[Settings | None, dict[str, str | None], bool]:
+) -> tuple[Settings | None, dict[str, str | None] | None, bool]:
     """(settings or None when invalid, warehouse name → URL as far as known, owners declared)."""
     text = _read(path, display, problems)
     data, yproblems = yamlpos.load(text, env) if text is not None else (None, [])
     problems.extend(Problem(display, p.pos.line, p.pos.col, p.message) for p in yproblems)
     if text is None or (data is None and yproblems):
-        return None, {}, False
+        return None, None, False
     if data is None:
         data = YMap(Pos(1, 1))
     if not isinstance(data, YMap):
@@ -126,7 +127,7 @@ def _load_settings(
                 "(warehouses, state, owners, alerts, server…)",
             )
         )
-        return None, {}, False
+        return None, None, False
     urls = _known_urls(data)
     before = len(problems)
     user = {k: v for k, v in data.items() if k not in _INTERNAL}
@@ -143,16 +144,46 @@ def _load_settings(
         problems.extend(_pydantic_problem(display, data, e) for e in exc.errors())
     if yproblems or len(problems) > before:
         return None, urls, "owners" in data
+    if settings is not None and "owners" in data:
+        problems.extend(_route_owner_warnings(display, data, settings))
     return settings, urls, "owners" in data
 
 
-def _known_urls(data: YMap) -> dict[str, str | None]:
-    """Warehouses as far as readable, so contracts are checked even when fresh.yml is not."""
+def _route_owner_warnings(display: str, data: YMap, settings: Settings) -> list[Problem]:
+    """A route matching an owner that is not declared would never fire: warn, like contracts."""
+    out = []
+    alerts = data.get("alerts")
+    routes = alerts.get("routes") if isinstance(alerts, YMap) else None
+    for i, route in enumerate(settings.alerts.routes):
+        owner = route.match.get("owner")
+        if owner is None or owner in settings.owners or any(c in owner for c in "*?["):
+            continue
+        _, pos, _ = (
+            _walk(routes, (i, "match", "owner"))
+            if isinstance(routes, YList)
+            else (None, data.pos, None)
+        )
+        out.append(
+            Problem(
+                display,
+                pos.line,
+                pos.col,
+                f"alerts.routes[{i}].match.owner: owner {owner!r} is not declared under owners:"
+                f"{did_you_mean(owner, settings.owners)}",
+                warning=True,
+            )
+        )
+    return out
+
+
+def _known_urls(data: YMap) -> dict[str, str | None] | None:
+    """Warehouses as far as readable, so contracts are checked even when fresh.yml is not
+    (None: not readable at all)."""
     whs = data.get("warehouses")
     if whs is None:
         return {"main": "duckdb:///warehouse.duckdb"}
     if not isinstance(whs, YMap):
-        return {}
+        return None
     out: dict[str, str | None] = {}
     for name, w in whs.items():
         url = w.get("url") if isinstance(w, YMap) else None
@@ -253,7 +284,7 @@ def _load_checks(
     base_dir: Path,
     cwd: Path,
     env: Mapping[str, str],
-    urls: dict[str, str | None],
+    urls: dict[str, str | None] | None,
     problems: list[Problem],
 ) -> list[Contract]:
     if checks is not None:
@@ -270,7 +301,7 @@ def _load_checks(
         for p in (*folder.rglob("*.yml"), *folder.rglob("*.yaml"))
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
-    wh = contracts_mod.Warehouses(urls)
+    wh = contracts_mod.Warehouses(urls or {}, known=urls is not None)
     found: list[Contract] = []
     names: dict[str, Location] = {}
     for f in files:

@@ -86,14 +86,22 @@ DEFAULT_CHECK_EVERY = timedelta(minutes=5)
 
 @dataclass
 class Warehouses:
-    """What contracts need to know of fresh.yml: warehouse names and URLs (None = unknown)."""
+    """What contracts need to know of fresh.yml: warehouse names and URLs (None = unknown).
+
+    `known` is False when fresh.yml could not be read far enough to list its warehouses;
+    contracts are then checked without them, so one broken file does not drown the report
+    in "unknown warehouse" errors.
+    """
 
     urls: Mapping[str, str | None]
+    known: bool = True
     default: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         names = list(self.urls)
         self.default = "main" if "main" in self.urls else (names[0] if len(names) == 1 else None)
+        if not self.known:
+            self.default = "main"
 
 
 class _Reader:
@@ -401,7 +409,7 @@ def _contract(
             r.error(m.val_pos("metadata"), f"metadata: expected a mapping in {label}")
 
     warehouse = r.text("warehouse")
-    if warehouse is not None and warehouse not in wh.urls:
+    if warehouse is not None and wh.known and warehouse not in wh.urls:
         r.error(
             r.pos("warehouse"),
             f"warehouse: unknown warehouse {warehouse!r}"
@@ -430,6 +438,9 @@ def _contract(
     if warn_after is not None and error_after is not None and warn_after >= error_after:
         r.error(r.pos("warn_after"), "warn_after must be shorter than error_after")
     check_every = r.duration("check_every") if r.has("check_every") else DEFAULT_CHECK_EVERY
+    if check_every is not None and check_every < timedelta(seconds=1):
+        r.error(r.pos("check_every"), "check_every: must be at least 1s")
+        check_every = None
     schedule = r.text("schedule")
     if schedule is not None:
         why = _cron_problem(" ".join(schedule.split()))

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from monitor.durations import parse_duration
 
@@ -87,10 +87,27 @@ def check_timezone(name: str) -> str:
     return name
 
 
+# Messages below never repeat a URL: one that failed to parse may hold a password in
+# a place `mask_url` does not recognise.
 def _check_url(url: str) -> str:
     if "://" not in url:
-        raise ValueError(f"{url!r} is not a URL (e.g. duckdb:///warehouse.duckdb)")
+        raise ValueError("not a URL (expected scheme://…, e.g. duckdb:///warehouse.duckdb)")
     return url
+
+
+def _check_notify(url: str) -> str:
+    if "://" not in url:
+        raise ValueError("not an apprise URL (expected scheme://…, e.g. mailto://… or slack://…)")
+    return url
+
+
+def _check_http(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return url
+
+
+NotifyUrl = Annotated[str, AfterValidator(_check_notify)]
 
 
 class _Model(BaseModel):
@@ -126,13 +143,16 @@ class State(_Model):
     @field_validator("url")
     @classmethod
     def _url(cls, url: str) -> str:
-        return _check_url(url)
+        scheme = _check_url(url).partition("://")[0].partition("+")[0].lower()
+        if scheme not in ("sqlite", "postgresql"):
+            raise ValueError("the state store is sqlite:///PATH or postgresql+psycopg://…")
+        return url
 
 
 class Owner(_Model):
     """An owner: the routing key of every alert."""
 
-    notify: tuple[str, ...] = ()
+    notify: tuple[NotifyUrl, ...] = ()
     repeat_every: Duration | None = None
 
 
@@ -140,7 +160,7 @@ class Route(_Model):
     """An Alertmanager-style extra route."""
 
     match: dict[str, MatchValue] = Field(default_factory=dict)
-    notify: tuple[str, ...] = ()
+    notify: tuple[NotifyUrl, ...] = ()
     continue_: bool = Field(default=False, alias="continue")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -171,7 +191,7 @@ class Alerts(_Model):
     repeat_every: Duration = timedelta(hours=4)
     send_resolved: bool = True
     group_wait: Duration = timedelta(seconds=30)
-    fallback: tuple[str, ...] = ()
+    fallback: tuple[NotifyUrl, ...] = ()
     routes: tuple[Route, ...] = ()
 
     @field_validator("notify_on")
@@ -203,6 +223,19 @@ class Server(_Model):
     ping_token: str | None = None
     auth: Auth | None = None
     replica: str | None = None  # default: host name:port
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, listen: str) -> str:
+        host, sep, port = listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{listen!r} is not HOST:PORT (e.g. 127.0.0.1:9184)")
+        return listen
+
+    @field_validator("public_url", "dashboard_url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        return _check_http(url)
 
 
 class Settings(_Model):

@@ -237,7 +237,8 @@ def test_bad_values_are_reported_all_at_once_with_positions(tmp_path: Path):
         "fresh.yml:6:14: warehouses.main.timeout: duration 30 needs a unit (e.g. 30s, 30m)",
         "fresh.yml:7:22: warehouses.main.max_connections: Input should be a valid integer, "
         "unable to parse string as an integer",
-        "fresh.yml:9:8: state.url: 'not-a-url' is not a URL (e.g. duckdb:///warehouse.duckdb)",
+        "fresh.yml:9:8: state.url: not a URL (expected scheme://…, e.g. "
+        "duckdb:///warehouse.duckdb)",
         "fresh.yml:11:22: alerts.notify_on[1]: unknown status 'eror' (did you mean 'error'?) "
         "(notify_on takes warn, stale and error)",
         "fresh.yml:13:15: alerts.routes[0].match.severty: unknown match key 'severty' "
@@ -293,3 +294,60 @@ def test_warnings_are_reported_with_the_errors(tmp_path: Path):
     )
     assert any("warning: owner 'ops-data-tem'" in p for p in found)
     assert any("an expectation is required" in p for p in found)
+
+
+def test_server_notify_and_state_values_are_checked_without_echoing_urls(tmp_path: Path):
+    found = problems(
+        tmp_path,
+        """
+        state:
+          url: mysql://u:pw@db/state
+        owners:
+          ops:
+            notify: ["slack:TokenA/TokenB"]
+        alerts:
+          fallback: ["mailto://ok@example.com", "nope"]
+        server:
+          listen: localhost
+          public_url: fresh.example.com
+        """,
+    )
+    assert found == [
+        "fresh.yml:3:8: state.url: the state store is sqlite:///PATH or postgresql+psycopg://…",
+        "fresh.yml:6:14: owners.ops.notify[0]: not an apprise URL (expected scheme://…, "
+        "e.g. mailto://… or slack://…)",
+        "fresh.yml:8:41: alerts.fallback[1]: not an apprise URL (expected scheme://…, "
+        "e.g. mailto://… or slack://…)",
+        "fresh.yml:10:11: server.listen: 'localhost' is not HOST:PORT (e.g. 127.0.0.1:9184)",
+        "fresh.yml:11:15: server.public_url: expected an http:// or https:// URL",
+    ]
+    assert not any("pw" in p or "TokenA" in p for p in found)
+
+
+def test_a_route_for_an_undeclared_owner_is_a_warning(tmp_path: Path):
+    project = load(
+        tmp_path,
+        """
+        owners:
+          finance: {}
+        alerts:
+          routes:
+            - match: {owner: finace}
+              notify: ["json://localhost/x"]
+            - match: {owner: "fin*"}
+              notify: ["json://localhost/x"]
+        """,
+    )
+    assert [str(w) for w in project.warnings] == [
+        "fresh.yml:6:22: warning: alerts.routes[0].match.owner: owner 'finace' is not "
+        "declared under owners: (did you mean 'finance'?)"
+    ]
+
+
+def test_a_broken_fresh_yml_does_not_make_every_warehouse_unknown(tmp_path: Path):
+    found = problems(
+        tmp_path,
+        "warehouses: [oops\n",
+        {"a.yml": CHECK.replace("owner: ops", "owner: ops\n    warehouse: main")},
+    )
+    assert len(found) == 1 and found[0].startswith("fresh.yml:2:1: invalid YAML")

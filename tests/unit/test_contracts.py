@@ -672,3 +672,10 @@ def test_a_warehouse_is_required_when_several_are_declared_and_none_is_main(tmp_
         "checks/a.yml:2:5: missing key 'warehouse': fresh.yml declares several "
         "(a, b) and none is named main"
     ]
+
+
+def test_check_every_must_be_at_least_a_second(tmp_path: Path):
+    found = contract_problems(
+        tmp_path, "name: t\nowner: o\nheartbeat: {}\nwarn_after: 1h\ncheck_every: 10ms\n"
+    )
+    assert found == ["checks/a.yml:6:18: check_every: must be at least 1s"]

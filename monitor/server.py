@@ -16,7 +16,6 @@ import logging
 import math
 import socket
 from datetime import datetime
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -24,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from monitor.errors import FreshError, UsageError
@@ -186,7 +185,15 @@ def build_app(service: Service) -> Starlette:
 
     async def index(request: Request) -> Response:
         _guard(service, request)
+        from monitor.pages import status_page
+
         return await status_page(service, request)
+
+    async def contract_html(request: Request) -> Response:
+        _guard(service, request)
+        from monitor.pages import contract_page
+
+        return await contract_page(service, request)
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, _Refused)
@@ -206,6 +213,7 @@ def build_app(service: Service) -> Starlette:
 
     routes = [
         Route("/", index, methods=["GET"]),
+        Route("/contracts/{name}", contract_html, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -223,20 +231,6 @@ def build_app(service: Service) -> Starlette:
             FreshError: fresh_error,
             Exception: crash,
         },
-    )
-
-
-async def status_page(service: Service, request: Request) -> Response:
-    """`GET /`: a placeholder until the status page (issue 7) plugs in here."""
-    states = await run_in_threadpool(service.store.states)
-    rows = "".join(
-        f"<li>{escape(c.name)}: {escape(states[c.name].status.value)}</li>"
-        for c in service.project.contracts
-        if c.name in states
-    )
-    return HTMLResponse(
-        "<!doctype html><meta charset=utf-8><title>fresh</title>"
-        f"<h1>fresh</h1><ul>{rows}</ul><p><a href=/api/v1/contracts>JSON</a></p>"
     )
 
 

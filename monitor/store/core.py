@@ -225,6 +225,18 @@ class Store:
 
         return states.forget(self, set(names_not_in))
 
+    def recent_statuses(self, since: datetime, per_contract: int = 24) -> dict[str, list[str]]:
+        """Recent kept statuses of every contract since `since`, oldest first (sparks)."""
+        from monitor.store import recent
+
+        return recent.recent_statuses(self, since, per_contract)
+
+    def recent_transitions(self, name: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Alert transitions of one contract, newest first."""
+        from monitor.store import recent
+
+        return recent.recent_transitions(self, name, limit)
+
     # --- heartbeats (monitor/store/pings.py) ---------------------------------------------
 
     def record_ping(

@@ -7,6 +7,9 @@ import json
 import re
 import shutil
 import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +101,110 @@ def test_the_rules_pass_promtool_check_and_promtools_unit_tests() -> None:
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+CHECKS = """\
+defaults: {owner: ops, warehouse: main}
+contracts:
+  - name: orders
+    table: orders
+    column: t
+    warn_after: 1h
+    error_after: 2h
+  - name: late
+    table: late
+    column: t
+    warn_after: 10m
+    error_after: 20m
+  - name: broken
+    table: missing_table
+    column: t
+    error_after: 1h
+    check_every: 1s
+"""
+
+# Panels that legitimately have no series in a fresh service with no alert sent yet.
+MAY_BE_EMPTY = {
+    "Notifications",
+    "FreshConfigReloadFailed",
+    "FreshOutboxBacklog",
+    "FreshExporterDown",
+    "FreshContractWarn",
+    "FreshContractError",
+    "FreshCheckErrors",
+    "FreshContractStale",
+}
+
+
+def test_every_promql_expression_evaluates_against_a_real_fresh_serve(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests import servers
+    from tests.integration.serving import serving, wait_for, write_duckdb, write_project
+
+    why = servers.prometheus_missing()
+    if why:
+        pytest.skip(f"SKIPPED LOUDLY: {why}")
+    now = datetime.now(UTC).replace(microsecond=0)
+    write_duckdb(
+        tmp_path / "warehouse.duckdb",
+        {"orders": now - timedelta(minutes=5), "late": now - timedelta(minutes=30)},
+    )
+    write_project(
+        tmp_path, "warehouses: {main: {url: 'duckdb:///warehouse.duckdb'}}\n", {"a.yml": CHECKS}
+    )
+    with serving(tmp_path) as served, servers.prometheus([f"127.0.0.1:{served.port}"]) as prom:
+
+        def query(promql: str) -> dict[str, Any]:
+            url = f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+            try:
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    body: dict[str, Any] = json.loads(resp.read())
+                    return body
+            except urllib.error.HTTPError as exc:
+                body = json.loads(exc.read())
+                exc.close()
+                return body
+
+        # enough scrapes for rate() over 1m, and the error counter moving
+        wait_for(
+            lambda: (
+                len(query("fresh_check_errors_total")["data"]["result"]) > 0
+                if query("up")["status"] == "success"
+                else False
+            ),
+            timeout=60,
+            step=0.5,
+        )
+        wait_for(
+            lambda: (
+                query('count_over_time(up{job="fresh"}[1m])')["data"]["result"]
+                and float(
+                    query('count_over_time(up{job="fresh"}[1m])')["data"]["result"][0]["value"][1]
+                )
+                >= 4
+            ),
+            timeout=60,
+            step=0.5,
+        )
+        exprs = [
+            (f"{p.name}: {t}", e)
+            for p in DASHBOARDS
+            for t, e in dashboard_exprs(json.loads(p.read_text()))
+        ]
+        exprs += [(a, e) for a, e in rule_exprs()]
+        empty = []
+        for title, expr in exprs:
+            body = query(substitute(expr, "orders"))
+            assert body["status"] == "success", f"{title}: {expr}\n{body}"
+            if not body["data"]["result"]:
+                empty.append(title)
+        unexpected = [t for t in empty if t.split(": ")[-1] not in MAY_BE_EMPTY]
+        assert not unexpected, f"no data for: {unexpected}"
+        # and the table's age is right for `orders` (written 5 minutes before start)
+        ages = query(
+            'time() - max by (contract) (fresh_last_update_timestamp_seconds{contract="orders"})'
+        )
+        age = float(ages["data"]["result"][0]["value"][1])
+        expected = (datetime.now(UTC) - (now - timedelta(minutes=5))).total_seconds()
+        assert abs(age - expected) < 10

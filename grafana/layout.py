@@ -2,7 +2,8 @@
 
 Grafana cannot run on our machines, so this shows where each panel sits and which PromQL
 it runs, rendered by headless Chromium:
-    .venv/bin/python grafana/layout.py grafana/dashboards/fresh-overview.json docs/overview-layout.png
+    .venv/bin/python grafana/layout.py grafana/dashboards/fresh-overview.json \
+        docs/overview-layout.png
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ EXPECTED_BROKEN = [
     "(the column whose newest value is the last update)",
     "checks/shop.yml:5:5: unknown key 'warn_afer' (did you mean 'warn_after'?)",
     "checks/shop.yml:6:11: duplicate contract name 'orders': first declared at checks/shop.yml:2:5",
-    "checks/shop.yml:9:15: schedule: invalid cron expression '61 * * * *': Bad minute",
+    "checks/shop.yml:9:15: schedule: invalid cron expression '61 * * * *': bad minute",
     "fresh.yml:4:5: unknown key 'timout' in warehouses.main (did you mean 'timeout'?)",
     "6 errors found.",
 ]

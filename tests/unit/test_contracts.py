@@ -377,8 +377,23 @@ def test_a_malformed_cron_is_reported_at_the_schedule(tmp_path: Path):
         """,
     )
     assert found == [
-        "checks/a.yml:5:15: schedule: invalid cron expression '61 6 * * *': Bad minute"
+        "checks/a.yml:5:15: schedule: invalid cron expression '61 6 * * *': bad minute"
     ]
+
+
+def test_a_cron_with_seconds_is_refused_as_the_evaluator_would(tmp_path: Path):
+    found = contract_problems(
+        tmp_path,
+        """
+        name: t
+        owner: o
+        heartbeat: {}
+        schedule: "0 0 6 * * *"
+        warn_after: 1h
+        """,
+    )
+    assert len(found) == 1 and "has 6 fields; it needs 5" in found[0]
+    assert found[0].startswith("checks/a.yml:5:15: schedule:")
 
 
 def test_a_malformed_duration_is_reported(tmp_path: Path):

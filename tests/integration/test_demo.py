@@ -98,3 +98,15 @@ def test_the_demo_never_overwrites_a_folder_that_is_not_a_demo(tmp_path: Path) -
 
 
 # `fresh demo` itself serves until stopped: see tests/integration/test_serve_demo.py
+
+
+def test_a_ping_in_the_demo_store_makes_the_heartbeat_fresh(tmp_path: Path) -> None:
+    from monitor.heartbeat import record
+    from monitor.store import Store
+
+    config = build_demo(tmp_path / "demo", T0)
+    project = load_project(config)
+    with Store.from_settings(project.settings) as store:
+        record(store, project.by_name(), "backup.nightly", "success", T0 - timedelta(hours=1))
+    assert statuses(config, T0)["backup.nightly"] == "fresh"
+    assert (tmp_path / "demo" / ".fresh" / "state.db").is_file()  # beside the demo's fresh.yml

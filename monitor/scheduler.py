@@ -34,8 +34,10 @@ log = logging.getLogger("fresh.scheduler")
 RETRY_FIRST = timedelta(seconds=5)
 #: a woken loop never sleeps longer than this (a safety net against clock jumps)
 MAX_SLEEP = 30.0
-#: contracts read in one call at most: a deadline check waits for one batch, not a round
-MAX_BATCH = 250
+#: contracts read in one call at most. Opening a warehouse costs a fixed price per call
+#: (DuckDB loads its catalog: 0.4 s for 10,000 tables), so rounds go in big batches; deadline
+#: checks never wait for them, they have their own lane (see `Scheduler.dispatch`).
+MAX_BATCH = 5000
 #: how often history older than `state.retention` is pruned
 PRUNE_EVERY = timedelta(hours=1)
 
@@ -171,6 +173,7 @@ Observer = Callable[[Contract, Reading | None, Verdict], None]
 class _Batch:
     key: str  # the warehouse, by default: what is read in one call and one thread
     contracts: list[Contract]
+    urgent: bool = False  # the lane of deadline checks and pings
 
 
 # --- The loop -------------------------------------------------------------------------------
@@ -196,6 +199,7 @@ class Scheduler:
         observe: Observer | None = None,
         prune: Callable[[datetime], None] | None = None,
         batch_key: Callable[[Contract], str] | None = None,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self.clock = clock
         self._read = read
@@ -205,11 +209,14 @@ class Scheduler:
         self._observe = observe
         self._prune = prune
         self._key = batch_key or (lambda c: c.warehouse)
+        self.max_batch = max_batch
         self._contracts: dict[str, Contract] = {}
         self.plan = Plan()
         self._failures: dict[str, int] = {}
         self._pending: dict[str, dict[str, Contract]] = {}  # batch key → due, not yet read
-        self._in_flight: dict[str, asyncio.Task[None]] = {}  # batch key → running batch
+        # (batch key, urgent lane) → running batch: per key, one round batch and one batch
+        # of deadline checks and pings may run at once
+        self._in_flight: dict[tuple[str, bool], asyncio.Task[None]] = {}
         self._urgent: set[str] = set()  # due at a deadline or poked: read before the rest
         self._pools: dict[str, ThreadPoolExecutor] = {}
         self.store_pool = ThreadPoolExecutor(1, thread_name_prefix="fresh-store")
@@ -276,24 +283,31 @@ class Scheduler:
         for c in claimed:
             self._pending.setdefault(self._key(c), {})[c.name] = c
         started = []
-        for wh, waiting in list(self._pending.items()):
-            if not waiting or wh in self._in_flight:
-                continue
-            batch = _Batch(wh, self._take(waiting))
-            task = asyncio.get_running_loop().create_task(self._run_batch(batch))
-            self._in_flight[wh] = task
-            started.append(task)
+        for key, waiting in list(self._pending.items()):
+            for urgent in (True, False):
+                if not waiting or (key, urgent) in self._in_flight:
+                    continue
+                contracts = self._take(waiting, urgent_only=urgent)
+                if not contracts:
+                    continue
+                batch = _Batch(key, contracts, urgent)
+                task = asyncio.get_running_loop().create_task(self._run_batch(batch))
+                self._in_flight[(key, urgent)] = task
+                started.append(task)
         return started
 
-    def _take(self, waiting: dict[str, Contract]) -> list[Contract]:
-        """The next batch of one key: urgent contracts (a deadline, a ping) first, then the
-        rest in the order they fell due, at most `MAX_BATCH`, so a round of thousands
-        never holds a deadline check back by more than one batch."""
-        urgent = [c for n, c in waiting.items() if n in self._urgent]
-        batch = urgent[:MAX_BATCH]
-        if len(batch) < MAX_BATCH:
+    def _take(self, waiting: dict[str, Contract], urgent_only: bool) -> list[Contract]:
+        """The next batch of one key: urgent contracts (a deadline, a ping) first, then —
+        unless `urgent_only` — the rest in the order they fell due; at most `max_batch`.
+
+        The urgent lane is why a status flips on time while a round of thousands of
+        contracts is being read from the same warehouse: it does not queue behind it.
+        """
+        limit = self.max_batch
+        batch = [c for n, c in waiting.items() if n in self._urgent][:limit]
+        if not urgent_only and len(batch) < limit:
             for name, c in waiting.items():
-                if len(batch) >= MAX_BATCH:
+                if len(batch) >= limit:
                     break
                 if name not in self._urgent:
                     batch.append(c)
@@ -344,7 +358,8 @@ class Scheduler:
     def _pool(self, key: str) -> ThreadPoolExecutor:
         pool = self._pools.get(key)
         if pool is None:
-            pool = ThreadPoolExecutor(1, thread_name_prefix=f"fresh-read-{key}")
+            # two threads: a round batch and an urgent batch may read at once
+            pool = ThreadPoolExecutor(2, thread_name_prefix=f"fresh-read-{key}")
             self._pools[key] = pool
         return pool
 
@@ -368,7 +383,7 @@ class Scheduler:
                 if c.name in self._contracts:
                     self.plan.schedule(c.name, retry_at(c, self._failures[c.name], now))
         finally:
-            del self._in_flight[batch.key]
+            del self._in_flight[(batch.key, batch.urgent)]
             self.rounds += 1
             self._wake.set()
 

@@ -120,7 +120,7 @@ def read_contracts(
             now=now,
             warehouse=group.warehouse,
             store=store,
-            report=lambda r, gid=gid: inbox.put((gid, r)),  # type: ignore[misc]
+            report=lambda rs, gid=gid: inbox.put((gid, list(rs))),  # type: ignore[misc]
         )
         # Daemon threads: a hung driver call must never keep the process alive at exit.
         threading.Thread(
@@ -143,11 +143,12 @@ def read_contracts(
             if not group.finished:
                 if item is _DONE:
                     _finish(group, accept, "the source returned no reading for this contract")
-                elif isinstance(item, Reading):
+                elif isinstance(item, list):
                     # The group stays open until its thread is done (_DONE), so no reader
                     # thread is still inside a driver when the process exits.
                     group.last_progress = time.monotonic()
-                    accept(group, item)
+                    for reading in item:
+                        accept(group, reading)
         now_m = time.monotonic()
         for group in groups:
             if not group.finished and now_m >= group.last_progress + group.limit:
@@ -174,17 +175,14 @@ def _run_group(
             mod = _load(group.module)
         except ImportError:
             why = _not_available(group.module)
-            for c in group.contracts:
-                inbox.put((gid, error_reading(c, why)))
+            inbox.put((gid, [error_reading(c, why) for c in group.contracts]))
             return
         readings = mod.read_batch(group.contracts, ctx)  # type: ignore[attr-defined]
-        for reading in readings:
-            inbox.put((gid, reading))
+        inbox.put((gid, list(readings)))
     except BaseException as exc:  # a reader's bug must become an error reading, not a crash
         why = describe(exc)
         elapsed = time.monotonic() - started
-        for c in group.contracts:
-            inbox.put((gid, error_reading(c, why, elapsed)))
+        inbox.put((gid, [error_reading(c, why, elapsed) for c in group.contracts]))
     finally:
         inbox.put((gid, _DONE))
 

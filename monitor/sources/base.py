@@ -7,14 +7,15 @@ A source kind is a module with two functions:
 
 `read_batch` returns one Reading per contract and never raises for one broken contract
 (that contract gets an `error` Reading). It may call `ctx.report(reading)` as each
-reading is ready: the dispatcher then delivers it at once, and a group's timeout counts
-from the last reading reported, so a long batch that makes progress is never cut off.
+reading is ready (`ctx.deliver(*readings)`): the dispatcher then passes them on at once,
+and a group's timeout counts from the last reading reported, so a long batch that makes
+progress is never cut off.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ class ReadContext:
     now: datetime
     warehouse: str | None = None
     store: object | None = None
-    report: Callable[[Reading], None] | None = None
+    report: Callable[[Sequence[Reading]], None] | None = None
 
     @property
     def warehouse_config(self) -> Warehouse:
@@ -51,10 +52,13 @@ class ReadContext:
         wh = self.settings.warehouses.get(self.warehouse or "")
         return (wh.timeout if wh is not None else _DEFAULT_TIMEOUT).total_seconds()
 
-    def deliver(self, reading: Reading) -> None:
-        """Hand one finished reading to the dispatcher early (no-op when nobody listens)."""
-        if self.report is not None:
-            self.report(reading)
+    def deliver(self, *readings: Reading) -> None:
+        """Hand finished readings to the dispatcher early (no-op when nobody listens).
+
+        Deliver a chunk's readings in one call: each call wakes the dispatcher's thread.
+        """
+        if self.report is not None and readings:
+            self.report(readings)
 
 
 class SourceKind(Protocol):

@@ -64,7 +64,6 @@ def read_batch(url: str, contracts: Sequence[Contract], ctx: ReadContext) -> lis
             planned.append((contract, _sql(engine, contract)))
         except SourceError as exc:
             readings.append(error_reading(contract, str(exc)))
-            ctx.deliver(readings[-1])
 
     tasks: list[Callable[[], list[Reading]]] = []
     if backend == "postgresql":
@@ -326,8 +325,7 @@ def _run(tasks: list[Callable[[], list[Reading]]], threads: int, ctx: ReadContex
             readings = task()
             with lock:
                 out.extend(readings)
-            for reading in readings:
-                ctx.deliver(reading)
+            ctx.deliver(*readings)
 
     workers = [
         threading.Thread(target=work, daemon=True, name="fresh-sql")

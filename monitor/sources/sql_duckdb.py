@@ -50,7 +50,6 @@ def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> li
             sql = statement(contract, duck_quote)
         except SourceError as exc:
             readings.append(error_reading(contract, str(exc)))
-            ctx.deliver(readings[-1])
             continue
         src = contract.source
         if isinstance(src, TableSource):
@@ -122,6 +121,7 @@ class _Worker(threading.Thread):
         self.tz = tz
         self.ctx = ctx
         self.readings: list[Reading] = []
+        self.unsent: list[Reading] = []
         self.started: float | None = None  # when the running statement started
         self.interrupted = False
 
@@ -137,6 +137,7 @@ class _Worker(threading.Thread):
             for task in self._drain():
                 for contract, _ in task:
                     self._done(error_reading(contract, why))
+            self._flush()
             return
         for task in self._drain():
             try:
@@ -145,8 +146,12 @@ class _Worker(threading.Thread):
                 for contract, sql in task:
                     self._one(contract, sql)
             except Exception as exc:  # a bug must cost its task, never the other tasks
+                done = {r.contract for r in self.readings}
                 for contract, _ in task:
-                    self._done(error_reading(contract, describe(exc)))
+                    if contract.name not in done:
+                        self._done(error_reading(contract, describe(exc)))
+            finally:
+                self._flush()
         self.cursor.close()
 
     def _drain(self) -> Iterator[Task]:
@@ -222,7 +227,13 @@ class _Worker(threading.Thread):
 
     def _done(self, reading: Reading) -> None:
         self.readings.append(reading)
-        self.ctx.deliver(reading)
+        self.unsent.append(reading)
+
+    def _flush(self) -> None:
+        """Deliver the task's readings in one call (one wake-up of the dispatcher)."""
+        if self.unsent:
+            self.ctx.deliver(*self.unsent)
+            self.unsent = []
 
 
 def _exact(value: object, typ: str) -> bool:

@@ -123,7 +123,7 @@ def test_readings_reported_early_are_kept_when_the_rest_times_out(
     release = threading.Event()
 
     def half(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
-        ctx.deliver(Reading(contract=contracts[0].name, last_update=NOW))
+        ctx.deliver(Reading(contract=contracts[0].name, last_update=NOW))  # one, early
         release.wait(30)
         return []
 

@@ -10,41 +10,38 @@ from pathlib import Path
 import pytest
 
 from monitor.settings import Warehouse
-from tests import servers
 from tests.integration.sql_helpers import query, read, settings, table, utc
 
 
 @pytest.fixture(scope="module")
-def maria() -> Iterator[str]:
-    why = servers.mariadb_missing()
-    if why:
-        pytest.skip(f"SKIPPED LOUDLY: {why}")
+def maria(mariadb_url: str) -> Iterator[str]:
+    """A database `fresh_sql` on the session's MariaDB, one table per column type."""
     import pymysql
 
-    with servers.mariadb() as url:
-        port = int(url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-        con = pymysql.connect(host="127.0.0.1", port=port, user="root", autocommit=True)
-        with con.cursor() as cur:
-            for sql in [
-                "CREATE DATABASE fresh_sql",
-                "USE fresh_sql",
-                "CREATE TABLE orders (id INT, source VARCHAR(10), loaded_at DATETIME(6))",
-                "INSERT INTO orders VALUES (1, 'web', '2026-11-27 09:00:00.123456'),"
-                " (2, 'pos', '2026-11-27 11:00:00')",
-                "CREATE TABLE days (d DATE)",
-                "INSERT INTO days VALUES ('2026-11-25'), ('2026-11-26')",
-                "CREATE TABLE epochs (s BIGINT, ms BIGINT)",
-                "INSERT INTO epochs VALUES (1782907200, 1782907200123), (1, 1)",
-                "CREATE TABLE iso (v VARCHAR(40))",
-                "INSERT INTO iso VALUES ('2026-07-01T08:00:00Z'), ('2026-07-01T07:00:00Z')",
-                "CREATE TABLE stamps (at TIMESTAMP(6) NULL)",
-                "SET time_zone = '+00:00'",
-                "INSERT INTO stamps VALUES ('2026-11-27 10:15:00')",
-                "CREATE TABLE empty (at DATETIME)",
-            ]:
-                cur.execute(sql)
-        con.close()
-        yield url.rsplit("/", 1)[0] + "/fresh_sql"
+    port = int(mariadb_url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    con = pymysql.connect(host="127.0.0.1", port=port, user="root", autocommit=True)
+    with con.cursor() as cur:
+        for sql in [
+            "DROP DATABASE IF EXISTS fresh_sql",
+            "CREATE DATABASE fresh_sql",
+            "USE fresh_sql",
+            "CREATE TABLE orders (id INT, source VARCHAR(10), loaded_at DATETIME(6))",
+            "INSERT INTO orders VALUES (1, 'web', '2026-11-27 09:00:00.123456'),"
+            " (2, 'pos', '2026-11-27 11:00:00')",
+            "CREATE TABLE days (d DATE)",
+            "INSERT INTO days VALUES ('2026-11-25'), ('2026-11-26')",
+            "CREATE TABLE epochs (s BIGINT, ms BIGINT)",
+            "INSERT INTO epochs VALUES (1782907200, 1782907200123), (1, 1)",
+            "CREATE TABLE iso (v VARCHAR(40))",
+            "INSERT INTO iso VALUES ('2026-07-01T08:00:00Z'), ('2026-07-01T07:00:00Z')",
+            "CREATE TABLE stamps (at TIMESTAMP(6) NULL)",
+            "SET time_zone = '+00:00'",
+            "INSERT INTO stamps VALUES ('2026-11-27 10:15:00')",
+            "CREATE TABLE empty (at DATETIME)",
+        ]:
+            cur.execute(sql)
+    con.close()
+    yield mariadb_url.rsplit("/", 1)[0] + "/fresh_sql"
 
 
 def test_mariadb_column_types_where_and_query(maria: str, tmp_path: Path) -> None:

@@ -77,10 +77,13 @@ class HttpReceiver:
                     b.on_request(got)
                 if b.hold:
                     time.sleep(b.hold)
-                self.send_response(b.fail_status if failing else 200)
-                self.send_header("content-type", "text/plain")
-                self.end_headers()
-                self.wfile.write(b"nope" if failing else b.reply)
+                try:
+                    self.send_response(b.fail_status if failing else 200)
+                    self.send_header("content-type", "text/plain")
+                    self.end_headers()
+                    self.wfile.write(b"nope" if failing else b.reply)
+                except OSError:
+                    pass  # the sender is gone (killed mid-send, or timed out)
 
             def log_message(self, *args: Any) -> None:
                 pass

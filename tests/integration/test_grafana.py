@@ -3,10 +3,12 @@ PromQL expression in them and in the rules evaluates without error in a real Pro
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -155,38 +157,37 @@ def test_every_promql_expression_evaluates_against_a_real_fresh_serve(tmp_path: 
     )
     with serving(tmp_path) as served, servers.prometheus([f"127.0.0.1:{served.port}"]) as prom:
 
-        def query(promql: str) -> dict[str, Any]:
+        def query(promql: str, attempts: int = 5) -> dict[str, Any]:
+            """Prometheus's answer; a dropped connection or a 503 while its TSDB starts
+            (seen on a loaded machine) is retried, a query error is returned as is."""
             url = f"{prom}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-            try:
-                with urllib.request.urlopen(url, timeout=10) as resp:
-                    body: dict[str, Any] = json.loads(resp.read())
-                    return body
-            except urllib.error.HTTPError as exc:
-                body = json.loads(exc.read())
-                exc.close()
-                return body
+            for attempt in range(attempts):
+                try:
+                    with urllib.request.urlopen(url, timeout=10) as resp:
+                        body: dict[str, Any] = json.loads(resp.read())
+                        return body
+                except urllib.error.HTTPError as exc:
+                    raw = exc.read()
+                    exc.close()
+                    if exc.code != 503:
+                        body = json.loads(raw)
+                        return body
+                except (OSError, http.client.HTTPException, ValueError):
+                    pass
+                time.sleep(0.5 * (attempt + 1))
+            return {"status": "unavailable", "data": {"result": []}}
+
+        def results(promql: str) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = query(promql).get("data", {}).get("result", [])
+            return found
+
+        def scraped_enough() -> bool:
+            counts = results('count_over_time(up{job="fresh"}[1m])')
+            return bool(counts) and float(counts[0]["value"][1]) >= 4
 
         # enough scrapes for rate() over 1m, and the error counter moving
-        wait_for(
-            lambda: (
-                len(query("fresh_check_errors_total")["data"]["result"]) > 0
-                if query("up")["status"] == "success"
-                else False
-            ),
-            timeout=60,
-            step=0.5,
-        )
-        wait_for(
-            lambda: (
-                query('count_over_time(up{job="fresh"}[1m])')["data"]["result"]
-                and float(
-                    query('count_over_time(up{job="fresh"}[1m])')["data"]["result"][0]["value"][1]
-                )
-                >= 4
-            ),
-            timeout=60,
-            step=0.5,
-        )
+        wait_for(lambda: results("fresh_check_errors_total"), timeout=90, step=0.5)
+        wait_for(scraped_enough, timeout=90, step=0.5)
         exprs = [
             (f"{p.name}: {t}", e)
             for p in DASHBOARDS

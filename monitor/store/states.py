@@ -55,15 +55,18 @@ def save_verdicts(
     changes: list[StatusChange] = []
     if not verdicts:
         return changes
+    # Rows are written in name order, so two replicas saving overlapping batches take their
+    # row locks in the same order and never deadlock on PostgreSQL.
+    ordered = sorted(verdicts, key=lambda v: v.contract)
+    kept: list[dict[str, Any]] = []
     with store.write() as conn:
-        rows = _rows(conn, [v.contract for v in verdicts])
-        for verdict in verdicts:
+        rows = _rows(conn, [v.contract for v in ordered])
+        for verdict in ordered:
             contract = contracts.get(verdict.contract)
             every = contract.check_every if contract is not None else DEFAULT_CHECK_EVERY
             for _ in range(_RETRIES):
-                done, change = _save_one(
-                    store, conn, rows.get(verdict.contract), verdict, every, now
-                )
+                row = rows.get(verdict.contract)
+                done, change = _save_one(store, conn, row, verdict, every, now, kept)
                 if done:
                     break
                 # Someone else wrote this contract since we read it: read again, decide again.
@@ -72,7 +75,51 @@ def save_verdicts(
                 raise StoreError(f"contract {verdict.contract!r} kept changing under us")
             if change is not None:
                 changes.append(change)
+        if kept:
+            conn.execute(history.insert(), kept)
     return changes
+
+
+# Statements are built once with bind parameters: building one per row costs more than
+# running it (SQLAlchemy's statement construction and cache-key work dominate).
+_STATE_COLUMNS = (
+    "status",
+    "last_update",
+    "warn_at",
+    "error_at",
+    "checked_at",
+    "error",
+    "detail",
+    "description",
+    "duration",
+    "next_check_at",
+    "status_since",
+    "seq",
+    "history_at",
+)
+_CAS_UPDATE = (
+    contract_state.update()
+    .where(
+        contract_state.c.name == sa.bindparam("p_name"),
+        contract_state.c.status == sa.bindparam("p_old_status"),
+        contract_state.c.seq == sa.bindparam("p_old_seq"),
+    )
+    .values({c: sa.bindparam(f"p_{c}") for c in _STATE_COLUMNS})
+)
+_FIRST_INSERTS: dict[str, Any] = {}
+
+
+def _first_insert(store: Store) -> Any:
+    stmt = _FIRST_INSERTS.get(store.dialect)
+    if stmt is None:
+        stmt = (
+            store.insert(contract_state)
+            .values({c: sa.bindparam(f"p_{c}") for c in ("name", *_STATE_COLUMNS)})
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(contract_state.c.name)  # rowcount is not reliable here on psycopg
+        )
+        _FIRST_INSERTS[store.dialect] = stmt
+    return stmt
 
 
 def _save_one(
@@ -82,36 +129,30 @@ def _save_one(
     verdict: Verdict,
     every: timedelta,
     now: datetime,
+    kept: list[dict[str, Any]],
 ) -> tuple[bool, StatusChange | None]:
-    """Try to save one verdict; (False, None) means "lost a race, read again"."""
-    values = {
-        "status": verdict.status.value,
-        "last_update": verdict.last_update,
-        "warn_at": verdict.warn_at,
-        "error_at": verdict.error_at,
-        "checked_at": verdict.checked_at,
-        "error": verdict.error,
-        "detail": verdict.detail,
-        "description": verdict.description,
-        "duration": verdict.duration_seconds,
-        "next_check_at": next_check_at(verdict, every, now),
+    """Try to save one verdict; (False, None) means "lost a race, read again".
+
+    History rows to keep are appended to `kept` (inserted in one statement at the end).
+    """
+    params: dict[str, Any] = {
+        "p_name": verdict.contract,
+        "p_status": verdict.status.value,
+        "p_last_update": verdict.last_update,
+        "p_warn_at": verdict.warn_at,
+        "p_error_at": verdict.error_at,
+        "p_checked_at": verdict.checked_at,
+        "p_error": verdict.error,
+        "p_detail": verdict.detail,
+        "p_description": verdict.description,
+        "p_duration": verdict.duration_seconds,
+        "p_next_check_at": next_check_at(verdict, every, now),
     }
     if row is None:
-        stmt = (
-            store.insert(contract_state)
-            .values(
-                name=verdict.contract,
-                status_since=verdict.checked_at,
-                seq=1,
-                history_at=verdict.checked_at,
-                **values,
-            )
-            .on_conflict_do_nothing(index_elements=["name"])
-            .returning(contract_state.c.name)  # rowcount is not reliable here on psycopg
-        )
-        if conn.execute(stmt).first() is None:
+        params.update(p_status_since=verdict.checked_at, p_seq=1, p_history_at=verdict.checked_at)
+        if conn.execute(_first_insert(store), params).first() is None:
             return False, None
-        _add_history(conn, verdict)
+        kept.append(_history_row(verdict))
         return True, StatusChange(
             verdict.contract, None, verdict.status, verdict.checked_at, 1, verdict
         )
@@ -121,23 +162,17 @@ def _save_one(
     changed = row.status != verdict.status.value
     keep = changed or keeps_reading(row.history_at, verdict.checked_at, every)
     seq = row.seq + 1 if changed else row.seq
-    if changed:
-        values["status_since"] = verdict.checked_at
-    if keep:
-        values["history_at"] = verdict.checked_at
-    result = conn.execute(
-        contract_state.update()
-        .where(
-            contract_state.c.name == verdict.contract,
-            contract_state.c.status == row.status,
-            contract_state.c.seq == row.seq,
-        )
-        .values(seq=seq, **values)
+    params.update(
+        p_old_status=row.status,
+        p_old_seq=row.seq,
+        p_seq=seq,
+        p_status_since=verdict.checked_at if changed else row.status_since,
+        p_history_at=verdict.checked_at if keep else row.history_at,
     )
-    if result.rowcount != 1:
+    if conn.execute(_CAS_UPDATE, params).rowcount != 1:
         return False, None
     if keep:
-        _add_history(conn, verdict)
+        kept.append(_history_row(verdict))
     if not changed:
         return True, None
     return True, StatusChange(
@@ -145,17 +180,15 @@ def _save_one(
     )
 
 
-def _add_history(conn: Connection, verdict: Verdict) -> None:
-    conn.execute(
-        history.insert().values(
-            name=verdict.contract,
-            checked_at=verdict.checked_at,
-            status=verdict.status.value,
-            last_update=verdict.last_update,
-            error=verdict.error,
-            detail=verdict.detail,
-        )
-    )
+def _history_row(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "name": verdict.contract,
+        "checked_at": verdict.checked_at,
+        "status": verdict.status.value,
+        "last_update": verdict.last_update,
+        "error": verdict.error,
+        "detail": verdict.detail,
+    }
 
 
 def _rows(conn: Connection, names: Sequence[str]) -> dict[str, Row[Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import threading
@@ -182,9 +183,10 @@ def test_a_change_of_status_is_reported_once_and_a_repeat_is_not(store: Store) -
 
 
 def test_two_stores_racing_the_same_change_record_it_once(store_url: str, tmp_path: Path) -> None:
-    cs = {f"c{i}": contract(f"c{i}") for i in range(20)}
+    cs = {f"c{i:02d}": contract(f"c{i:02d}") for i in range(20)}
     with Store.open(store_url, tmp_path) as seed:
         seed.save_verdicts([verdict(n, Status.FRESH, T0) for n in cs], cs, T0)
+    cs.update({f"new{i}": contract(f"new{i}") for i in range(5)})  # first saves race too
     racers = [Store.open(store_url, tmp_path) for _ in range(6)]
     t1 = T0 + timedelta(minutes=1)
     barrier = threading.Barrier(len(racers))
@@ -194,7 +196,9 @@ def test_two_stores_racing_the_same_change_record_it_once(store_url: str, tmp_pa
     def race(s: Store) -> None:
         try:
             barrier.wait()
-            changes = s.save_verdicts([verdict(n, Status.STALE, t1) for n in cs], cs, t1)
+            batch = [verdict(n, Status.STALE, t1) for n in cs]
+            random.shuffle(batch)  # any order: replicas never see the same one
+            changes = s.save_verdicts(batch, cs, t1)
             results.append([c.contract for c in changes])
         except BaseException as exc:  # pragma: no cover - surfaced below
             errors.append(exc)
@@ -223,7 +227,13 @@ def test_a_writer_that_read_before_a_concurrent_change_loses_the_compare_and_set
         assert len(b.save_verdicts([verdict("orders", Status.STALE, t1)], cs, t1)) == 1
         with a.write() as conn:
             done, change = states._save_one(
-                a, conn, seen_by_a, verdict("orders", Status.STALE, t1), timedelta(minutes=5), t1
+                a,
+                conn,
+                seen_by_a,
+                verdict("orders", Status.STALE, t1),
+                timedelta(minutes=5),
+                t1,
+                [],
             )
         assert (done, change) == (False, None)
         # …and a normal save re-reads and finds nothing to change.

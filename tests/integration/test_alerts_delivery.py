@@ -241,3 +241,14 @@ def test_a_receiver_down_for_an_hour_while_100_contracts_go_stale_loses_nothing(
     assert len(got) == waiting_while_down and len(mentioned) == 100
     assert r.alerting.waiting() == 0
     r.store.close()
+
+
+def test_apprise_own_retries_are_off_so_the_outbox_sees_every_failure(
+    receiver: HttpReceiver,
+) -> None:
+    from monitor.alerts.render import Message
+
+    receiver.behaviour.fail_first = 10
+    result = AppriseSender().send(receiver.url() + "?retry=3", Message("t", "b", "text", "info"))
+    assert not result.ok and result.status == 500 and not result.permanent
+    assert len(receiver.attempts) == 1

@@ -44,7 +44,7 @@ class Links:
             return None
         base = self.public_url.rstrip("/") + "/"
         if contract is not None:
-            return base + "#" + quote(contract, safe="._-")
+            return base + "contracts/" + quote(contract, safe="._-")
         return base + ("?" + urlencode({"owner": owner}) if owner else "")
 
     def dashboard(self, *, contract: str | None = None, owner: str | None = None) -> str | None:

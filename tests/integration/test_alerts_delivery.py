@@ -79,7 +79,7 @@ def test_a_webhook_receives_the_exact_alert(tmp_path: Path, receiver: HttpReceiv
         "  Tags:        shopify, revenue\n"
         "  Runbook:     https://wiki.example.com/orders\n"
         "  pii:         false\n"
-        "  Status page: https://fresh.example.com/#raw_shopify.orders\n"
+        "  Status page: https://fresh.example.com/contracts/raw_shopify.orders\n"
         "  Dashboard:   https://grafana.example.com/d/fresh-contract"
         "?var-contract=raw_shopify.orders"  # apprise trims the final newline
     )
@@ -109,7 +109,7 @@ def test_slack_gets_compact_mrkdwn_through_its_real_url(
         "Last update 2026-11-24 08:00:00 UTC (2h ago) · critical · owner ops"
         " · warehouse main\n"
         "Tags: shopify, revenue · <https://wiki.example.com/orders|Runbook> · pii: false\n"
-        "<https://fresh.example.com/#raw_shopify.orders|Status page> · "
+        "<https://fresh.example.com/contracts/raw_shopify.orders|Status page> · "
         "<https://grafana.example.com/d/fresh-contract?var-contract=raw_shopify.orders|Dashboard>"
     )
     r.store.close()

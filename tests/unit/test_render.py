@@ -51,7 +51,7 @@ def test_an_email_reads_well_in_plain_text() -> None:
         "  Tags:        shopify, revenue\n"
         "  Runbook:     https://wiki.example.com/orders\n"
         "  pii:         false\n"
-        "  Status page: https://fresh.example.com/#raw_shopify.orders\n"
+        "  Status page: https://fresh.example.com/contracts/raw_shopify.orders\n"
         "  Dashboard:   https://grafana.example.com/d/fresh-contract?var-contract=raw_shopify.orders\n"
     )
 
@@ -64,7 +64,7 @@ def test_slack_gets_a_compact_message_with_links() -> None:
         "Last update 2026-11-24 07:55:00 UTC (2h 5m ago) · critical · owner ops-data-team"
         " · warehouse main\n"
         "Tags: shopify, revenue · [Runbook](https://wiki.example.com/orders) · pii: false\n"
-        "[Status page](https://fresh.example.com/#raw_shopify.orders) · "
+        "[Status page](https://fresh.example.com/contracts/raw_shopify.orders) · "
         "[Dashboard](https://grafana.example.com/d/fresh-contract?var-contract=raw_shopify.orders)"
     )
 

@@ -242,6 +242,21 @@ def claim(
     return [Delivery(r.id, r.owner, r.url_id, _message(r.payload), int(r.attempts)) for r in rows]
 
 
+def still_claimed(store: Store, d: Delivery, worker: str, now: datetime) -> bool:
+    """True while `worker`'s claim on `d` stands (unsent, unexpired): the fencing check
+    right before a send. Raises StoreError when the store does not answer."""
+    with store.read() as conn:
+        row = conn.execute(
+            sa.select(outbox.c.id).where(
+                outbox.c.id == d.id,
+                outbox.c.claimed_by == worker,
+                outbox.c.claimed_until > now,
+                outbox.c.sent_at.is_(None),
+            )
+        ).first()
+    return row is not None
+
+
 def release(store: Store, worker: str) -> int:
     """Drop the unfinished claims `worker` held in a previous life (a restart)."""
     with store.write() as conn:
@@ -294,14 +309,29 @@ def deliver(
     first: timedelta = BACKOFF_FIRST,
     cap: timedelta = BACKOFF_CAP,
     ttl: timedelta = CLAIM_TTL,
+    may_send: Callable[[], bool] | None = None,
 ) -> dict[str, int]:
     """Claim what is due, send it, mark it. Returns counts of sent / retry / failed.
 
     `urls` maps `url_id` to the configured URL. `on_result(owner, result)` is called with
     `sent` or `failed` for each attempt (the `fresh_notifications_total` counter).
+    `may_send` is the replica's lease gate (monitor/leases.py): while it says no, nothing
+    is claimed or sent. Before each send the claim is read again (`still_claimed`): a
+    replica cut off from the store, or whose claim lapsed, sends nothing.
     """
     counts = {"sent": 0, "retry": 0, "failed": 0}
+    if may_send is not None and not may_send():
+        return counts
     for d in claim(store, worker, clock_now(), ttl=ttl):
+        if (may_send is not None and not may_send()) or not still_claimed(
+            store, d, worker, clock_now()
+        ):
+            log.warning(
+                "alert for %s not sent: this replica's claim lapsed",
+                d.owner,
+                extra={"event": "delivery_fenced", "owner": d.owner, "outbox_id": d.id},
+            )
+            break  # the rest of the batch waits for its claims to expire, then any replica
         url = urls.get(d.url_id)
         if url is None:
             result = SendResult(False, "this notify URL is no longer configured", status=410)

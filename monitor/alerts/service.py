@@ -76,6 +76,8 @@ def attach(service: _Service) -> Alerting:
         on_result=service.metrics.count_notification,
         project=lambda: service.project,
     )
+    # several replicas on PostgreSQL: send only while this replica's leases are live
+    alerting.may_send = getattr(service, "may_act", None)
     service.sinks.append(AlertsSink(alerting, project))
 
     async def run() -> None:

@@ -80,6 +80,8 @@ class Alerting:
         self._threads: list[threading.Thread] = []
         self._next_reconcile: datetime | None = None
         self._project_getter = project  # follows reloads of `fresh serve`
+        # replicas (monitor/leases.py): no claim or send while this replica's leases lapsed
+        self.may_send: Callable[[], bool] | None = None
         self._seen_project = project() if project is not None else None
 
     # --- configuration --------------------------------------------------------------------
@@ -145,6 +147,7 @@ class Alerting:
             first=self._first,
             cap=self._cap,
             ttl=self._ttl,
+            may_send=self.may_send,
         )
 
     def run_once(self) -> dict[str, int]:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         StatusChange,
         StoredState,
     )
+    from monitor.store.states import Fence
 
 S = TypeVar("S", bound=sa.Select[Any])
 
@@ -187,12 +188,20 @@ class Store:
     # --- contract state and history (monitor/store/states.py) -------------------------------
 
     def save_verdicts(
-        self, verdicts: Sequence[Verdict], contracts: Mapping[str, Contract], now: datetime
+        self,
+        verdicts: Sequence[Verdict],
+        contracts: Mapping[str, Contract],
+        now: datetime,
+        *,
+        fence: Fence | None = None,
     ) -> list[StatusChange]:
-        """Save verdicts in one transaction; return each status change, recorded once."""
+        """Save verdicts in one transaction; return each status change, recorded once.
+
+        `fence` (replicas, monitor/leases.py) picks, inside the transaction, the contracts
+        this process may still write; the others' verdicts are dropped."""
         from monitor.store import states
 
-        return states.save_verdicts(self, verdicts, contracts, now)
+        return states.save_verdicts(self, verdicts, contracts, now, fence)
 
     def states(self) -> dict[str, StoredState]:
         """Every contract's saved state, by name."""

@@ -234,3 +234,8 @@ def _alerts_lifecycle(conn: Connection) -> None:
     conn.execute(
         sa.text("CREATE INDEX ix_transitions_outcome_owner ON transitions (outcome, owner)")
     )
+
+
+@migration(3, "replicas: index leases by holder (each lease round renews its own)")
+def _leases_by_holder(conn: Connection) -> None:
+    conn.execute(sa.text("CREATE INDEX ix_leases_holder ON leases (holder, expires_at)"))

@@ -176,6 +176,7 @@ leases = sa.Table(
     sa.Column("holder", sa.String(255), nullable=False),
     sa.Column("epoch", sa.Integer, nullable=False, server_default="0"),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_leases_holder", "holder", "expires_at"),  # migration 3
 )
 
 replicas = sa.Table(

@@ -7,7 +7,7 @@ same change, one UPDATE matches and the other re-reads the row and finds nothing
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +48,16 @@ def keeps_reading(last_kept: datetime | None, checked_at: datetime, every: timed
     return checked_at - last_kept >= every - every / 20
 
 
+#: given the saving transaction and the contracts about to be saved, those it may write
+Fence = Callable[[Connection, Sequence[str]], set[str]]
+
+
 def save_verdicts(
-    store: Store, verdicts: Sequence[Verdict], contracts: Mapping[str, Contract], now: datetime
+    store: Store,
+    verdicts: Sequence[Verdict],
+    contracts: Mapping[str, Contract],
+    now: datetime,
+    fence: Fence | None = None,
 ) -> list[StatusChange]:
     """Save verdicts in one transaction; see `Store.save_verdicts`."""
     changes: list[StatusChange] = []
@@ -60,6 +68,9 @@ def save_verdicts(
     ordered = sorted(verdicts, key=lambda v: v.contract)
     kept: list[dict[str, Any]] = []
     with store.write() as conn:
+        if fence is not None:  # replicas: only contracts whose lease is still ours
+            allowed = fence(conn, [v.contract for v in ordered])
+            ordered = [v for v in ordered if v.contract in allowed]
         rows = _rows(conn, [v.contract for v in ordered])
         for verdict in ordered:
             contract = contracts.get(verdict.contract)

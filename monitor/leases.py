@@ -27,6 +27,7 @@ SQLite serves one replica (a second `fresh serve` is refused), so none of this r
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
@@ -34,7 +35,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -42,6 +43,8 @@ from sqlalchemy.engine import Connection
 from monitor.models import Contract
 
 if TYPE_CHECKING:
+    from monitor.project import Project
+    from monitor.scheduler import Scheduler
     from monitor.store import StatusChange, Store
 
 log = logging.getLogger("fresh.leases")
@@ -203,7 +206,7 @@ class LeaseKeeper:
         self.ttl = max(ttl.total_seconds(), 0.3)
         self.every = self.ttl / 3
         self._contracts = contracts
-        self._on_acquired = on_acquired
+        self.on_acquired = on_acquired  # contracts newly held: check them now
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._held: dict[str, int] = {}
@@ -234,6 +237,10 @@ class LeaseKeeper:
         """Inside a saving transaction: the names this replica may still write."""
         held = self.held()
         return fenced_names(conn, self.replica, held, names) if held else set()
+
+    def fenced_store(self) -> FencedStore:
+        """The store as the scheduler should see it: saves only under a live lease."""
+        return FencedStore(self.store, self)
 
     # -- the rounds --
 
@@ -284,8 +291,8 @@ class LeaseKeeper:
                 },
             )
         self._was_valid = True
-        if fresh and self._on_acquired is not None:
-            self._on_acquired(fresh)
+        if fresh and self.on_acquired is not None:
+            self.on_acquired(fresh)
         return result
 
     def _lost(self, error: str) -> None:
@@ -343,3 +350,53 @@ class FencedStore:
     ) -> list[StatusChange]:
         """`Store.save_verdicts`, dropping verdicts whose lease is no longer ours."""
         return self._store.save_verdicts(verdicts, contracts, now, fence=self._keeper.fence)
+
+
+# --- Wiring into `fresh serve` (monitor/service.py) -----------------------------------------
+
+
+class _Service(Protocol):
+    """The parts of `monitor.service.Service` the leases use."""
+
+    store: Store
+    replica: str
+    project: Project
+    scheduler: Scheduler
+    stopping: asyncio.Event
+    leases: LeaseKeeper | None
+
+
+def keeper_for(service: _Service) -> LeaseKeeper:
+    """The lease keeper of one `fresh serve` replica on PostgreSQL."""
+    return LeaseKeeper(
+        service.store,
+        service.replica,
+        service.project.settings.state.lease_ttl,
+        lambda: [c.name for c in service.project.contracts],
+    )
+
+
+async def hold_leases(service: _Service) -> None:
+    """The service task: renew leases until shutdown, then hand them back.
+
+    Contracts acquired (at start, or taken over from a replica that died) are checked at
+    once, whatever their plan said: that is what bounds failover to lease_ttl + a round.
+    """
+    keeper = service.leases
+    assert keeper is not None
+    loop = asyncio.get_running_loop()
+    scheduler = service.scheduler
+
+    def poke(names: set[str]) -> None:
+        for name in sorted(names):
+            scheduler.poke(name)
+
+    def on_acquired(names: set[str]) -> None:  # called on the keeper's thread
+        loop.call_soon_threadsafe(poke, names)
+
+    keeper.on_acquired = on_acquired
+    await loop.run_in_executor(None, keeper.start)
+    try:
+        await service.stopping.wait()
+    finally:
+        await asyncio.shield(loop.run_in_executor(None, keeper.stop))

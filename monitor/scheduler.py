@@ -200,8 +200,10 @@ class Scheduler:
         prune: Callable[[datetime], None] | None = None,
         batch_key: Callable[[Contract], str] | None = None,
         max_batch: int = MAX_BATCH,
+        claim: Callable[[list[Contract], datetime], list[Contract]] | None = None,
     ) -> None:
         self.clock = clock
+        self._claim = claim  # replicas: the lease filter (monitor/leases.py)
         self._read = read
         self._evaluate = evaluate
         self._store = store
@@ -267,7 +269,7 @@ class Scheduler:
         A single replica checks all of them; with several replicas on PostgreSQL this is
         the one place that asks the store for leases (SPEC section 9).
         """
-        return due
+        return due if self._claim is None else self._claim(due, now)
 
     # -- the loop --
 

@@ -130,19 +130,28 @@ class Service:
             outbox_size=self.outbox_size,
         )
         from monitor.evaluate import evaluate
+        from monitor.leases import keeper_for
 
+        # PostgreSQL: several replicas share the work through leases; SQLite: one checks all
+        self.leases = keeper_for(self) if store.is_postgres else None
         self.scheduler = Scheduler(
             project.contracts,
             clock=self.clock,
             read=reader or self._read,
             evaluate=evaluate,
-            store=store,
+            store=self.leases.fenced_store() if self.leases else store,
             after_save=self._after_save,
             observe=self._observe,
             prune=self._prune,
             batch_key=batch_key,
+            claim=self.leases.claim if self.leases else None,
         )
         SECRETS.set(settings_secrets(project))
+
+    def may_act(self) -> bool:
+        """False while this replica's leases have lapsed (store unreachable): it then
+        neither checks nor sends. Always True for a single replica on SQLite."""
+        return self.leases is None or self.leases.may_act()
 
     # -- reading state (metrics, API) --
 
@@ -297,6 +306,10 @@ class Service:
         loop.add_signal_handler(signal.SIGINT, self._signal, "SIGINT")
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload("SIGHUP")))
         attach_features(self)
+        if self.leases is not None:
+            from monitor.leases import hold_leases
+
+            self.tasks.append(lambda: hold_leases(self))
         await loop.run_in_executor(self.scheduler.store_pool, self.forget_removed, self.clock.now())
         server = make_server(build_app(self), sock)
         http = loop.create_task(server.serve(sockets=[sock]), name="http")

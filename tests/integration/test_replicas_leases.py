@@ -149,8 +149,8 @@ def test_verdicts_of_a_lease_taken_over_are_not_saved(store: Store) -> None:
 
 
 def test_a_replica_without_live_leases_claims_and_sends_nothing(store: Store) -> None:
-    from monitor.alerts.sender import FakeSender
     from monitor.alerts.render import Message
+    from monitor.alerts.sender import FakeSender
     from monitor.store.schema import outbox as outbox_table
 
     now = datetime.now(UTC)

@@ -42,8 +42,11 @@ def postgres_missing() -> str | None:
 
 
 @contextmanager
-def postgres() -> Iterator[str]:
-    """Run a throwaway PostgreSQL 15; yields a `postgresql+psycopg://` URL to db `postgres`."""
+def postgres(extra_options: str = "") -> Iterator[str]:
+    """Run a throwaway PostgreSQL 15; yields a `postgresql+psycopg://` URL to db `postgres`.
+
+    `extra_options` are more `-c name=value` server options (benches load
+    pg_stat_statements this way)."""
     base = Path(tempfile.mkdtemp(prefix="fresh-pg-"))
     _give(base, "postgres")
     data, port = base / "data", free_port()
@@ -52,7 +55,7 @@ def postgres() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off {extra_options}"
     subprocess.run(
         _as(
             "postgres",

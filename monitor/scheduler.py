@@ -130,6 +130,17 @@ def retry_at(contract: Contract, failures: int, now: datetime) -> datetime:
     return now + min(step, contract.check_every)
 
 
+def release_memory() -> None:
+    """Hand memory freed after a big batch back to the OS (glibc keeps it otherwise, and a
+    long-running service's RSS would stay at its largest batch)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def group_by_warehouse(contracts: Iterable[Contract]) -> dict[str, list[Contract]]:
     """Contracts grouped by warehouse, keeping their order: one read per group."""
     groups: dict[str, list[Contract]] = {}
@@ -372,7 +383,9 @@ class Scheduler:
                 self._pool(batch.key), self._read_and_judge, batch.contracts
             )
             now = self.clock.now()
-            await loop.run_in_executor(self.store_pool, self._save, verdicts, now)
+            await loop.run_in_executor(
+                self.store_pool, self._save, verdicts, now, not batch.urgent
+            )
             self._plan_next(batch.contracts, verdicts, raised, now)
         except Exception as exc:  # the store refused: try again soon, keep the loop alive
             log.error(
@@ -424,10 +437,12 @@ class Scheduler:
             verdicts.append(verdict)
         return verdicts, raised
 
-    def _save(self, verdicts: list[Verdict], now: datetime) -> None:
+    def _save(self, verdicts: list[Verdict], now: datetime, bulk: bool = False) -> None:
         """In the store thread: record verdicts, then hand the changes to the hook."""
         live = [v for v in verdicts if v.contract in self._contracts]
         changes = self._store.save_verdicts(live, self._contracts, now)
+        if bulk:
+            release_memory()
         if changes and self._after_save is not None:
             try:
                 self._after_save(changes, now)

@@ -252,3 +252,17 @@ def test_post_ping_explains_refusals_and_unreachable_servers(
     with pytest.raises(heartbeat.PingDeliveryError, match="cannot reach fresh serve") as err:
         heartbeat.post_ping(dead, heartbeat.PingRequest("x", "success"), None)
     assert "s3cret" not in str(err.value)
+
+
+def test_a_run_started_and_never_finished_turns_stale_after_error_after(store: Store) -> None:
+    from monitor.evaluate import evaluate
+    from monitor.models import Status
+
+    store.record_ping("nightly_export", "success", T0)
+    store.record_ping("nightly_export", "start", T0 + MIN)
+    settings = Settings(base_dir=Path("."))
+    now = T0 + MIN + timedelta(hours=2)
+    [r] = source.read_batch([CONTRACTS["nightly_export"]], Ctx(settings, now, store))
+    verdict = evaluate(CONTRACTS["nightly_export"], r, now)
+    assert verdict.status is Status.STALE
+    assert "started 2h ago, never finished" in (verdict.detail or verdict.description)

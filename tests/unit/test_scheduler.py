@@ -19,14 +19,8 @@ from monitor.models import (
     TableSource,
     Verdict,
 )
-from monitor.scheduler import (
-    RETRY_FIRST,
-    Plan,
-    Scheduler,
-    group_by_warehouse,
-    next_check_at,
-    retry_at,
-)
+from monitor.plan import RETRY_FIRST, Plan, group_by_warehouse, next_check_at, retry_at
+from monitor.scheduler import Scheduler
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

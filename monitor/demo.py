@@ -301,9 +301,11 @@ class _connect:
     def __enter__(self) -> Any:
         import duckdb
 
+        from monitor.sources.duck_guard import NO_EXTENSIONS
+
         for attempt in range(50):
             try:
-                self._con = duckdb.connect(str(self._path))
+                self._con = duckdb.connect(str(self._path), config=dict(NO_EXTENSIONS))
                 break
             except duckdb.IOException:
                 if attempt == 49:

@@ -154,16 +154,14 @@ def newest_time(
     column_format: ColumnFormat | None = None,
 ) -> datetime | None:
     """The newest value of `column` across `paths` (one query per file format), in UTC."""
-    import duckdb
-
     by_format: dict[str, list[str]] = {}
     for path in paths:
         by_format.setdefault(file_format(path), []).append(path)
-    con = duckdb.connect(":memory:")
+    from monitor.sources.duck_guard import connect_files
+
+    # The connection reads the matched files and nothing else (duck_guard); UTC session.
+    con = connect_files(paths, fs)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        if fs is not None:
-            con.register_filesystem(fs)
         values = [_max_of(con, fmt, group, column, glob) for fmt, group in by_format.items()]
     finally:
         con.close()

@@ -2,7 +2,8 @@
 
 Engines are cached per warehouse (URL, pool size, timeout, timezone); every connection is
 made read-only when it is opened (PostgreSQL `default_transaction_read_only`, SQLite
-`mode=ro` + `PRAGMA query_only`, MySQL/MariaDB `SET SESSION TRANSACTION READ ONLY`) and
+`mode=ro` + `PRAGMA query_only`, MySQL/MariaDB `SET SESSION TRANSACTION READ ONLY`; DuckDB
+through duckdb_engine gets the locked configuration of monitor.sources.duck_guard) and
 gets the per-query timeout the database supports (PostgreSQL `statement_timeout`, MySQL
 `max_execution_time`, MariaDB `max_statement_time`; SQLite only waits `timeout` for locks).
 Reads run on up to `max_connections` threads. On PostgreSQL, table+column reads go in
@@ -148,6 +149,12 @@ def _create(url: str, wh: Warehouse, base_dir: Path) -> Engine:
         connect_args["connect_timeout"] = max(1, math.ceil(timeout))
     if backend in ("mysql", "mariadb") and u.get_driver_name() in ("pymysql", "mysqldb"):
         connect_args["connect_timeout"] = max(1, math.ceil(timeout))
+    if backend == "duckdb":
+        from monitor.sources.duck_guard import LOCKED, locked_config
+
+        # duckdb_engine lets the URL's query override `config`: drop what the lock sets.
+        u = u.difference_update_query([k for k in LOCKED if k in u.query])
+        connect_args["config"] = locked_config()
     try:
         engine = create_engine(u, connect_args=connect_args, **pool)
     except TypeError:  # a dialect whose pool takes no size (e.g. NullPool)

@@ -2,7 +2,8 @@
 
 No SQLAlchemy and no sqlglot are imported here (together ~350 ms, more than reading a
 thousand tables takes). The file is opened read-only once per batch and closed right after,
-so the user's loader can take its write lock between reads; while a writer holds it, the
+so the user's loader can take its write lock between reads (external access off, no
+extensions, configuration locked: monitor.sources.duck_guard); while a writer holds it, the
 open is retried until the warehouse `timeout`, then reported with DuckDB's reason. Table
 reads go in UNION ALL chunks of CHUNK max() reads (measured fastest, see below), spread
 over up to two cursors on their own threads (DuckDB releases the GIL); a chunk that fails
@@ -85,12 +86,14 @@ def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> li
 def _open(path: str, deadline: float, timeout: float) -> DuckDBPyConnection:
     import duckdb
 
+    from monitor.sources.duck_guard import connect_warehouse
+
     if not os.path.exists(path):
         raise SourceError(f"DuckDB file {path} does not exist")
     delay = 0.01
     while True:
         try:
-            return duckdb.connect(path, read_only=True)
+            return connect_warehouse(path)  # read-only, no host access, locked
         except duckdb.Error as exc:
             why = describe(exc)
             busy = "lock" in why.lower() or "different configuration" in why

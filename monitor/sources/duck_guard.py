@@ -1,0 +1,70 @@
+"""DuckDB connections that reach the warehouse and nothing else of the host (SPEC 16).
+
+From plain SQL, DuckDB reads any file or URL (`read_text`, `read_csv`, `glob`, `COPY`,
+`ATTACH`, `'http://…'` paths) and installs and loads extensions by itself when a query needs
+one. So every connection fresh opens runs with:
+
+- external access off: no file, directory or URL but the database it was opened on;
+- extensions never installed nor autoloaded (nothing is downloaded, nothing is written to
+  `~/.duckdb/extensions`, no extension from disk is loaded);
+- the configuration locked, so no statement can turn any of this back on. Only `TimeZone`
+  stays settable: the readers set the warehouse's zone per cursor, and a zone reaches nothing.
+
+The `files` source must read files, so its in-memory connection is told exactly which files
+its glob matched (`allowed_paths`) before external access goes off; the only text of the
+user's it runs is the column name, validated and quoted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
+# Extension switches alone: settable when the database starts, harmless for any connection.
+NO_EXTENSIONS: Final[Mapping[str, Any]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+}
+
+# Everything a warehouse connection gets when it is opened (names as in duckdb 2.0).
+LOCKED: Final[Mapping[str, Any]] = {
+    **NO_EXTENSIONS,
+    "enable_external_access": False,
+    "lock_configuration": True,
+    "allowed_configs": ["TimeZone"],
+}
+
+
+def locked_config(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`extra` settings (a URL's), overridden by the locked ones wherever they meet."""
+    return {**(extra or {}), **LOCKED}
+
+
+def connect_warehouse(path: str) -> DuckDBPyConnection:
+    """`path` opened read-only with the locked configuration (duckdb.Error if it cannot)."""
+    import duckdb
+
+    return duckdb.connect(path, read_only=True, config=locked_config())
+
+
+def connect_files(paths: Iterable[str], fs: Any = None) -> DuckDBPyConnection:
+    """An in-memory connection that can read `paths` (and `fs`'s, if given) and nothing else."""
+    import duckdb
+
+    con = duckdb.connect(":memory:", config=dict(NO_EXTENSIONS))
+    try:
+        if fs is not None:
+            con.register_filesystem(fs)
+        # DuckDB accepts allowed_paths only once it runs, and only while access is on.
+        con.execute("SET allowed_paths = ?", [sorted(set(paths))])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con

@@ -2,8 +2,9 @@
 
 Identifiers are validated here and quoted by the readers, never pasted. `where` and `query`
 are parsed with sqlglot (imported only when a contract has one: it costs ~150 ms) so a
-statement that writes is refused before any warehouse sees it. The readers still run every
-read in a read-only transaction: this module is the first fence, not the only one.
+statement that writes, or that calls a function reaching the host's files, programs or
+network (monitor.sqldeny), is refused before any warehouse sees it. The readers still run
+every read in a read-only transaction: this module is the first fence, not the only one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+
+from monitor.sqldeny import host_reach
 
 # A dotted name of plain identifiers: `orders`, `raw_shopify.orders`, `db.schema.table`.
 # `-` is allowed inside a part for BigQuery project ids; readers quote every part.
@@ -168,6 +171,9 @@ def check_where(expr: str, dialect: str = "") -> str | None:
     why = _writes(trees[0])
     if why:
         return f"must only read: {why}"
+    why = _reaches_host(expr, trees[0], dialect)
+    if why:
+        return f"must read only the warehouse's tables: {why}"
     boolean = tuple(
         getattr(exp, n)
         for n in ("Predicate", "Connector", "Not", "Boolean", "Exists", "Xor")
@@ -199,6 +205,24 @@ def check_readonly_query(sql: str, dialect: str = "") -> str | None:
     why = _writes(tree)
     if why:
         return f"must only read: {why}"
+    why = _reaches_host(sql, tree, dialect)
+    if why:
+        return f"must read only the warehouse's tables: {why}"
+    return None
+
+
+def _reaches_host(sql: str, tree: Any, dialect: str) -> str | None:
+    """Why `sql` reaches past the warehouse's tables (monitor.sqldeny), or None."""
+    hit = host_reach(sql, dialect)
+    if hit is not None:
+        return hit.message()
+    if dialect in ("duckdb", ""):
+        # DuckDB reads `FROM 'orders.csv'` or `FROM "https://…"` as a file or URL.
+        exp = _exp()
+        for table in tree.find_all(exp.Table):
+            name = table.name
+            if any(c in name for c in "/\\:") or re.search(r"\.[A-Za-z0-9]+$", name):
+                return f"{name!r} is a file or URL, not a table"
     return None
 
 

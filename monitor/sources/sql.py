@@ -15,6 +15,7 @@ from monitor.errors import SourceError
 from monitor.models import Contract, QuerySource, Reading, TableSource
 from monitor.sources.base import ReadContext, error_reading, resolve_path
 from monitor.sources.timestamps import TimestampError, to_utc
+from monitor.sqldeny import host_reach
 
 # Plain parts as config validation allows them (`-` inside a part: BigQuery project ids).
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:-[A-Za-z0-9_$]+)*\Z")
@@ -41,7 +42,7 @@ def explain(contract: Contract, ctx: ReadContext) -> str:
     url = ctx.warehouse_config.url
     duck = duckdb_path(url, ctx)
     if duck is not None:
-        sql = statement(contract, duck_quote)
+        sql = statement(contract, duck_quote, dialect="duckdb")
         return f"-- warehouse {ctx.warehouse} (DuckDB file {duck}, opened read-only)\n{sql}"
     from monitor.sources import sql_alchemy
 
@@ -120,12 +121,17 @@ def quoted(name: str, quote: Quote, *, parts: int = 4) -> str:
 # --- SQL text -------------------------------------------------------------------------------
 
 
-def check_fragment(sql: str, what: str) -> None:
+def check_fragment(sql: str, what: str, dialect: str = "") -> None:
     """Refuse at run time what config validation should have refused already.
 
     One statement only (no `;` outside quotes and comments) and balanced parentheses, so
-    a `where` cannot close the query around it. The read-only connection is the other lock.
+    a `where` cannot close the query around it; no call that reaches past the warehouse's
+    tables (monitor.sqldeny, for this sqlglot dialect). The read-only connection is the
+    other lock.
     """
+    hit = host_reach(sql, dialect)
+    if hit is not None:
+        raise SourceError(f"{what}: refused, {hit.message()}")
     depth, i, n = 0, 0, len(sql)
     while i < n:
         ch = sql[i]
@@ -172,12 +178,17 @@ def _strip_query(sql: str) -> str:
     return sql.strip().rstrip(";").strip()
 
 
-def statement(contract: Contract, quote: Quote, *, cast: str | None = None) -> str:
-    """The SELECT one read of `contract` runs; `cast` wraps the column (`CAST(c AS …)`)."""
+def statement(
+    contract: Contract, quote: Quote, *, cast: str | None = None, dialect: str = ""
+) -> str:
+    """The SELECT one read of `contract` runs; `cast` wraps the column (`CAST(c AS …)`).
+
+    `dialect` (sqlglot's name, "" = any) picks which calls are refused as host-reaching.
+    """
     src = contract.source
     if isinstance(src, QuerySource):
         query = _strip_query(src.sql)
-        check_fragment(query, "query")
+        check_fragment(query, "query", dialect)
         # As a subquery it can only be one SELECT, whatever the driver's protocol allows.
         return f"SELECT * FROM (\n{query}\n) AS fresh_query"
     if not isinstance(src, TableSource) or src.column is None:
@@ -185,14 +196,14 @@ def statement(contract: Contract, quote: Quote, *, cast: str | None = None) -> s
     column = quoted(src.column, quote, parts=1)
     if cast is not None:
         column = f"CAST({column} AS {cast})"
-    return f"SELECT max({column}){from_clause(src, quote)}"
+    return f"SELECT max({column}){from_clause(src, quote, dialect)}"
 
 
-def from_clause(src: TableSource, quote: Quote) -> str:
+def from_clause(src: TableSource, quote: Quote, dialect: str = "") -> str:
     """` FROM table [WHERE (where)]` of a table source, validated and quoted."""
     sql = f" FROM {quoted(src.table, quote)}"
     if src.where:
-        check_fragment(src.where, "where")
+        check_fragment(src.where, "where", dialect)
         sql += f" WHERE (\n{src.where}\n)"
     return sql
 

@@ -34,6 +34,7 @@ from monitor.sources.sql import (
     reading_from_value,
     statement,
 )
+from monitor.sqlguard import dialect_for_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -88,7 +89,7 @@ def explain(url: str, contract: Contract, ctx: ReadContext) -> str:
     u = make_url(url)
     shown = u.render_as_string(hide_password=True)
     dialect = u.get_dialect()()
-    sql = statement(contract, lambda p, q: _quote(dialect, p, q))
+    sql = statement(contract, lambda p, q: _quote(dialect, p, q), dialect=_glot(dialect.name))
     return f"-- warehouse {ctx.warehouse} ({shown}), read-only\n{sql}"
 
 
@@ -210,8 +211,14 @@ def _quote(dialect: Any, part: str, was_quoted: bool) -> str:
 
 
 def _sql(engine: Engine, contract: Contract, cast: str | None = None) -> str:
-    sql = statement(contract, lambda p, q: _quote(engine.dialect, p, q), cast=cast)
+    quote: Quote = lambda p, q: _quote(engine.dialect, p, q)  # noqa: E731
+    sql = statement(contract, quote, cast=cast, dialect=_glot(engine.dialect.name))
     return _escape(engine, sql)
+
+
+def _glot(backend: str) -> str:
+    """sqlglot's name for a SQLAlchemy backend ("" when sqlglot has none)."""
+    return dialect_for_url(f"{backend}://")
 
 
 def _escape(engine: Engine, sql: str) -> str:
@@ -264,9 +271,10 @@ def _pg_batch(engine: Engine, chunk: list[tuple[Contract, str]], tz: str) -> lis
         src = contract.source
         assert isinstance(src, TableSource) and src.column is not None
         col = quoted(src.column, quote, parts=1)
+        tail = _escape(engine, from_clause(src, quote, "postgres"))
         parts.append(
             f"SELECT {k} AS k, CAST(max({col}) AS text) AS v, "
-            f"pg_typeof(max({col}))::text AS t{_escape(engine, from_clause(src, quote))}"
+            f"pg_typeof(max({col}))::text AS t{tail}"
         )
     sql = "\nUNION ALL\n".join(parts)
     try:

@@ -48,7 +48,7 @@ def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> li
     by_format: dict[bool, Task] = {True: [], False: []}
     for contract in contracts:
         try:
-            sql = statement(contract, duck_quote)
+            sql = statement(contract, duck_quote, dialect="duckdb")
         except SourceError as exc:
             readings.append(error_reading(contract, str(exc)))
             continue
@@ -181,7 +181,7 @@ class _Worker(threading.Thread):
             src = contract.source
             assert isinstance(src, TableSource) and src.column is not None
             column = quoted(src.column, duck_quote, parts=1)
-            tail = from_clause(src, duck_quote)
+            tail = from_clause(src, duck_quote, "duckdb")
             parts.append(f"SELECT {k} AS k, max({column}) AS v, typeof(max({column})) AS t{tail}")
         try:
             rows = self._execute("\nUNION ALL\n".join(parts))
@@ -224,7 +224,7 @@ class _Worker(threading.Thread):
         if isinstance(src, TableSource) and rows and isinstance(rows[0][0], str):
             cast = "DECIMAL(38,6)" if src.column_format else "TIMESTAMPTZ"
             t0 = time.perf_counter()
-            rows = self._execute(statement(contract, duck_quote, cast=cast))
+            rows = self._execute(statement(contract, duck_quote, cast=cast, dialect="duckdb"))
             took += time.perf_counter() - t0
         return reading_from_rows(contract, rows, self.tz, took)
 

@@ -1,7 +1,8 @@
 """A contract's SQL on DuckDB reads the warehouse's tables and nothing else of the host.
 
-The contracts here are built in code, so config validation (which refuses these functions
-first) is bypassed: what is proven is the run-time fence, the locked connection.
+The contracts here are built in code, so config validation is bypassed, and the run-time text
+scan that refuses these calls first (monitor.sqldeny) is switched off: what is proven is the
+last fence, the locked connection.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from tests.integration.source_helpers import contract, ctx_for
 from tests.integration.sql_helpers import query, read, settings, table
 
 MARKER = "TOPSECRET7f3a"
+
+
+@pytest.fixture(autouse=True)
+def without_the_text_fence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the host-reaching calls through the text scan: the connection must refuse them."""
+    monkeypatch.setattr("monitor.sources.sql.host_reach", lambda sql, dialect="": None)
 
 
 @pytest.fixture

@@ -11,6 +11,10 @@ the unique_id); it is a run at its `execute` timing's `completed_at`, or the fil
 `metadata.generated_at` when it has none (skipped nodes). Parsed files are cached by path
 and mtime, so a service polling a folder of archived runs reads each file once.
 
+Hostile or broken files cost an error, never the process: a JSON line is read at most
+MAX_LINE bytes at a time, a dbt file at most MAX_DBT_BYTES, nesting too deep for the
+parser is reported, and the dbt cache holds at most _CACHE_RESULTS results in all.
+
 Both read local files or, for an `s3://` glob, S3 objects through s3fs (as `files` does).
 """
 
@@ -32,6 +36,9 @@ from monitor.sources.run_log import is_dbt, reading_for, source_of, summarize
 from monitor.sources.timestamps import TimestampError, to_utc
 
 Run = tuple[str, datetime | None]
+
+MAX_LINE = 1 << 20  # bytes of one JSON line (a run record is a few hundred)
+MAX_DBT_BYTES = 256 << 20  # a run_results.json of 10,000 nodes is ~20 MB
 
 
 def read_one(contract: Contract, ctx: ReadContext) -> Reading:
@@ -97,7 +104,10 @@ def _jsonl_runs(path: str, fs: Any, src: RunLogSource, tz: str) -> list[Run]:
     runs: list[Run] = []
     try:
         with _open(path, fs) as fh:
-            for lineno, line in enumerate(fh, 1):
+            # readline(limit), not iteration: a line without an end must not fill memory.
+            for lineno, line in enumerate(iter(lambda: fh.readline(MAX_LINE + 1), ""), 1):
+                if len(line) > MAX_LINE:
+                    raise SourceError(f"{path}:{lineno}: line longer than {MAX_LINE} characters")
                 if needle is not None and needle not in line:
                     continue  # cheap pre-filter: the job's name must appear on the line
                 if not line.strip():
@@ -108,6 +118,8 @@ def _jsonl_runs(path: str, fs: Any, src: RunLogSource, tz: str) -> list[Run]:
                     if not line.endswith("\n"):
                         break  # the last line is still being written
                     raise SourceError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
+                except RecursionError:
+                    raise SourceError(f"{path}:{lineno}: JSON nested too deeply") from None
                 if not isinstance(row, dict):
                     raise SourceError(f"{path}:{lineno}: not a JSON object")
                 if row.get(src.job_column) != src.job:
@@ -147,7 +159,9 @@ def _time(value: object, tz: str) -> datetime | None:
 _DbtFile = tuple[datetime | None, list[tuple[str, str, datetime | None]]]
 _CACHE: OrderedDict[tuple[str, int], _DbtFile] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 2048
+_CACHE_SIZE = 2048  # files
+_CACHE_RESULTS = 1_000_000  # results over all cached files (~150 MB)
+_cached_results = 0
 
 
 def _dbt_runs(path: str, mtime_ns: int, fs: Any, job: str) -> list[Run]:
@@ -169,19 +183,27 @@ def _dbt_file(path: str, mtime_ns: int, fs: Any) -> _DbtFile:
             _CACHE.move_to_end(key)
             return _CACHE[key]
     parsed = _parse_dbt(path, fs)
+    global _cached_results
     with _CACHE_LOCK:
-        _CACHE[key] = parsed
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        if key not in _CACHE:
+            _CACHE[key] = parsed
+            _cached_results += len(parsed[1])
+        while len(_CACHE) > _CACHE_SIZE or (len(_CACHE) > 1 and _cached_results > _CACHE_RESULTS):
+            _cached_results -= len(_CACHE.popitem(last=False)[1][1])
     return parsed
 
 
 def _parse_dbt(path: str, fs: Any) -> _DbtFile:
     try:
         with _open(path, fs, binary=True) as fh:
-            doc = json.load(fh)
+            data = fh.read(MAX_DBT_BYTES + 1)
+        if len(data) > MAX_DBT_BYTES:
+            raise SourceError(f"{path}: larger than {MAX_DBT_BYTES >> 20} MB, not read")
+        doc = json.loads(data)
     except json.JSONDecodeError as exc:
         raise SourceError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise SourceError(f"{path}: JSON nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read {path}: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):

@@ -8,6 +8,8 @@ last fence, the locked connection.
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -147,3 +149,31 @@ def test_a_files_contract_still_reads_values_inside_its_files(host: Path) -> Non
     )
     assert reading.error is None and reading.last_update is not None
     assert reading.last_update.hour == 11
+
+
+def test_fresh_check_refuses_such_a_contract_naming_it_and_shows_no_content(host: Path) -> None:
+    (host / "fresh.yml").write_text(
+        "warehouses:\n  main:\n    url: duckdb:///warehouse.duckdb\n"
+    )
+    (host / "checks").mkdir()
+    env = host / "secrets/env.txt"
+    (host / "checks/c.yml").write_text(
+        "contracts:\n"
+        "  - name: ok\n    owner: ops\n    table: orders\n    column: loaded_at\n"
+        "    error_after: 1h\n"
+        "  - name: sneaky\n    owner: ops\n    error_after: 1h\n"
+        f"    query: SELECT CAST(upper(content) AS TIMESTAMP) FROM read_text('{env}')\n"
+        "  - name: sneaky_where\n    owner: ops\n    table: orders\n    column: loaded_at\n"
+        f"    where: (SELECT to_base64(content) FROM read_blob('{env}')) <> ''\n"
+        "    error_after: 1h\n"
+    )
+    fresh = Path(sys.executable).with_name("fresh")
+    for args in (["check", "--format", "json"], ["validate"]):
+        proc = subprocess.run(
+            [str(fresh), *args], cwd=host, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 2, proc
+        assert "c.yml:10:12: query: must read only" in proc.stderr and "read_text() reads files" in proc.stderr
+        assert "(line 1, column 47)" in proc.stderr
+        assert "read_blob() reads files" in proc.stderr
+        assert not leaks(proc.stdout + proc.stderr)

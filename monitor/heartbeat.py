@@ -23,12 +23,28 @@ __all__ = [
     "PingDeliveryError",
     "UnknownContractError",
     "check_contract",
+    "check_numbers",
     "post_ping",
     "record",
     "tail",
 ]
 
 POST_TIMEOUT = 10.0  # seconds for one POST to a running serve
+# A process's exit status is 0-255 (`fresh run` reports a signal N as 128+N); a job's
+# duration is at most a year. Anything outside is a typo or an attack, never stored.
+EXIT_CODE_RANGE = (0, 255)
+MAX_DURATION = 366 * 24 * 3600.0
+
+
+def check_numbers(exit_code: int | None, duration: float | None) -> None:
+    """UsageError unless `exit_code` is 0-255 and `duration` a finite 0 ≤ s ≤ MAX_DURATION."""
+    low, high = EXIT_CODE_RANGE
+    if exit_code is not None and not low <= exit_code <= high:
+        raise UsageError(f"exit_code must be between {low} and {high}, not {exit_code}")
+    if duration is not None and not 0 <= duration <= MAX_DURATION:  # NaN fails both
+        raise UsageError(
+            f"duration must be a number of seconds between 0 and {MAX_DURATION:.0f}"
+        )
 
 
 class UnknownContractError(UsageError):
@@ -81,6 +97,7 @@ def record(
 ) -> Ping:
     """Validate and store one ping; output is cut to its last 10 kB."""
     check_contract(contracts, name)
+    check_numbers(exit_code, duration)
     return store.record_ping(
         name,
         kind,

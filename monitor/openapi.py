@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import __version__
+from monitor.heartbeat import EXIT_CODE_RANGE, MAX_DURATION
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -35,9 +36,17 @@ def _ping(kind: str, summary: str) -> dict[str, Any]:
                 {
                     "name": "exit_code",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+                    "schema": {
+                        "type": "integer",
+                        "minimum": EXIT_CODE_RANGE[0],
+                        "maximum": EXIT_CODE_RANGE[1],
+                    },
                 },
-                {"name": "duration", "in": "query", "schema": {"type": "number", "minimum": 0}},
+                {
+                    "name": "duration",
+                    "in": "query",
+                    "schema": {"type": "number", "minimum": 0, "maximum": MAX_DURATION},
+                },
             ],
             "requestBody": {
                 "required": False,

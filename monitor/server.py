@@ -13,7 +13,7 @@ import base64
 import binascii
 import hmac
 import logging
-import math
+import re
 import socket
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -155,16 +155,21 @@ def build_app(service: Service) -> Starlette:
                 f"contract {name!r} reads a {contract.kind} source, not heartbeats "
                 "(declare it with `heartbeat: {}` to ping it)",
             )
-        exit_code = _int_param(request, "exit_code", None, -(2**31), 2**31 - 1)
-        duration = _float_param(request, "duration")
+        from monitor.heartbeat import EXIT_CODE_RANGE, MAX_DURATION
+
+        exit_code = _int_param(request, "exit_code", None, *EXIT_CODE_RANGE)
+        duration = _float_param(request, "duration", MAX_DURATION)
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > OUTPUT_LIMIT):
             return error(413, f"the output tail is limited to {OUTPUT_LIMIT} bytes")
         body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > OUTPUT_LIMIT:
-                return error(413, f"the output tail is limited to {OUTPUT_LIMIT} bytes")
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > OUTPUT_LIMIT:
+                    return error(413, f"the output tail is limited to {OUTPUT_LIMIT} bytes")
+        except ClientDisconnect:  # gone, or cut by the read timeout: nothing is recorded
+            return error(400, "the request body was not sent in full")
         output = body.decode("utf-8", errors="replace") if body else None
         at = service.clock.now()
         await run_in_threadpool(record_ping, service, name, kind, at, exit_code, duration, output)
@@ -223,8 +228,13 @@ def build_app(service: Service) -> Starlette:
         Route("/api/v1/ping/{name}", ping, methods=["POST"]),
         Route("/api/v1/ping/{name}/{kind}", ping, methods=["POST"]),
     ]
-    return Starlette(
+    from starlette.middleware import Middleware
+
+    from monitor.httpguard import SecurityHeaders, relative_slash_redirect
+
+    app = Starlette(
         routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
         exception_handlers={
             _Refused: refused,
             HTTPException: http_error,
@@ -232,6 +242,9 @@ def build_app(service: Service) -> Starlette:
             Exception: crash,
         },
     )
+    app.router.redirect_slashes = False
+    app.router.default = relative_slash_redirect(app.router)
+    return app
 
 
 def record_ping(
@@ -258,29 +271,34 @@ def record_ping(
     )
 
 
+# Plain ASCII numbers only (JSON's grammar): Python's int()/float() also take "1_000",
+# " 7 ", "١٢", "nan" and "inf", none of which a client of this API means. The range check
+# after parsing refuses "1e308" and what overflows to inf.
+_INT = re.compile(r"-?[0-9]{1,10}", re.ASCII)
+_SECONDS = re.compile(r"[0-9]{1,15}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?", re.ASCII)
+
+
 def _int_param(request: Request, key: str, default: int | None, low: int, high: int) -> Any:
     raw = request.query_params.get(key)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise HTTPException(400, f"{key} must be an integer, not {raw!r}") from None
+    if not _INT.fullmatch(raw):
+        raise HTTPException(400, f"{key} must be an integer, not {raw[:40]!r}")
+    value = int(raw)
     if not low <= value <= high:
         raise HTTPException(400, f"{key} must be between {low} and {high}")
     return value
 
 
-def _float_param(request: Request, key: str) -> float | None:
+def _float_param(request: Request, key: str, high: float) -> float | None:
     raw = request.query_params.get(key)
     if raw is None or raw == "":
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise HTTPException(400, f"{key} must be a number of seconds, not {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise HTTPException(400, f"{key} must be a number of seconds ≥ 0")
+    if not _SECONDS.fullmatch(raw):
+        raise HTTPException(400, f"{key} must be a number of seconds, not {raw[:40]!r}")
+    value = float(raw)
+    if not 0 <= value <= high:
+        raise HTTPException(400, f"{key} must be between 0 and {high:.0f} seconds")
     return value
 
 
@@ -301,10 +319,19 @@ class _Server(uvicorn.Server):
         return contextlib.nullcontext()
 
 
-def make_server(app: Starlette, sock: socket.socket) -> uvicorn.Server:
-    """A uvicorn server for `app` on an already bound socket, logging through ours."""
+def make_server(
+    app: Starlette, sock: socket.socket, read_timeout: float | None = None
+) -> uvicorn.Server:
+    """A uvicorn server for `app` on an already bound socket, logging through ours.
+
+    Connections are closed when idle after a response (KEEP_ALIVE_TIMEOUT) or when a
+    request is not complete within `read_timeout` seconds (default READ_TIMEOUT, 60 s)."""
+    from monitor.httpguard import KEEP_ALIVE_TIMEOUT, READ_TIMEOUT, timed_protocol
+
     config = uvicorn.Config(
         app,
+        http=timed_protocol(READ_TIMEOUT if read_timeout is None else read_timeout),
+        timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT),
         log_config=None,
         access_log=False,
         lifespan="off",

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from monitor.durations import parse_duration
+from monitor.links import safe_link
 
 
 def _duration(value: Any) -> timedelta:
@@ -102,7 +103,7 @@ def _check_notify(url: str) -> str:
 
 
 def _check_http(url: str | None) -> str | None:
-    if url is not None and not url.startswith(("http://", "https://")):
+    if url is not None and safe_link(url) is None:
         raise ValueError("expected an http:// or https:// URL")
     return url
 

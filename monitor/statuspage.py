@@ -8,6 +8,8 @@ are a plain GET form. One stylesheet serves a 375 px phone (rows become cards) a
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from monitor.durations import format_duration
+from monitor.links import safe_link
 
 STATUSES = ("error", "stale", "warn", "fresh")
 _RANK = {"error": 3, "stale": 2, "warn": 1, "fresh": 0}
@@ -126,7 +129,10 @@ table{width:100%;border-collapse:collapse;background:#fff}th,td{text-align:left;
 color:#57606a}td.name a{font-weight:600;color:#0969da;overflow-wrap:anywhere}
 .why{color:#57606a;font-size:.85rem;overflow-wrap:anywhere}.tag{background:#ddf4ff;
 border-radius:.3rem;padding:0 .3rem;font-size:.8rem;margin-right:.2rem;white-space:nowrap}
-.muted{color:#57606a}dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;
+.muted{color:#57606a}h2{overflow-wrap:anywhere}.pill{background:#57606a}
+.pill.status-fresh{background:#1a7f37}.pill.status-warn{background:#b08800}
+.pill.status-stale{background:#cf222e}.pill.status-error{background:#8250df}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;
 background:#fff;padding:.75rem;margin:0 0 1rem}dd{margin:0;overflow-wrap:anywhere}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;padding:.75rem;
 border:1px solid #d0d7de}
@@ -137,12 +143,30 @@ color:#57606a;font-size:.8rem}}
 """
 
 
+# The page's only style is this one <style> block (pill colours are classes, never a
+# `style=` attribute), so the Content-Security-Policy allows exactly it by its hash and
+# nothing else: no script, no inline style an injected string could add.
+STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; style-src '{STYLE_HASH}'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def link(url: object, text: str) -> str:
+    """An `<a>` to `url` when it is a safe http(s) link, else `text` as plain text."""
+    href = safe_link(url)
+    if href is None:
+        return escape(text)
+    return f'<a href="{escape(href)}" rel="noopener noreferrer">{escape(text)}</a>'
+
+
 def _pill(status: str, href: str | None = None, text: str | None = None) -> str:
     label = escape(text or status)
-    style = f'style="background:{_COLOUR.get(status, "#57606a")}"'
+    cls = f'class="pill status-{escape(status)}"'
     if href:
-        return f'<a class="pill status-{status}" {style} href="{escape(href)}">{label}</a>'
-    return f'<span class="pill status-{status}" {style}>{label}</span>'
+        return f'<a {cls} href="{escape(href)}">{label}</a>'
+    return f"<span {cls}>{label}</span>"
 
 
 def _document(title: str, body: str, options: PageOptions) -> str:
@@ -154,8 +178,8 @@ def _document(title: str, body: str, options: PageOptions) -> str:
     links = "".join(
         f'<a href="{escape(url)}">{escape(name)}</a>' for name, url in options.links.items()
     )
-    if options.dashboard_url:
-        links += f'<a href="{escape(options.dashboard_url)}">dashboard</a>'
+    if safe_link(options.dashboard_url):
+        links += link(options.dashboard_url, "dashboard")
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -264,7 +288,7 @@ def render_contract(
     meta = dict(row.get("metadata") or {})
     runbook = meta.pop("runbook", None)
     if runbook:
-        facts["Runbook"] = f'<a href="{escape(str(runbook))}">{escape(str(runbook))}</a>'
+        facts["Runbook"] = link(runbook, str(runbook))
     for key, value in meta.items():
         facts[escape(str(key))] = escape(str(value))
     dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts.items())
@@ -289,7 +313,7 @@ def render_contract(
         or '<tr><td colspan="2" class="muted">No alerts.</td></tr>'
     )
     body = (
-        f'<h2 style="overflow-wrap:anywhere">{escape(name)}</h2>'
+        f"<h2>{escape(name)}</h2>"
         f'<p class="muted">{escape(str(row.get("description") or ""))}</p>'
         f"<dl>{dl}</dl><p>{spark}</p>"
         f'<h3>What runs</h3><pre id="explain">{escape(explain)}</pre>'

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode
 from monitor.alerts.facts import AlertFacts
 from monitor.alerts.lifecycle import Kind
 from monitor.durations import compact_duration, format_duration
+from monitor.links import safe_link
 from monitor.models import Status
 
 Style = Literal["slack", "email", "text"]
@@ -244,6 +245,22 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'").replace("\n", " ") + "`"
 
 
+def _md_link(label: str, url: str) -> str:
+    """`[label](url)`; parentheses are percent-encoded so they cannot end the link early."""
+    return f"[{label}]({url.replace('(', '%28').replace(')', '%29')})"
+
+
+def _md_value(key: str, value: str) -> str:
+    """A metadata line: a link only when `safe_link` allows it; text that could read as
+    Markdown (a `[x](javascript:…)` written as a value) goes in a code span."""
+    href = safe_link(value)
+    if href is not None:
+        return _md_link(key, href)
+    if any(c in value for c in "[]()<>|*_`"):
+        return f"{key}: {_code(value)}"
+    return f"{key}: {value}"
+
+
 def _slack_block(f: AlertFacts, links: Links, now: datetime, scrub: Callable[[str], str]) -> str:
     head = _headline(f).replace(f.contract, f"**{f.contract}**", 1)
     lines = [head + (f" ({f.reason})" if f.reason else "")]
@@ -254,12 +271,11 @@ def _slack_block(f: AlertFacts, links: Links, now: datetime, scrub: Callable[[st
     when = f"{_utc(f.last_update)} ({_ago(f.last_update, now)})" if f.last_update else "never"
     lines.append(f"Last update {when} · {f.severity} · owner {f.owner} · warehouse {f.warehouse}")
     extra = [f"Tags: {', '.join(f.tags)}"] if f.tags else []
-    for k, v in _metadata(f):
-        extra.append(f"[{k}]({v})" if v.startswith(("http://", "https://")) else f"{k}: {v}")
+    extra += [_md_value(k, v) for k, v in _metadata(f)]
     if extra:
         lines.append(" · ".join(extra))
     nav = [
-        f"[{label}]({url})"
+        _md_link(label, url)
         for label, url in (
             ("Status page", links.status_page(contract=f.contract)),
             ("Dashboard", links.dashboard(contract=f.contract)),

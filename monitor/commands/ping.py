@@ -27,7 +27,10 @@ def ping_command(
     checks: Path | None,
 ) -> int:
     """Record one ping; exit 0, 2 for a bad contract or usage, 1 when a POST failed."""
+    from monitor.heartbeat import check_numbers
+
     kind = ping_kind(start, fail, exit_code)
+    check_numbers(exit_code, None)
     output = read_piped_stdin()
     if url:
         from monitor.heartbeat import PingRequest, post_ping

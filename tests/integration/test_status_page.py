@@ -31,6 +31,17 @@ contracts:
     check_every: 1h
 """
 
+EVIL = """\
+contracts:
+  - name: zz.evil_runbook
+    owner: ops-data-team
+    warehouse: main
+    table: soon
+    column: t
+    error_after: 1d
+    metadata: {runbook: "javascript:alert(document.cookie)"}
+"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
@@ -69,9 +80,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, dat
     stale_at = written + timedelta(seconds=12)
     seconds = int((stale_at - written).total_seconds())
     (directory / "checks" / "soon.yml").write_text(SOON.format(seconds=seconds))
+    (directory / "checks" / "evil.yml").write_text(EVIL)
     with serving(directory) as served:
         wait_for(
-            lambda: len(served.get_json("/api/v1/contracts")[1]["results"]) >= 11,
+            lambda: len(served.get_json("/api/v1/contracts")[1]["results"]) >= 12,
             timeout=60,
             step=0.2,
         )
@@ -174,4 +186,36 @@ def test_it_loads_no_external_asset(browser: Any, demo: tuple[Served, datetime])
     page.on("request", lambda r: seen.append(r.url))
     page.goto(served.url + "/")
     assert seen and all(u.startswith(served.url) for u in seen), seen
+    page.close()
+
+
+def test_pages_obey_their_content_security_policy_and_link_only_http(
+    browser: Any, demo: tuple[Served, datetime]
+) -> None:
+    served, _ = demo
+    page = browser.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    for path in ("/", "/contracts/shop.orders", "/contracts/zz.evil_runbook"):
+        response = page.goto(served.url + path)
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-frame-options"] == "DENY"
+        # the stylesheet, allowed by its hash, applies: pills are coloured
+        colour = page.evaluate("getComputedStyle(document.querySelector('.pill')).backgroundColor")
+        assert colour not in ("rgba(0, 0, 0, 0)", "transparent"), (path, colour)
+    assert violations == [], violations
+    # the javascript: runbook is shown as text, never as a link
+    assert page.query_selector("a[href^='javascript' i]") is None
+    assert "javascript:alert(document.cookie)" in page.inner_text("dl")
+    # a script that found its way into the page would not run
+    ran = page.evaluate(
+        """() => { window.ran = false; const s = document.createElement('script');
+        s.textContent = 'window.ran = true'; document.body.appendChild(s); return window.ran; }"""
+    )
+    assert ran is False
+    page.goto(served.url + "/contracts/shop.orders")
+    assert page.query_selector("a[href^='https://wiki.example.com/']") is not None
     page.close()

@@ -133,3 +133,18 @@ def test_the_notify_test_message_names_the_owner() -> None:
     m = notify_test_message("ops", LINKS, NOW)
     assert m.title == "fresh test alert for ops"
     assert "https://fresh.example.com/?owner=ops" in m.body
+
+
+def test_slack_links_only_http_urls_and_quotes_markdown_in_other_values() -> None:
+    f = replace(
+        ORDERS,
+        metadata={"runbook": "javascript:alert(1)", "docs": "[x](javascript:alert(2))",
+                  "wiki": "https://wiki.example.com/a_(b)"},
+    )
+    body = render([f], "slack", owner="o", links=Links(), now=NOW).body
+    assert "Runbook: `javascript:alert(1)`" in body
+    assert "docs: `[x](javascript:alert(2))`" in body
+    assert "[wiki](https://wiki.example.com/a_%28b%29)" in body
+    import re
+
+    assert "](javascript" not in re.sub(r"`[^`]*`", "", body)  # outside code spans

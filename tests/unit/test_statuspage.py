@@ -122,3 +122,41 @@ def test_the_contract_page_shows_runbook_first_history_sql_and_alerts() -> None:
     assert html.index("Runbook") < html.index("pii")
     assert "SELECT max(&quot;ts&quot;)" in html
     assert "fired: fresh → stale" in html
+
+
+def test_a_javascript_runbook_is_shown_as_text_never_as_a_link() -> None:
+    evil = "javascript:alert(document.cookie)"
+    html = render_contract(
+        row("orders", "stale", metadata={"runbook": evil, "docs": "https://wiki/x"}),
+        [], "SELECT 1", [], NOW,
+        PageOptions(dashboard_url="javascript:alert(2)"),
+    )
+    assert "javascript:" in html  # shown, as text
+    assert not re.search(r"href=\"\s*javascript", html, re.I)
+    assert "alert(2)" not in html  # a bad dashboard link is left out
+    ok = render_contract(
+        row("orders", "stale", metadata={"runbook": "https://wiki.example.com/rb"}),
+        [], "SELECT 1", [], NOW,
+    )
+    assert 'href="https://wiki.example.com/rb"' in ok
+
+
+def test_pages_use_no_inline_style_attribute_so_the_csp_can_forbid_them() -> None:
+    import base64
+    import hashlib
+
+    from monitor.statuspage import CONTENT_SECURITY_POLICY
+
+    pages = [
+        render_index([row("a", "stale"), row("b", "fresh")], {"a": ["fresh"]}, Filters(), NOW),
+        render_contract(row("a", "warn"), [], "SELECT 1", [], NOW),
+    ]
+    for html in pages:
+        assert " style=" not in html and "<script" not in html
+        styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+        assert len(styles) == 1
+        digest = base64.b64encode(hashlib.sha256(styles[0].encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in CONTENT_SECURITY_POLICY
+    assert "script-src" not in CONTENT_SECURITY_POLICY
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY

@@ -10,9 +10,13 @@ connects as is the last fence (README, Security).
 
 The scan is textual on purpose: no parser, so it costs microseconds at run time and cannot
 be fooled by a dialect quirk the parser reads differently from the server (MySQL's
-backslash escapes, `/*! … */` comments that MySQL runs). A denied name followed by `(`
-anywhere in the text, even inside a string or a comment, is refused; so are PostgreSQL's
-Unicode-escaped identifiers (`U&"\\0070g_read_file"`), which could spell any name.
+backslash escapes, `/*! … */` comments that MySQL runs). A distinctive name (`pg_read_file`,
+`load_file`, `read_csv`, `dblink`: nobody's column) is refused wherever it stands as a word,
+even inside a string or a comment, so no comment between the name and its `(` hides it;
+an everyday word (`glob`, `query`, `edit`) only when a `(` follows, and those are DuckDB's,
+whose locked connection refuses them anyway, or SQLite shell functions that Python's
+sqlite3 does not have. PostgreSQL's Unicode-escaped identifiers (`U&"\\0070g_read_file"`)
+could spell any name: they are refused too.
 """
 
 from __future__ import annotations
@@ -69,7 +73,8 @@ _WHY: Final = {
     **dict.fromkeys(_TSQL.split(), "reaches the server's files, programs or other servers"),
     **dict.fromkeys(_OTHERS.split(), "reaches other servers or the network"),
 }
-_GAP = r"(?:\s|/\*.*?\*/|--[^\n]*(?:\n|\Z))*"  # what may sit between a name and its `(`
+# Everyday words that are only refused as calls (see the module docstring).
+_CALL_ONLY = frozenset(["glob", "query", "edit", "readfile", "writefile", "getenv"])
 
 
 class HostReach(NamedTuple):
@@ -81,39 +86,50 @@ class HostReach(NamedTuple):
     column: int
 
     def message(self) -> str:
-        """`pg_read_file() reaches the database server itself (line 1, column 8)`."""
+        """`pg_read_file() reads or writes the database server's files (line 1, column 8)`."""
         call = self.name if self.name.startswith(("U&", "relation")) else f"{self.name}()"
         return f"{call} {self.why} (line {self.line}, column {self.column})"
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_CALL = re.compile(r"[\"`\]]?\s*\(")  # what follows a name that is called
+_UNICODE_IDENT = re.compile(r"U&\"", re.IGNORECASE)
+_RELATION_WHY = "reads the server's configuration files"
+_RELATION_NAMES = frozenset(_RELATIONS.split())
+
+
 @cache
-def _pattern(dialect: str) -> re.Pattern[str]:
+def _denied(dialect: str) -> frozenset[str]:
     names = set(_WHY)
     if dialect not in ("duckdb", ""):
         names -= set(_DUCKDB_ONLY.split())
-    alternatives = "|".join(sorted(names, key=len, reverse=True))
-    relations = "|".join(_RELATIONS.split())
-    return re.compile(
-        rf"(?<![A-Za-z0-9_$])[\"`\[]?(?P<f>{alternatives})[\"`\]]?{_GAP}\("
-        rf"|(?<![A-Za-z0-9_$])(?P<r>{relations})(?![A-Za-z0-9_$])"
-        r"|(?P<u>U&\")",
-        re.IGNORECASE | re.DOTALL,
-    )
+    return frozenset(names)
 
 
 def host_reach(sql: str, dialect: str = "") -> HostReach | None:
-    """The first host-reaching call in `sql` for this sqlglot dialect ("" = any), or None."""
-    m = _pattern(dialect).search(sql)
-    if m is None:
+    """The first host-reaching call in `sql` for this sqlglot dialect ("" = any), or None.
+
+    Word by word (one C regex, one set lookup each): linear in the text, a few microseconds
+    for a typical `where` (a 150-way regex alternation took 90 µs).
+    """
+    denied = _denied(dialect)
+    hit: tuple[int, str, str] | None = None  # (offset, name, why)
+    for m in _WORD.finditer(sql):
+        word = m.group().lower()
+        if word in denied:
+            if word in _CALL_ONLY and not _CALL.match(sql, m.end()):
+                continue  # an everyday word used as a column: only a call is refused
+            hit = (m.start(), word, _WHY[word])
+            break
+        if word in _RELATION_NAMES:
+            hit = (m.start(), f"relation {word}", _RELATION_WHY)
+            break
+    u = _UNICODE_IDENT.search(sql, 0, hit[0] if hit else len(sql))
+    if u is not None:
+        hit = (u.start(), 'U&"…"', "is an escaped identifier that can spell any name")
+    if hit is None:
         return None
-    line = sql.count("\n", 0, m.start()) + 1
-    column = m.start() - (sql.rfind("\n", 0, m.start()) + 1) + 1
-    if m.group("f"):
-        name = m.group("f").lower()
-        start = m.start("f")
-        column += start - m.start()
-        return HostReach(name, _WHY[name], line, column)
-    if m.group("r"):
-        name = m.group("r").lower()
-        return HostReach(f"relation {name}", "reads the server's configuration files", line, column)
-    return HostReach('U&"…"', "is an escaped identifier that can spell any name", line, column)
+    offset, name, why = hit
+    line = sql.count("\n", 0, offset) + 1
+    column = offset - (sql.rfind("\n", 0, offset) + 1) + 1
+    return HostReach(name, why, line, column)

@@ -109,3 +109,32 @@ def test_the_run_time_statement_refuses_them_whatever_validation_said() -> None:
     ok = table("t", "orders", "loaded_at", where="glob('a*', name)")
     assert "glob" in statement(ok, duck_quote, dialect="sqlite")
     assert isinstance(query("q", "SELECT 1").source, QuerySource)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("mysql", "SELECT LOAD_FILE/* a comment (with parentheses) */('/etc/passwd')"),
+        ("postgres", "SELECT pg_read_file\n-- a line comment\n('/etc/passwd')"),
+        ("postgres", "SELECT x FROM t WHERE a = '--' OR pg_read_file/**/('/x') > ''"),
+        ("duckdb", "SELECT * FROM read_csv /* x */ ('/etc/passwd')"),
+    ],
+)
+def test_no_comment_between_a_distinctive_name_and_its_call_hides_it(
+    dialect: str, sql: str
+) -> None:
+    assert host_reach(sql, dialect) is not None
+
+
+def test_everyday_words_as_columns_pass() -> None:
+    assert host_reach("SELECT max(ts) FROM logs WHERE query <> '' AND edit", "duckdb") is None
+    assert host_reach("SELECT max(query_count) FROM glob_stats", "duckdb") is None
+
+
+def test_the_scan_stays_linear_on_hostile_text() -> None:
+    import time
+
+    text = "read_csv_at /* " * 100_000 + "glob  " * 100_000 + "U&" * 100_000
+    started = time.perf_counter()
+    assert host_reach(text, "duckdb") is None
+    assert time.perf_counter() - started < 2.0

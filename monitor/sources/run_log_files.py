@@ -5,11 +5,11 @@ JSON lines: one object per line with the job, status and time columns (`job`, `s
 timezone) or numbers of epoch seconds. A line that is not JSON is an error naming the file
 and line, except a last line without its newline: a writer is still appending it.
 
-dbt: every file matching the glob is one invocation (archived runs included). A result
-matches `job` by `unique_id` (`model.shop.orders`) or by name (`orders`, the third part of
-the unique_id); it is a run at its `execute` timing's `completed_at`, or the file's
-`metadata.generated_at` when it has none (skipped nodes). Parsed files are cached by path
-and mtime, so a service polling a folder of archived runs reads each file once.
+dbt: every file matching the glob is one invocation (archived runs included), read by
+monitor.sources.run_log_dbt (which commands count as runs, bare names, pre-0.19 files,
+sources.json). A result is a run at its `execute` timing's `completed_at`, or the file's
+`generated_at` when it has none (skipped nodes). Parsed files are cached by path and mtime,
+so a service polling a folder of archived runs reads each file once.
 
 Hostile or broken files cost an error, never the process: a JSON line is read at most
 MAX_LINE bytes at a time, a dbt file at most MAX_DBT_BYTES, nesting too deep for the
@@ -24,7 +24,8 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from typing import IO, Any
 
 from monitor.errors import SourceError
@@ -33,6 +34,15 @@ from monitor.sources._ctx import warehouse_timezone
 from monitor.sources.base import ReadContext
 from monitor.sources.files import is_s3, list_files
 from monitor.sources.run_log import is_dbt, reading_for, source_of, summarize
+from monitor.sources.run_log_dbt import (
+    Artifact,
+    ArtifactError,
+    SourceLoad,
+    loads_of,
+    newest_load,
+    runs_of,
+)
+from monitor.sources.run_log_dbt import parse as parse_artifact
 from monitor.sources.timestamps import TimestampError, to_utc
 
 Run = tuple[str, datetime | None]
@@ -53,13 +63,12 @@ def read_one(contract: Contract, ctx: ReadContext) -> Reading:
     matched = sorted(list_files(src.file, ctx, fs))
     if not matched:
         return Reading(contract.name, detail=f"no file matches {src.file}")
+    if is_dbt(src):
+        return _dbt_reading(contract, matched, fs, ctx.as_of)
     tz = warehouse_timezone(ctx, contract.warehouse)
     runs: list[Run] = []
-    for path, mtime_ns in matched:
-        if is_dbt(src):
-            runs.extend(_dbt_runs(path, mtime_ns, fs, src.job))
-        else:
-            runs.extend(_jsonl_runs(path, fs, src, tz))
+    for path, _ in matched:
+        runs.extend(_jsonl_runs(path, fs, src, tz, ctx.as_of))
     return reading_for(contract, summarize(runs, src.success), src.file)
 
 
@@ -99,7 +108,9 @@ def _open(path: str, fs: Any, binary: bool = False) -> IO[Any]:
     return handle
 
 
-def _jsonl_runs(path: str, fs: Any, src: RunLogSource, tz: str) -> list[Run]:
+def _jsonl_runs(
+    path: str, fs: Any, src: RunLogSource, tz: str, as_of: datetime | None
+) -> list[Run]:
     needle = _needle(src.job)
     runs: list[Run] = []
     try:
@@ -129,6 +140,8 @@ def _jsonl_runs(path: str, fs: Any, src: RunLogSource, tz: str) -> list[Run]:
                     at = _time(row.get(src.time_column), tz)
                 except SourceError as exc:
                     raise SourceError(f"{path}:{lineno}: {src.time_column}: {exc}") from None
+                if as_of is not None and at is not None and at > as_of:
+                    continue  # `--at`: a run after T had not happened yet
                 runs.append((str(status), at))
     except UnicodeDecodeError:
         raise SourceError(f"{path}: not UTF-8 text") from None
@@ -153,30 +166,69 @@ def _time(value: object, tz: str) -> datetime | None:
         raise SourceError(str(exc)) from None
 
 
-# --- dbt run_results.json -------------------------------------------------------------
+# --- dbt run_results.json and sources.json -----------------------------------------------
 
-# (unique_id, status, completed_at or None); generated_at per file.
-_DbtFile = tuple[datetime | None, list[tuple[str, str, datetime | None]]]
-_CACHE: OrderedDict[tuple[str, int], _DbtFile] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int], Artifact] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 2048  # files
 _CACHE_RESULTS = 1_000_000  # results over all cached files (~150 MB)
 _cached_results = 0
 
 
-def _dbt_runs(path: str, mtime_ns: int, fs: Any, job: str) -> list[Run]:
-    generated_at, results = _dbt_file(path, mtime_ns, fs)
-    exact = [r for r in results if r[0] == job]
-    matches = exact or [r for r in results if _node_name(r[0]) == job]
-    return [(status, at or generated_at) for _, status, at in matches]
+def _dbt_reading(
+    contract: Contract, matched: list[tuple[str, int]], fs: Any, as_of: datetime | None
+) -> Reading:
+    """One dbt job's reading over every matched file (archives included).
+
+    A file that cannot be read is skipped and named in `detail` when other files matched,
+    so one old or broken file never hides newer runs; alone, it is the error.
+    """
+    src = source_of(contract)
+    assert src.file is not None
+    runs: list[Run] = []
+    loads: list[SourceLoad] = []
+    skipped: list[str] = []
+    for path, mtime_ns in matched:
+        try:
+            artifact = _dbt_file(path, mtime_ns, fs)
+        except SourceError as exc:
+            if len(matched) == 1:
+                raise
+            skipped.append(str(exc))
+            continue
+        for run in runs_of(artifact, src.job):
+            at = run.at or artifact.generated_at
+            if as_of is None or (at is not None and at <= as_of):
+                runs.append((run.status, at))
+        loads.extend(loads_of(artifact, src.job))
+    if skipped and len(skipped) == len(matched):
+        raise SourceError("; ".join(skipped))
+    if loads:
+        reading = _sources_reading(contract, loads, as_of)
+    else:
+        reading = reading_for(contract, summarize(runs, src.success), src.file)
+    if skipped:
+        note = "skipped unreadable " + ("file " if len(skipped) == 1 else "files ")
+        parts = [reading.detail, note + "; ".join(skipped)]
+        reading = replace(reading, detail="; ".join(p for p in parts if p))
+    return reading
 
 
-def _node_name(unique_id: str) -> str | None:
-    parts = unique_id.split(".")
-    return parts[2] if len(parts) >= 3 else None
+def _sources_reading(
+    contract: Contract, loads: list[SourceLoad], as_of: datetime | None
+) -> Reading:
+    """sources.json: the last update is the data's max_loaded_at; dbt's verdict in detail."""
+    newest, latest = newest_load(loads, as_of)
+    if latest is None:
+        return Reading(contract.name, detail=f"no dbt source freshness check before {as_of}")
+    checked = latest.snapshotted_at.strftime("%Y-%m-%dT%H:%M:%SZ") if latest.snapshotted_at else "?"
+    detail = f"dbt source freshness said {latest.status!r} at {checked}"
+    if newest is None:
+        return Reading(contract.name, detail=f"{detail}; no max_loaded_at recorded")
+    return Reading(contract.name, last_update=newest.max_loaded_at, detail=detail)
 
 
-def _dbt_file(path: str, mtime_ns: int, fs: Any) -> _DbtFile:
+def _dbt_file(path: str, mtime_ns: int, fs: Any) -> Artifact:
     key = (path, mtime_ns)
     with _CACHE_LOCK:
         if key in _CACHE:
@@ -187,53 +239,26 @@ def _dbt_file(path: str, mtime_ns: int, fs: Any) -> _DbtFile:
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = parsed
-            _cached_results += len(parsed[1])
+            _cached_results += _size(parsed)
         while len(_CACHE) > _CACHE_SIZE or (len(_CACHE) > 1 and _cached_results > _CACHE_RESULTS):
-            _cached_results -= len(_CACHE.popitem(last=False)[1][1])
+            _cached_results -= _size(_CACHE.popitem(last=False)[1])
     return parsed
 
 
-def _parse_dbt(path: str, fs: Any) -> _DbtFile:
+def _size(artifact: Artifact) -> int:
+    """What one cached file weighs: its results."""
+    return len(artifact.runs) + len(artifact.loads)
+
+
+def _parse_dbt(path: str, fs: Any) -> Artifact:
     try:
         with _open(path, fs, binary=True) as fh:
             data = fh.read(MAX_DBT_BYTES + 1)
-        if len(data) > MAX_DBT_BYTES:
-            raise SourceError(f"{path}: larger than {MAX_DBT_BYTES >> 20} MB, not read")
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except RecursionError:
-        raise SourceError(f"{path}: JSON nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read {path}: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
-        raise SourceError(f"{path}: not a dbt run_results.json (no 'results' list)")
-    meta = doc.get("metadata")
-    generated_at = _dbt_time(meta.get("generated_at") if isinstance(meta, dict) else None, path)
-    results = []
-    for item in doc["results"]:
-        if not isinstance(item, dict) or not isinstance(item.get("unique_id"), str):
-            raise SourceError(f"{path}: a result without a unique_id")
-        results.append(
-            (item["unique_id"], str(item.get("status")), _completed_at(item.get("timing"), path))
-        )
-    return generated_at, results
-
-
-def _completed_at(timing: Any, path: str) -> datetime | None:
-    if not isinstance(timing, list):
-        return None
-    for step in timing:
-        if isinstance(step, dict) and step.get("name") == "execute":
-            return _dbt_time(step.get("completed_at"), path)
-    return None
-
-
-def _dbt_time(value: object, path: str) -> datetime | None:
-    if value is None:
-        return None
+    if len(data) > MAX_DBT_BYTES:
+        raise SourceError(f"{path}: larger than {MAX_DBT_BYTES >> 20} MB, not read")
     try:
-        at = to_utc(value, tz="UTC")  # dbt writes UTC, with or without the Z
-    except TimestampError as exc:
-        raise SourceError(f"{path}: {exc}") from None
-    return at.astimezone(UTC) if at is not None else None
+        return parse_artifact(data)
+    except ArtifactError as exc:
+        raise SourceError(exc.at(path)) from None

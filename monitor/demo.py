@@ -22,7 +22,9 @@ MARKER = "# fresh demo project"
 WAREHOUSE = "warehouse.duckdb"
 PAYMENTS_EVERY = timedelta(minutes=20)  # the payments loader's cycle in advance_demo
 
-FRESH_YML = MARKER + """ — written by `fresh demo`; rebuilt (and overwritten) on every run.
+FRESH_YML = (
+    MARKER
+    + """ — written by `fresh demo`; rebuilt (and overwritten) on every run.
 warehouses:
   main:
     url: duckdb:///warehouse.duckdb    # relative to this file
@@ -51,6 +53,7 @@ server:
 
 metric_labels: [domain]
 """
+)
 
 CHECKS_YML = """\
 # The demo's freshness contracts. `fresh explain NAME` shows what each one reads.

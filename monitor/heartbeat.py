@@ -42,9 +42,7 @@ def check_numbers(exit_code: int | None, duration: float | None) -> None:
     if exit_code is not None and not low <= exit_code <= high:
         raise UsageError(f"exit_code must be between {low} and {high}, not {exit_code}")
     if duration is not None and not 0 <= duration <= MAX_DURATION:  # NaN fails both
-        raise UsageError(
-            f"duration must be a number of seconds between 0 and {MAX_DURATION:.0f}"
-        )
+        raise UsageError(f"duration must be a number of seconds between 0 and {MAX_DURATION:.0f}")
 
 
 class UnknownContractError(UsageError):

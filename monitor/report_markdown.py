@@ -21,10 +21,7 @@ from monitor.report import (
 )
 
 _ICONS = {"fresh": "🟢", "warn": "🟡", "stale": "🔴", "error": "❌"}
-_HEADER = (
-    "| Status | Contract | Owner | Age | Warn / error | Note |\n"
-    "|---|---|---|---:|---|---|"
-)
+_HEADER = "| Status | Contract | Owner | Age | Warn / error | Note |\n|---|---|---|---:|---|---|"
 
 
 def _cell(text: str) -> str:

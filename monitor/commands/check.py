@@ -81,7 +81,7 @@ def check_command(
     # A one-shot command allocates many small objects and frees them at exit: the cyclic
     # collector only costs time here (measured: ~25 ms per 1,000 contracts, ~250 ms per 10,000).
     with _gc_paused():
-        results = run_checks(contracts, project.settings, now)
+        results = run_checks(contracts, project.settings, now, as_of=now if at else None)
         to_terminal = output is None and _isatty(sys.stdout)
         color = to_terminal and fmt == "table" and not os.environ.get("NO_COLOR")
         text = render(fmt, results, now, fail_on, color=color)
@@ -97,11 +97,14 @@ def check_command(
     return int(ExitCode.FAILED if failed else ExitCode.OK)
 
 
-def run_checks(contracts: Sequence[Contract], settings: Any, now: datetime) -> list[Result]:
-    """Read every contract and judge it at `now`, in declaration order."""
+def run_checks(
+    contracts: Sequence[Contract], settings: Any, now: datetime, as_of: datetime | None = None
+) -> list[Result]:
+    """Read every contract and judge it at `now`, in declaration order; with `as_of`
+    (`--at`), every source is read as it stood then."""
     from monitor.evaluate import evaluate
 
-    readings = _read(contracts, settings, now)
+    readings = _read(contracts, settings, now, as_of)
     results = []
     for c in contracts:
         reading = readings.get(c.name) or Reading(c.name, error="the source was not read")
@@ -131,7 +134,9 @@ def _judge(
         )
 
 
-def _read(contracts: Sequence[Contract], settings: Any, now: datetime) -> dict[str, Reading]:
+def _read(
+    contracts: Sequence[Contract], settings: Any, now: datetime, as_of: datetime | None
+) -> dict[str, Reading]:
     from monitor.sources import read_contracts
 
     store, store_error = _open_store(contracts, settings)
@@ -140,7 +145,7 @@ def _read(contracts: Sequence[Contract], settings: Any, now: datetime) -> dict[s
         on_read = progress.advance if progress else None
         try:
             readings = dict(
-                read_contracts(contracts, settings, now, store=store, on_read=on_read)
+                read_contracts(contracts, settings, now, store=store, on_read=on_read, as_of=as_of)
             )
         except Exception:
             # A source kind that blew up for the whole batch: read one by one, so only the
@@ -148,7 +153,7 @@ def _read(contracts: Sequence[Contract], settings: Any, now: datetime) -> dict[s
             readings = {}
             for c in contracts:
                 try:
-                    readings.update(read_contracts([c], settings, now, store=store))
+                    readings.update(read_contracts([c], settings, now, store=store, as_of=as_of))
                 except Exception as exc:
                     readings[c.name] = Reading(c.name, error=f"{type(exc).__name__}: {exc}")
     finally:

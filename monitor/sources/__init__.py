@@ -92,12 +92,16 @@ def read_contracts(
     *,
     store: object | None = None,
     on_read: Callable[[Reading], None] | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, Reading]:
     """Read every contract's source; one Reading per contract name, never an exception.
 
     `on_read` is called on the calling thread as each reading arrives (for progress bars
-    and the service's streaming); the dict returned holds them all.
+    and the service's streaming); the dict returned holds them all. `as_of` (`fresh check
+    --at`) reads every source as it stood then (monitor.sources.asof).
     """
+    from monitor.sources.asof import too_new
+
     secrets = settings_secrets(settings)
     groups = _group(contracts, settings)
     results: dict[str, Reading] = {}
@@ -107,6 +111,7 @@ def read_contracts(
         if reading.contract not in group.pending:
             return  # a duplicate, or a name that is not this group's: first reading wins
         group.pending.discard(reading.contract)
+        reading = too_new(reading, as_of)  # nothing read may lie after `--at`
         if reading.error is not None:
             reading = _with_error(reading, mask(reading.error, secrets))
         results[reading.contract] = reading
@@ -121,6 +126,7 @@ def read_contracts(
             warehouse=group.warehouse,
             store=store,
             report=lambda rs, gid=gid: inbox.put((gid, list(rs))),  # type: ignore[misc]
+            as_of=as_of,
         )
         # Daemon threads: a hung driver call must never keep the process alive at exit.
         threading.Thread(

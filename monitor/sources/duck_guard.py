@@ -51,8 +51,11 @@ def connect_warehouse(path: str) -> DuckDBPyConnection:
     return duckdb.connect(path, read_only=True, config=locked_config())
 
 
-def connect_files(paths: Iterable[str], fs: Any = None) -> DuckDBPyConnection:
-    """An in-memory connection that can read `paths` (and `fs`'s, if given) and nothing else."""
+def connect_files(
+    paths: Iterable[str], fs: Any = None, timezone: str = "UTC"
+) -> DuckDBPyConnection:
+    """An in-memory connection that can read `paths` (and `fs`'s, if given) and nothing else,
+    its session in `timezone` (an IANA name, validated by config)."""
     import duckdb
 
     con = duckdb.connect(":memory:", config=dict(NO_EXTENSIONS))
@@ -62,7 +65,7 @@ def connect_files(paths: Iterable[str], fs: Any = None) -> DuckDBPyConnection:
         # DuckDB accepts allowed_paths only once it runs, and only while access is on.
         con.execute("SET allowed_paths = ?", [sorted(set(paths))])
         con.execute("SET enable_external_access = false")
-        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET TimeZone = '{timezone.replace(chr(39), '')}'")
         con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.errors import SourceError
 from monitor.models import ColumnFormat, Contract, FilesSource, Reading
 from monitor.sources._ctx import warehouse_timezone
+from monitor.sources.asof import cut_condition, stamp
 from monitor.sources.base import ReadContext
 from monitor.sources.localglob import glob_mtimes
 from monitor.sources.timestamps import TimestampError, to_utc
@@ -107,6 +108,15 @@ def _read(contract: Contract, ctx: ReadContext, s3_fs: Any) -> Reading:
     matched = list_files(src.glob, ctx, s3_fs)
     if not matched:
         return Reading(contract.name, detail=f"no file matches {src.glob}")
+    if ctx.as_of is not None:
+        # `--at T`: a file written after T did not exist yet, whatever rows it holds.
+        limit_ns = int(ctx.as_of.timestamp() * 1e9)
+        matched = [(p, m) for p, m in matched if m <= limit_ns]
+        if not matched:
+            return Reading(
+                contract.name,
+                detail=f"no file matching {src.glob} was written by {stamp(ctx.as_of)}",
+            )
     if src.column is None:
         newest_ns = max(m for _, m in matched)
         return Reading(contract.name, last_update=datetime.fromtimestamp(newest_ns / 1e9, UTC))
@@ -117,6 +127,7 @@ def _read(contract: Contract, ctx: ReadContext, s3_fs: Any) -> Reading:
         src.glob,
         warehouse_timezone(ctx, contract.warehouse),
         src.column_format,
+        ctx.as_of,
     )
     if last is None:
         return Reading(
@@ -152,17 +163,26 @@ def newest_time(
     glob: str,
     tz: str = "UTC",
     column_format: ColumnFormat | None = None,
+    as_of: datetime | None = None,
 ) -> datetime | None:
-    """The newest value of `column` across `paths` (one query per file format), in UTC."""
+    """The newest value of `column` across `paths` (one query per file format), in UTC;
+    with `as_of`, the newest at or before it."""
+
+    cut = None
+    if as_of is not None:
+        quoted = '"' + column.replace('"', '""') + '"'
+        cut = cut_condition(quoted, "duckdb", as_of, tz, column_format)
+
     by_format: dict[str, list[str]] = {}
     for path in paths:
         by_format.setdefault(file_format(path), []).append(path)
     from monitor.sources.duck_guard import connect_files
 
-    # The connection reads the matched files and nothing else (duck_guard); UTC session.
-    con = connect_files(paths, fs)
+    # The connection reads the matched files and nothing else (duck_guard); a UTC session,
+    # except under `--at`: the cut casts naive values in the warehouse's zone.
+    con = connect_files(paths, fs, timezone=tz if cut is not None else "UTC")
     try:
-        values = [_max_of(con, fmt, group, column, glob) for fmt, group in by_format.items()]
+        values = [_max_of(con, fmt, group, column, glob, cut) for fmt, group in by_format.items()]
     finally:
         con.close()
     # Formats may disagree on the type (text in CSV, timestamps in Parquet): compare in UTC.
@@ -176,12 +196,18 @@ def newest_time(
 
 
 def _max_of(
-    con: duckdb.DuckDBPyConnection, fmt: str, paths: list[str], column: str, glob: str
+    con: duckdb.DuckDBPyConnection,
+    fmt: str,
+    paths: list[str],
+    column: str,
+    glob: str,
+    cut: str | None = None,
 ) -> object:
     import duckdb
 
+    sql = _value_sql(column, fmt) + (f" WHERE {cut}" if cut else "")
     try:
-        row = con.execute(_value_sql(column, fmt), [paths]).fetchone()
+        row = con.execute(sql, [paths]).fetchone()
     except duckdb.BinderException:
         raise SourceError(f"column {column!r} not found in the files matching {glob}") from None
     except duckdb.Error as exc:

@@ -39,12 +39,14 @@ def read_batch(contracts: Sequence[Contract], ctx: HeartbeatContext) -> list[Rea
     started = time.perf_counter()
     names = [c.name for c in contracts]
     store = ctx.store if isinstance(ctx.store, Store) else None
+    # `fresh check --at`: pings after it are not seen (optional: not every caller has it).
+    as_of: datetime | None = getattr(ctx, "as_of", None)
     try:
         if store is not None:
-            states = store.heartbeat_states(names)
+            states = store.heartbeat_states(names, as_of)
         else:
             with Store.from_settings(ctx.settings) as own:
-                states = own.heartbeat_states(names)
+                states = own.heartbeat_states(names, as_of)
     except FreshError as exc:
         elapsed = time.perf_counter() - started
         return [Reading(n, error=str(exc), duration_seconds=elapsed) for n in names]

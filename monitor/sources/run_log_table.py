@@ -56,8 +56,17 @@ def explain_sql(contract: Contract, ctx: ReadContext) -> str:
     return f"-- warehouse {contract.warehouse}, read-only\n{sql.newest};\n{sql.since};"
 
 
-def build_sql(src: RunLogSource, jobs: Sequence[str], quote: Quote, param: Param) -> _Sql:
-    """The newest-success and runs-since statements for `jobs` of one log table."""
+def build_sql(
+    src: RunLogSource,
+    jobs: Sequence[str],
+    quote: Quote,
+    param: Param,
+    cut: Callable[[str], str] | None = None,
+) -> _Sql:
+    """The newest-success and runs-since statements for `jobs` of one log table.
+
+    `cut(column_sql)` is `fresh check --at`'s condition: runs after T are not seen.
+    """
     if src.table is None:
         raise SourceError("run_log: no table")
     table = quoted(src.table, quote, parts=3)
@@ -72,14 +81,16 @@ def build_sql(src: RunLogSource, jobs: Sequence[str], quote: Quote, param: Param
         return ", ".join(out)
 
     jobs_in, ok_in = names("j", jobs), names("s", src.success)
+    by_t = f" AND ({cut(at)})" if cut else ""
+    by_t_r = f" AND ({cut(f'r.{at}')})" if cut else ""
     newest = (
         f"SELECT {job} AS job, max({at}) AS newest FROM {table} "
-        f"WHERE {job} IN ({jobs_in}) AND {status} IN ({ok_in}) GROUP BY {job}"
+        f"WHERE {job} IN ({jobs_in}) AND {status} IN ({ok_in}){by_t} GROUP BY {job}"
     )
     since = (
         f"SELECT r.{job} AS job, r.{status} AS status, count(*) AS runs "
         f"FROM {table} r LEFT JOIN ({newest}) s ON r.{job} = s.job "
-        f"WHERE r.{job} IN ({jobs_in}) AND r.{at} IS NOT NULL "
+        f"WHERE r.{job} IN ({jobs_in}) AND r.{at} IS NOT NULL{by_t_r} "
         f"AND (s.newest IS NULL OR (r.{at} > s.newest AND r.{status} NOT IN ({ok_in}))) "
         f"GROUP BY r.{job}, r.{status}"
     )
@@ -147,7 +158,7 @@ def _read_group(
     src = source_of(contracts[0])
     jobs = sorted({source_of(c).job for c in contracts})
     try:
-        sql = build_sql(src, jobs, runner.quote, runner.param)
+        sql = build_sql(src, jobs, runner.quote, runner.param, _cut(runner, tz, ctx))
         newest_rows = runner.rows(sql.newest, sql.params)
         since_rows = runner.rows(sql.since, sql.params)
         newest = {str(j): to_utc(t, tz=tz) for j, t in newest_rows}
@@ -173,6 +184,17 @@ def _read_group(
     return readings
 
 
+def _cut(runner: _Runner, tz: str, ctx: ReadContext) -> Callable[[str], str] | None:
+    """`--at T`: the condition keeping runs at or before T, in this warehouse's SQL."""
+    as_of = ctx.as_of
+    if as_of is None:
+        return None
+    from monitor.sources.asof import cut_condition
+
+    backend = runner.backend
+    return lambda column: cut_condition(column, backend, as_of, tz, None)
+
+
 # --- Connections --------------------------------------------------------------------------
 
 
@@ -181,6 +203,7 @@ class _Runner:
 
     quote: Quote
     param: Param
+    backend: str  # the URL's scheme without the driver: duckdb, postgresql, sqlite…
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -196,6 +219,10 @@ class _DuckRunner(_Runner):
         self.con = _open(path, time.monotonic() + ctx.timeout, ctx.timeout)
         self.quote = duck_quote
         self.param = lambda name: f"${name}"
+        self.backend = "duckdb"
+        if ctx.as_of is not None:  # the `--at` cut casts naive times in the session zone
+            tz = warehouse_timezone(ctx, ctx.warehouse or "")
+            self.con.execute(f"SET TimeZone = '{tz.replace(chr(39), '')}'")
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.con.execute(sql, params).fetchall()]
@@ -212,6 +239,7 @@ class _AlchemyRunner(_Runner):
         self.engine = engine_for(url, wh, ctx.settings.base_dir)
         self.quote = _duck_or_dialect_quote(url, ctx)
         self.param = lambda name: f":{name}"
+        self.backend = url.split(":", 1)[0].split("+", 1)[0]
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         from sqlalchemy import text

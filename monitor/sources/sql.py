@@ -28,6 +28,8 @@ def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]
     except SourceError as exc:
         return [error_reading(c, str(exc)) for c in contracts]
     duck = duckdb_path(url, ctx)
+    if ctx.as_of is not None:
+        return _read_as_of(url, duck, contracts, ctx)
     if duck is not None:
         from monitor.sources import sql_duckdb
 
@@ -35,6 +37,26 @@ def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]
     from monitor.sources import sql_alchemy
 
     return sql_alchemy.read_batch(url, contracts, ctx)
+
+
+def _read_as_of(
+    url: str, duck: str | None, contracts: Sequence[Contract], ctx: ReadContext
+) -> list[Reading]:
+    """`--at T`: each column is read cut at T in SQL (monitor.sources.asof); a `query`'s
+    value after T becomes an error in the dispatcher, which applies that rule to all."""
+    from monitor.sources.asof import cut_table
+
+    assert ctx.as_of is not None
+    backend = "duckdb" if duck is not None else url.split(":", 1)[0].split("+", 1)[0]
+    tz = ctx.warehouse_config.timezone
+    cut = [cut_table(c, backend, ctx.as_of, tz) for c in contracts]
+    if duck is not None:
+        from monitor.sources import sql_duckdb
+
+        return sql_duckdb.read_batch(duck, cut, ctx)
+    from monitor.sources import sql_alchemy
+
+    return sql_alchemy.read_batch(url, cut, ctx)
 
 
 def explain(contract: Contract, ctx: ReadContext) -> str:

@@ -264,11 +264,14 @@ class Store:
 
         return pings.record_ping(self, name, kind, at, exit_code, duration, output, run_id)
 
-    def heartbeat_states(self, names: Sequence[str]) -> dict[str, HeartbeatState]:
-        """What the pings of each named contract say (every name gets an entry)."""
+    def heartbeat_states(
+        self, names: Sequence[str], as_of: datetime | None = None
+    ) -> dict[str, HeartbeatState]:
+        """What the pings of each named contract say (every name gets an entry); with
+        `as_of`, as they stood then."""
         from monitor.store import pings
 
-        return pings.heartbeat_states(self, names)
+        return pings.heartbeat_states(self, names, as_of)
 
     def pings(self, name: str, limit: int = 50) -> list[Ping]:
         """Recent pings of one contract, newest first."""

@@ -97,20 +97,30 @@ def recent_pings(store: Store, name: str, limit: int = 50) -> list[Ping]:
         return [_to_ping(r) for r in conn.execute(query)]
 
 
-def heartbeat_states(store: Store, names: Sequence[str]) -> dict[str, HeartbeatState]:
-    """What the pings of each contract say; every name gets an entry."""
+def heartbeat_states(
+    store: Store, names: Sequence[str], as_of: datetime | None = None
+) -> dict[str, HeartbeatState]:
+    """What the pings of each contract say; every name gets an entry. With `as_of`
+    (`fresh check --at`), pings after it are not seen."""
     wanted = list(dict.fromkeys(names))
     out = {n: HeartbeatState(name=n) for n in wanted}
     with store.read() as conn:
         for part in chunks(wanted):
-            out.update(_states(conn, part))
+            out.update(_states(conn, part, as_of))
     return out
 
 
-def _states(conn: Connection, names: Sequence[str]) -> dict[str, HeartbeatState]:
+def _by(as_of: datetime | None, at: sa.ColumnElement[Any] = pings.c.at) -> sa.ColumnElement[bool]:
+    """Pings at or before `as_of` (all of them without it)."""
+    return sa.true() if as_of is None else at <= as_of
+
+
+def _states(
+    conn: Connection, names: Sequence[str], as_of: datetime | None
+) -> dict[str, HeartbeatState]:
     newest = (
         sa.select(pings.c.name, pings.c.kind, sa.func.max(pings.c.at).label("at"))
-        .where(pings.c.name.in_(names))
+        .where(pings.c.name.in_(names), _by(as_of))
         .group_by(pings.c.name, pings.c.kind)
         .subquery()
     )
@@ -128,7 +138,7 @@ def _states(conn: Connection, names: Sequence[str]) -> dict[str, HeartbeatState]
             kinds[ping.kind] = ping
 
     failing = [n for n, k in latest.items() if "fail" in k and _newer(k["fail"], k.get("success"))]
-    counts = _fails_since_success(conn, failing) if failing else {}
+    counts = _fails_since_success(conn, failing, as_of) if failing else {}
 
     out: dict[str, HeartbeatState] = {}
     for name, kinds in latest.items():
@@ -150,11 +160,15 @@ def _newer(a: Ping, b: Ping | None) -> bool:
     return b is None or (a.at, a.id) > (b.at, b.id)
 
 
-def _fails_since_success(conn: Connection, names: Sequence[str]) -> dict[str, int]:
+def _fails_since_success(
+    conn: Connection, names: Sequence[str], as_of: datetime | None
+) -> dict[str, int]:
     success = pings.alias("s")
     last_success = (
         sa.select(sa.func.max(success.c.at))
-        .where(success.c.name == pings.c.name, success.c.kind == "success")
+        .where(
+            success.c.name == pings.c.name, success.c.kind == "success", _by(as_of, success.c.at)
+        )
         .scalar_subquery()
     )
     query = (
@@ -162,6 +176,7 @@ def _fails_since_success(conn: Connection, names: Sequence[str]) -> dict[str, in
         .where(
             pings.c.name.in_(names),
             pings.c.kind == "fail",
+            _by(as_of),
             sa.or_(last_success.is_(None), pings.c.at > last_success),
         )
         .group_by(pings.c.name)

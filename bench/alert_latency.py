@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.durations import parse_duration  # noqa: E402
+from monitor.core.durations import parse_duration  # noqa: E402
 
 TARGET = 2.0  # seconds beyond group_wait
 

@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-CHUNK = 100  # PostgreSQL (monitor.sources.sql_alchemy.PG_BATCH)
-DUCK_CHUNK = 32  # DuckDB (monitor.sources.sql_duckdb.CHUNK)
+CHUNK = 100  # PostgreSQL (monitor.sources.sql.alchemy.PG_BATCH)
+DUCK_CHUNK = 32  # DuckDB (monitor.sources.sql.duckdb_reader.CHUNK)
 
 
 def timed(fn: Callable[[], object], reps: int = 3) -> float:
@@ -65,9 +65,10 @@ def fresh_reader(url: str, chunk: int | None = None) -> Callable[[], object]:
     """The whole read path of fresh (dispatcher + reader) on N table+column contracts."""
     from datetime import UTC, datetime, timedelta
 
-    from monitor.models import Contract, Expectation, TableSource
-    from monitor.settings import Settings, Warehouse
-    from monitor.sources import read_contracts, sql_duckdb
+    from monitor.config.settings import Settings, Warehouse
+    from monitor.core.models import Contract, Expectation, TableSource
+    from monitor.sources import read_contracts
+    from monitor.sources.sql import duckdb_reader as sql_duckdb
 
     settings = Settings(warehouses={"main": Warehouse(url=url)})
     contracts = [

@@ -302,7 +302,7 @@ def report(samples: dict[str, Sample], base: str = "fresh") -> None:
 
 def import_profile(python: str, fresh_cwd: Path, top: int) -> None:
     """The slowest imports of one `fresh check` (python -X importtime), cumulative."""
-    code = "import sys; from monitor.cli import main; sys.argv = ['fresh', 'check']; main()"
+    code = "import sys; from monitor.cli.app import main; sys.argv = ['fresh', 'check']; main()"
     proc = subprocess.run(
         [python, "-X", "importtime", "-c", code],
         cwd=fresh_cwd,

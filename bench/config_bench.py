@@ -2,7 +2,7 @@
 
 Baseline, measured in the same run: `yaml.compose` with PyYAML's C loader on the same
 text (parsing with positions and nothing else). Also: `yaml.load` (no positions), the
-import cost of `monitor.config` in a fresh process, and which heavy modules it pulled in.
+import cost of `monitor.config.loader` in a fresh process, and which heavy modules it pulled in.
 
     .venv/bin/python bench/config_bench.py [--contracts 1000]
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from monitor.config import load_project
+from monitor.config.loader import load_project
 
 
 def write_checks(root: Path, n: int) -> str:
@@ -59,7 +59,7 @@ def main() -> None:
         plain = timed(lambda: yaml.load(text, Loader=yaml.CSafeLoader))
         full = timed(lambda: load_project(cwd=root, env={}))
         code = (
-            "import sys, time; t = time.perf_counter(); import monitor.config as c; "
+            "import sys, time; t = time.perf_counter(); import monitor.config.loader as c; "
             "t1 = time.perf_counter(); c.load_project(); t2 = time.perf_counter(); "
             "print(round(t1 - t, 4), round(t2 - t1, 4), "
             "[m for m in ('sqlalchemy', 'sqlglot', 'duckdb', 'cronsim') if m in sys.modules])"
@@ -79,7 +79,7 @@ def main() -> None:
         f"({full / compose:.2f}x baseline)"
     )
     print(
-        f"fresh process: import monitor.config, first load_project (s), heavy modules: "
+        f"fresh process: import monitor.config.loader, first load_project (s), heavy modules: "
         f"{proc.stdout.strip()}"
     )
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.models import Contract, Expectation, FilesSource
-from monitor.settings import Settings
-from monitor.sources import files
+from monitor.config.settings import Settings
+from monitor.core.models import Contract, Expectation, FilesSource
 from monitor.sources.base import ReadContext
+from monitor.sources.files import reader as files
 
 
 def build_tree(base: Path, n: int) -> None:

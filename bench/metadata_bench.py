@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
 
-from monitor.models import Contract, Expectation, TableSource
-from monitor.settings import Settings, Warehouse
-from monitor.sources import metadata
+from monitor.config.settings import Settings, Warehouse
+from monitor.core.models import Contract, Expectation, TableSource
 from monitor.sources.base import ReadContext
-from monitor.sources.sql_alchemy import dispose_engines
+from monitor.sources.sql import metadata
+from monitor.sources.sql.alchemy import dispose_engines
 from tests import servers
 
 SCHEMAS = 10

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.alerts.lifecycle import Kind
-from monitor.models import Contract, Status, Verdict
+from monitor.core.models import Contract, Status, Verdict
 
 
 @dataclass(frozen=True)

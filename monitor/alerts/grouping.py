@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from monitor.alerts.facts import AlertFacts
 from monitor.alerts.lifecycle import Kind
 from monitor.alerts.routing import Subject, destinations, silenced
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 SENT = "sent"  # put in the outbox
 SILENCED = "silenced"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from monitor.models import Status
+from monitor.core.models import Status
 
 
 class Kind(StrEnum):

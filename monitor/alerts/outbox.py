@@ -29,7 +29,7 @@ from monitor.alerts.lifecycle import Kind
 from monitor.alerts.render import Links, Message, render, style_of
 from monitor.alerts.routing import url_id
 from monitor.alerts.sender import Sender, SendResult
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 from monitor.store import Store
 from monitor.store.schema import alert_state, outbox, transitions
 
@@ -315,7 +315,7 @@ def deliver(
 
     `urls` maps `url_id` to the configured URL. `on_result(owner, result)` is called with
     `sent` or `failed` for each attempt (the `fresh_notifications_total` counter).
-    `may_send` is the replica's lease gate (monitor/leases.py): while it says no, nothing
+    `may_send` is the replica's lease gate (monitor/serve/leases.py): while it says no, nothing
     is claimed or sent. Before each send the claim is read again (`still_claimed`): a
     replica cut off from the store, or whose claim lapsed, sends nothing.
     """

@@ -27,8 +27,8 @@ from sqlalchemy.engine import Connection
 from monitor.alerts.facts import facts_of
 from monitor.alerts.lifecycle import AlertState, Kind, Policy, Transition, close, step
 from monitor.alerts.routing import Subject, silenced
-from monitor.models import Contract, HeartbeatSource, Status, Verdict
-from monitor.settings import Settings
+from monitor.config.settings import Settings
+from monitor.core.models import Contract, HeartbeatSource, Status, Verdict
 from monitor.store import Store
 from monitor.store.schema import alert_state, contract_state, transitions
 

@@ -22,9 +22,9 @@ from urllib.parse import quote, urlencode
 
 from monitor.alerts.facts import AlertFacts
 from monitor.alerts.lifecycle import Kind
-from monitor.durations import compact_duration, format_duration
-from monitor.links import safe_link
-from monitor.models import Status
+from monitor.core.durations import compact_duration, format_duration
+from monitor.core.links import safe_link
+from monitor.core.models import Status
 
 Style = Literal["slack", "email", "text"]
 NotifyType = Literal["info", "success", "warning", "failure"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 MATCH_KEYS = ("contract", "owner", "tag", "severity")
 

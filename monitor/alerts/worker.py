@@ -21,10 +21,10 @@ from monitor.alerts import outbox, record, silences
 from monitor.alerts.lifecycle import Transition
 from monitor.alerts.routing import all_urls
 from monitor.alerts.sender import AppriseSender, Sender
-from monitor.clock import Clock
-from monitor.models import Contract
-from monitor.project import Project
-from monitor.settings import Settings
+from monitor.config.project import Project
+from monitor.config.settings import Settings
+from monitor.core.clock import Clock
+from monitor.core.models import Contract
 from monitor.store import StatusChange, Store
 
 log = logging.getLogger("fresh.alerts")
@@ -35,8 +35,8 @@ RECONCILE_EVERY = timedelta(seconds=5)
 def scrubber(settings: Settings) -> Callable[[str], str]:
     """Masks URL passwords and every secret of the configuration (notify tokens, the
     ping token, warehouse passwords) in text that goes into a message or a log line."""
-    from monitor.logs import mask
-    from monitor.redact import redact, secrets_of
+    from monitor.config.redact import redact, secrets_of
+    from monitor.serve.logs import mask
 
     known = secrets_of(settings)
     return lambda text: redact(mask(text), known)
@@ -80,7 +80,7 @@ class Alerting:
         self._threads: list[threading.Thread] = []
         self._next_reconcile: datetime | None = None
         self._project_getter = project  # follows reloads of `fresh serve`
-        # replicas (monitor/leases.py): no claim or send while this replica's leases lapsed
+        # replicas (monitor/serve/leases.py): no claim or send while this replica's leases lapsed
         self.may_send: Callable[[], bool] | None = None
         self._seen_project = project() if project is not None else None
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from monitor.models import Contract, Reading, TableSource
-from monitor.settings import Settings
+from monitor.config.settings import Settings
+from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources.base import ReadContext, describe, error_reading, mask, settings_secrets
 
 __all__ = ["ReadContext", "explain_contract", "module_for", "read_contracts"]
@@ -28,11 +28,11 @@ __all__ = ["ReadContext", "explain_contract", "module_for", "read_contracts"]
 _GRACE_SECONDS = 0.5
 
 _KIND_NAMES = {
-    "monitor.sources.sql": "table/query",
-    "monitor.sources.metadata": "table (metadata)",
-    "monitor.sources.files": "files",
-    "monitor.sources.run_log": "run_log",
-    "monitor.sources.heartbeat": "heartbeat",
+    "monitor.sources.sql.reader": "table/query",
+    "monitor.sources.sql.metadata": "table (metadata)",
+    "monitor.sources.files.reader": "files",
+    "monitor.sources.run_log.reader": "run_log",
+    "monitor.sources.heartbeat.reader": "heartbeat",
 }
 
 
@@ -40,20 +40,20 @@ def module_for(contract: Contract) -> str:
     """The module that reads `contract`'s source kind."""
     src = contract.source
     if isinstance(src, TableSource):
-        return "monitor.sources.sql" if src.column else "monitor.sources.metadata"
+        return "monitor.sources.sql.reader" if src.column else "monitor.sources.sql.metadata"
     return {
-        "query": "monitor.sources.sql",
-        "files": "monitor.sources.files",
-        "run_log": "monitor.sources.run_log",
-        "heartbeat": "monitor.sources.heartbeat",
+        "query": "monitor.sources.sql.reader",
+        "files": "monitor.sources.files.reader",
+        "run_log": "monitor.sources.run_log.reader",
+        "heartbeat": "monitor.sources.heartbeat.reader",
     }[src.kind]
 
 
 def _warehouse_of(contract: Contract, module: str) -> str | None:
     """The warehouse a group is bound to: SQL kinds and run logs kept in a table."""
-    if module in ("monitor.sources.sql", "monitor.sources.metadata"):
+    if module in ("monitor.sources.sql.reader", "monitor.sources.sql.metadata"):
         return contract.warehouse
-    if module == "monitor.sources.run_log" and getattr(contract.source, "table", None):
+    if module == "monitor.sources.run_log.reader" and getattr(contract.source, "table", None):
         return contract.warehouse
     return None
 
@@ -219,7 +219,7 @@ def _seconds(value: float) -> str:
     if value == int(value) and value >= 1:
         from datetime import timedelta
 
-        from monitor.durations import compact_duration
+        from monitor.core.durations import compact_duration
 
         return compact_duration(timedelta(seconds=value))
     return f"{value:g}s"

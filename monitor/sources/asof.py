@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from monitor.models import ColumnFormat, Contract, Reading, TableSource
+from monitor.core.models import ColumnFormat, Contract, Reading, TableSource
 
 
 def stamp(at: datetime) -> str:

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from monitor.models import Contract, Reading
-from monitor.settings import Settings, Warehouse
+from monitor.config.settings import Settings, Warehouse
+from monitor.core.models import Contract, Reading
 
 _DEFAULT_TIMEOUT = timedelta(seconds=30)
 
@@ -46,7 +46,7 @@ class ReadContext:
     @property
     def warehouse_config(self) -> Warehouse:
         """The settings of `warehouse`; raises SourceError when it is not configured."""
-        from monitor.errors import SourceError
+        from monitor.core.errors import SourceError
 
         if self.warehouse is None or self.warehouse not in self.settings.warehouses:
             raise SourceError(f"warehouse {self.warehouse!r} is not defined in fresh.yml")
@@ -88,15 +88,15 @@ _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)([^@\s/]+)(@
 
 
 def settings_secrets(settings: Settings) -> tuple[str, ...]:
-    """Every secret of the configuration (monitor.redact.secrets_of), longest first."""
-    from monitor.redact import secrets_of
+    """Every secret of the configuration (monitor.config.redact.secrets_of), longest first."""
+    from monitor.config.redact import secrets_of
 
     return tuple(sorted(secrets_of(settings), key=len, reverse=True))
 
 
 def mask(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with the password of any URL and every known secret replaced by ***."""
-    from monitor.redact import redact
+    from monitor.config.redact import redact
 
     return redact(_URL_PASSWORD.sub(r"\1***\3", text), secrets)
 

@@ -24,12 +24,12 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.errors import StoreError
+from monitor.core.errors import StoreError
 from monitor.store import migrations
 
 if TYPE_CHECKING:
-    from monitor.models import Contract, Verdict
-    from monitor.settings import Settings
+    from monitor.config.settings import Settings
+    from monitor.core.models import Contract, Verdict
     from monitor.store.records import (
         HeartbeatState,
         HistoryEntry,
@@ -197,7 +197,7 @@ class Store:
     ) -> list[StatusChange]:
         """Save verdicts in one transaction; return each status change, recorded once.
 
-        `fence` (replicas, monitor/leases.py) picks, inside the transaction, the contracts
+        `fence` (replicas, monitor/serve/leases.py) picks, inside the transaction, the contracts
         this process may still write; the others' verdicts are dropped."""
         from monitor.store import states
 
@@ -259,7 +259,7 @@ class Store:
         output: str | None = None,
         run_id: str | None = None,
     ) -> Ping:
-        """Store one ping (no validation: see monitor/heartbeat.py)."""
+        """Store one ping (no validation: see monitor/sources/heartbeat/pings.py)."""
         from monitor.store import pings
 
         return pings.record_ping(self, name, kind, at, exit_code, duration, output, run_id)

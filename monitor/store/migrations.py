@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.errors import StoreError
+from monitor.core.errors import StoreError
 from monitor.store.schema import UTCDateTime, schema_version
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from monitor.models import Status, Verdict
+from monitor.core.models import Status, Verdict
 
 PingKind = Literal["success", "start", "fail", "log"]
 PING_KINDS: tuple[PingKind, ...] = ("success", "start", "fail", "log")

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from monitor.errors import StoreError
-from monitor.models import Contract, Status, Verdict
+from monitor.core.errors import StoreError
+from monitor.core.models import Contract, Status, Verdict
 from monitor.store.core import chunks
 from monitor.store.records import HistoryEntry, StatusChange, StoredState
 from monitor.store.schema import contract_state, history, leases, pings

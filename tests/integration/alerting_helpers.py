@@ -9,8 +9,9 @@ from pathlib import Path
 
 from monitor.alerts.sender import Sender
 from monitor.alerts.worker import Alerting
-from monitor.clock import FakeClock
-from monitor.models import (
+from monitor.config.settings import Settings
+from monitor.core.clock import FakeClock
+from monitor.core.models import (
     Contract,
     Expectation,
     HeartbeatSource,
@@ -19,7 +20,6 @@ from monitor.models import (
     TableSource,
     Verdict,
 )
-from monitor.settings import Settings
 from monitor.store import Store
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.models import Contract, Expectation, Source
-from monitor.settings import Settings, Warehouse
+from monitor.config.settings import Settings, Warehouse
+from monitor.core.models import Contract, Expectation, Source
 from monitor.sources.base import ReadContext
 
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.models import ColumnFormat, Contract, Expectation, QuerySource, Reading, TableSource
-from monitor.settings import Settings, Warehouse
+from monitor.config.settings import Settings, Warehouse
+from monitor.core.models import (
+    ColumnFormat,
+    Contract,
+    Expectation,
+    QuerySource,
+    Reading,
+    TableSource,
+)
 from monitor.sources import read_contracts
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

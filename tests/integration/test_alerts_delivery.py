@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts.sender import AppriseSender
-from monitor.models import Severity, Status
-from monitor.settings import Alerts, Owner, Server, Settings
+from monitor.config.settings import Alerts, Owner, Server, Settings
+from monitor.core.models import Severity, Status
 from tests.integration.alert_receivers import HttpReceiver, SlackProxy, smtp_server
 from tests.integration.alerting_helpers import Rig, contract, rig
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts.sender import FakeSender, SendResult
-from monitor.models import Severity, Status
-from monitor.settings import Alerts, Owner, Route, Settings
+from monitor.config.settings import Alerts, Owner, Route, Settings
+from monitor.core.models import Severity, Status
 from tests.integration.alerting_helpers import Rig, contract, rig
 
 SETTINGS = Settings(

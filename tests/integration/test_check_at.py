@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
-from monitor.settings import Warehouse
+from monitor.cli.app import app
+from monitor.config.settings import Warehouse
 from monitor.sources import read_contracts
 from monitor.store import Store
 from tests.integration.sql_helpers import query, settings, table

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.app import app
 from tests.integration.check_project import AT, make_project
 
 FRESH = Path(sys.executable).with_name("fresh")
@@ -386,11 +386,11 @@ def test_json_on_duckdb_imports_no_other_format_nor_rich_nor_sqlalchemy(
 ) -> None:
     code = (
         "import sys\n"
-        "from monitor.cli import main\n"
+        "from monitor.cli.app import main\n"
         f"sys.argv = ['fresh', 'check', '--at', '{AT}', '--format', 'json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = {'rich', 'monitor.report_table', 'monitor.report_junit', "
-        "'monitor.report_github', 'monitor.report_markdown', 'xml', 'sqlalchemy', "
+        "heavy = {'rich', 'monitor.report.table', 'monitor.report.junit', "
+        "'monitor.report.github', 'monitor.report.markdown', 'xml', 'sqlalchemy', "
         "'sqlglot', 'duckdb_engine', 'monitor.store'}\n"
         "print('LOADED', sorted(m for m in sys.modules if m in heavy or "
         "m.split('.')[0] in heavy), file=sys.stderr)\n"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
-from monitor.config import load_project
-from monitor.demo import advance_demo, build_demo
-from monitor.errors import UsageError
+from monitor.cli.app import app
+from monitor.cli.demo_project import advance_demo, build_demo
+from monitor.config.loader import load_project
+from monitor.core.errors import UsageError
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 
@@ -101,7 +101,7 @@ def test_the_demo_never_overwrites_a_folder_that_is_not_a_demo(tmp_path: Path) -
 
 
 def test_a_ping_in_the_demo_store_makes_the_heartbeat_fresh(tmp_path: Path) -> None:
-    from monitor.heartbeat import record
+    from monitor.sources.heartbeat.pings import record
     from monitor.store import Store
 
     config = build_demo(tmp_path / "demo", T0)

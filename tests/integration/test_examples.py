@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from monitor.cli import app
-from monitor.config import load_project
-from monitor.report import FORMATS
+from monitor.cli.app import app
+from monitor.config.loader import load_project
+from monitor.report.results import FORMATS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.models import FilesSource
-from monitor.settings import Warehouse
-from monitor.sources import files
-from monitor.sources.localglob import glob_mtimes
+from monitor.config.settings import Warehouse
+from monitor.core.models import FilesSource
+from monitor.sources.files import reader as files
+from monitor.sources.files.localglob import glob_mtimes
 from tests.integration.source_helpers import contract, ctx_for
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -15,11 +15,11 @@ from typing import Any, ClassVar
 import pytest
 import sqlalchemy as sa
 
-from monitor import heartbeat
-from monitor.errors import UsageError
-from monitor.models import Contract, Expectation, HeartbeatSource, TableSource
-from monitor.settings import Settings, State
-from monitor.sources import heartbeat as source
+from monitor.config.settings import Settings, State
+from monitor.core.errors import UsageError
+from monitor.core.models import Contract, Expectation, HeartbeatSource, TableSource
+from monitor.sources.heartbeat import pings as heartbeat
+from monitor.sources.heartbeat import reader as source
 from monitor.store import OUTPUT_LIMIT, Store
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -172,7 +172,7 @@ def test_record_keeps_the_last_10_kb_of_output(store: Store) -> None:
 
 
 def test_a_ping_pulls_the_next_check_forward(store: Store) -> None:
-    from monitor.models import Status, Verdict
+    from monitor.core.models import Status, Verdict
 
     v = Verdict("hourly_load", Status.STALE, T0, None, None, None, "stale: no data")
     store.save_verdicts([v], CONTRACTS, T0)
@@ -255,8 +255,8 @@ def test_post_ping_explains_refusals_and_unreachable_servers(
 
 
 def test_a_run_started_and_never_finished_turns_stale_after_error_after(store: Store) -> None:
-    from monitor.evaluate import evaluate
-    from monitor.models import Status
+    from monitor.core.evaluate import evaluate
+    from monitor.core.models import Status
 
     store.record_ping("nightly_export", "success", T0)
     store.record_ping("nightly_export", "start", T0 + MIN)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.app import app
 from monitor.store import Ping, Store
 from tests.integration.cli_project import clean_env, fresh, make_project
 from tests.servers import free_port

@@ -140,7 +140,7 @@ def short_timeout_server() -> Iterator[int]:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from monitor.server import make_server
+    from monitor.serve.http.app import make_server
 
     async def echo(request: Request) -> PlainTextResponse:
         return PlainTextResponse(str(len(await request.body())))
@@ -214,8 +214,8 @@ def test_a_normal_request_on_a_kept_alive_connection_still_works(
 def test_fresh_serve_uses_a_read_timeout_of_at_most_60_seconds() -> None:
     from starlette.applications import Starlette
 
-    from monitor.httpguard import TimedH11Protocol
-    from monitor.server import make_server
+    from monitor.serve.http.app import make_server
+    from monitor.serve.http.guard import TimedH11Protocol
 
     with socket.socket() as sock:
         server = make_server(Starlette(), sock)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.models import Reading, TableSource
-from monitor.settings import Warehouse
-from monitor.sources import metadata
-from monitor.sources.sql_alchemy import dispose_engines
+from monitor.config.settings import Warehouse
+from monitor.core.models import Reading, TableSource
+from monitor.sources.sql import metadata
+from monitor.sources.sql.alchemy import dispose_engines
 from tests.integration.source_helpers import contract, ctx_for
 
 

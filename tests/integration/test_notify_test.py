@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.app import app
 from tests.integration.alert_receivers import HttpReceiver
 from tests.servers import free_port
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from monitor.alerts import outbox
 from monitor.alerts.sender import FakeSender
-from monitor.models import Status
-from monitor.settings import Alerts, Owner, Settings
+from monitor.config.settings import Alerts, Owner, Settings
+from monitor.core.models import Status
 from monitor.store.schema import transitions
 from tests import servers
 from tests.integration.alerting_helpers import contract, rig

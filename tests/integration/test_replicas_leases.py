@@ -1,4 +1,4 @@
-"""Leases on a real PostgreSQL (monitor/leases.py): spread, renewal, takeover with a new
+"""Leases on a real PostgreSQL (monitor/serve/leases.py): spread, renewal, takeover with a new
 epoch, fencing of verdicts and sends. The whole service is in test_replicas_serve.py."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.alerts import outbox
-from monitor.leases import LeaseKeeper
-from monitor.models import Status
+from monitor.core.models import Status
+from monitor.serve.leases import LeaseKeeper
 from monitor.store import Store
 from monitor.store.schema import contract_state, leases
 from tests import servers

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.app import app
 from monitor.store import OUTPUT_LIMIT, Ping, Store
 from tests.integration.cli_project import FRESH, clean_env, fresh, make_project
 from tests.servers import free_port

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.models import Reading, RunLogSource
-from monitor.settings import Warehouse
-from monitor.sources import run_log
+from monitor.config.settings import Warehouse
+from monitor.core.models import Reading, RunLogSource
+from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.models import Reading, RunLogSource
-from monitor.sources import run_log, run_log_files
+from monitor.core.models import Reading, RunLogSource
+from monitor.sources.run_log import files as run_log_files
+from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 
 DBT = RunLogSource(

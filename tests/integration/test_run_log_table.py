@@ -12,10 +12,10 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from monitor.models import RunLogSource
-from monitor.settings import Warehouse
-from monitor.sources import run_log
-from monitor.sources.sql_alchemy import dispose_engines
+from monitor.config.settings import Warehouse
+from monitor.core.models import RunLogSource
+from monitor.sources.run_log import reader as run_log
+from monitor.sources.sql.alchemy import dispose_engines
 from tests.integration.source_helpers import contract, ctx_for
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -12,8 +12,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from monitor.models import FilesSource, Reading, RunLogSource
-from monitor.sources import files, run_log
+from monitor.core.models import FilesSource, Reading, RunLogSource
+from monitor.sources.files import reader as files
+from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 
 moto_server = pytest.importorskip("moto.server", reason="SKIPPED LOUDLY: moto[s3] not installed")

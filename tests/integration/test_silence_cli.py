@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.alerts import silences
-from monitor.cli import app
+from monitor.cli.app import app
 from monitor.store import Store
 from tests.integration.alerting_helpers import T0
 

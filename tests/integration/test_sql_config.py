@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from monitor.config import load_project
+from monitor.config.loader import load_project
 from monitor.sources import explain_contract, read_contracts
 from tests.integration.sql_helpers import NOW, utc
 

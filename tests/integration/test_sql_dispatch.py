@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.models import Contract, Expectation, HeartbeatSource, Reading, RunLogSource
-from monitor.settings import Warehouse
+from monitor.config.settings import Warehouse
+from monitor.core.models import Contract, Expectation, HeartbeatSource, Reading, RunLogSource
 from monitor.sources import module_for, read_contracts
 from monitor.sources.base import ReadContext, mask
 from tests.integration.sql_helpers import NOW, read, settings, table, utc
@@ -51,15 +51,17 @@ def fake_kind(
 
 
 def test_each_source_kind_maps_to_its_module() -> None:
-    assert module_for(table("t", "x", "y")) == "monitor.sources.sql"
-    assert module_for(contract("h", HeartbeatSource())) == "monitor.sources.heartbeat"
-    assert module_for(contract("r", RunLogSource(job="j", file="x"))) == "monitor.sources.run_log"
+    assert module_for(table("t", "x", "y")) == "monitor.sources.sql.reader"
+    assert module_for(contract("h", HeartbeatSource())) == "monitor.sources.heartbeat.reader"
+    assert module_for(contract("r", RunLogSource(job="j", file="x"))) == (
+        "monitor.sources.run_log.reader"
+    )
 
 
 def test_a_missing_source_kind_is_an_error_reading_not_a_crash(
     monkeypatch: pytest.MonkeyPatch, duck: Path
 ) -> None:
-    monkeypatch.setitem(sys.modules, "monitor.sources.heartbeat", None)
+    monkeypatch.setitem(sys.modules, "monitor.sources.heartbeat.reader", None)
     s = settings(duck.parent, main=Warehouse(url=f"duckdb:///{duck}"))
     got = read([contract("hb", HeartbeatSource()), table("t", "t", "at")], s)
     assert got["hb"].error == "source kind heartbeat is not available"
@@ -74,7 +76,7 @@ def test_a_reader_that_raises_fails_its_group_only_and_secrets_are_masked(
     def explode(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
         raise RuntimeError(f"could not reach {url} (password hunter2hunter2)")
 
-    fake_kind(monkeypatch, "monitor.sources.heartbeat", explode)
+    fake_kind(monkeypatch, "monitor.sources.heartbeat.reader", explode)
     s = settings(duck.parent, main=Warehouse(url=f"duckdb:///{duck}"), pg=Warehouse(url=url))
     got = read([contract("hb", HeartbeatSource()), table("t", "t", "at")], s)
     assert got["hb"].error is not None
@@ -92,7 +94,7 @@ def test_a_hung_group_times_out_without_delaying_the_others(
         release.wait(30)
         return [Reading(contract=c.name, last_update=NOW) for c in contracts]
 
-    fake_kind(monkeypatch, "monitor.sources.heartbeat", hang)
+    fake_kind(monkeypatch, "monitor.sources.heartbeat.reader", hang)
     s = settings(
         duck.parent,
         main=Warehouse(url=f"duckdb:///{duck}", timeout=timedelta(milliseconds=300)),
@@ -127,7 +129,7 @@ def test_readings_reported_early_are_kept_when_the_rest_times_out(
         release.wait(30)
         return []
 
-    fake_kind(monkeypatch, "monitor.sources.heartbeat", half)
+    fake_kind(monkeypatch, "monitor.sources.heartbeat.reader", half)
     s = settings(tmp_path, main=Warehouse(url="duckdb:///x", timeout=timedelta(milliseconds=200)))
     got = read([contract("a", HeartbeatSource()), contract("b", HeartbeatSource())], s)
     release.set()

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.settings import Warehouse
+from monitor.config.settings import Warehouse
 from monitor.sources import explain_contract
 from tests.integration.sql_helpers import query, read, settings, table, utc
 

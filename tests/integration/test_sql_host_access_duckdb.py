@@ -1,7 +1,7 @@
 """A contract's SQL on DuckDB reads the warehouse's tables and nothing else of the host.
 
 The contracts here are built in code, so config validation is bypassed, and the run-time text
-scan that refuses these calls first (monitor.sqldeny) is switched off: what is proven is the
+scan that refuses these calls first (monitor.config.sqldeny) is switched off: what is proven is the
 last fence, the locked connection.
 """
 
@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.models import FilesSource
-from monitor.settings import Warehouse
-from monitor.sources import files
+from monitor.config.settings import Warehouse
+from monitor.core.models import FilesSource
 from monitor.sources.duck_guard import connect_files
+from monitor.sources.files import reader as files
 from tests.integration.source_helpers import contract, ctx_for
 from tests.integration.sql_helpers import query, read, settings, table
 
@@ -28,7 +28,7 @@ MARKER = "TOPSECRET7f3a"
 @pytest.fixture(autouse=True)
 def without_the_text_fence(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let the host-reaching calls through the text scan: the connection must refuse them."""
-    monkeypatch.setattr("monitor.sources.sql.host_reach", lambda sql, dialect="": None)
+    monkeypatch.setattr("monitor.sources.sql.reader.host_reach", lambda sql, dialect="": None)
 
 
 @pytest.fixture

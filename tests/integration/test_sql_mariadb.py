@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import Warehouse
+from monitor.config.settings import Warehouse
 from tests.integration.sql_helpers import query, read, settings, table, utc
 
 
@@ -85,7 +85,7 @@ def test_mariadb_refuses_writes_at_run_time(maria: str, tmp_path: Path) -> None:
         s,
     )
     assert got["del"].error is not None and got["ins"].error is not None
-    from monitor.sources.sql_alchemy import engine_for
+    from monitor.sources.sql.alchemy import engine_for
 
     engine = engine_for(maria, Warehouse(url=maria), tmp_path)
     with engine.connect() as conn:

@@ -11,10 +11,10 @@ import duckdb
 import psycopg
 import pytest
 
-from monitor.models import Reading
-from monitor.settings import Warehouse
+from monitor.config.settings import Warehouse
+from monitor.core.models import Reading
 from monitor.sources import explain_contract, read_contracts
-from monitor.sources.sql_alchemy import PG_BATCH
+from monitor.sources.sql.alchemy import PG_BATCH
 from tests.integration.sql_helpers import NOW, query, read, settings, table, utc
 
 

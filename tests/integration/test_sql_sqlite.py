@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import Warehouse
+from monitor.config.settings import Warehouse
 from monitor.sources import explain_contract
 from tests.integration.sql_helpers import query, read, settings, table, utc
 
@@ -125,7 +125,7 @@ def test_a_query_that_writes_is_refused_at_run_time(db: Path, sql: str) -> None:
 
 
 def test_the_connection_itself_is_read_only(db: Path) -> None:
-    from monitor.sources.sql_alchemy import engine_for
+    from monitor.sources.sql.alchemy import engine_for
 
     engine = engine_for(f"sqlite:///{db}", Warehouse(url=f"sqlite:///{db}"), db.parent)
     with engine.connect() as conn, pytest.raises(Exception, match=r"readonly|read-only|query_only"):

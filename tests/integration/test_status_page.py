@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from monitor.demo import build_demo
+from monitor.cli.demo_project import build_demo
 from tests.integration.serving import Served, serving, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

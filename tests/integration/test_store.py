@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.errors import StoreError
-from monitor.models import Contract, Expectation, HeartbeatSource, Status, Verdict
+from monitor.core.errors import StoreError
+from monitor.core.models import Contract, Expectation, HeartbeatSource, Status, Verdict
 from monitor.store import Store, migrations, schema, states
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -331,7 +331,7 @@ def test_a_second_exclusive_open_of_one_sqlite_file_is_refused_naming_the_file(
 _EXCLUSIVE_PROBE = """
 import sys
 from pathlib import Path
-from monitor.errors import StoreError
+from monitor.core.errors import StoreError
 from monitor.store import Store
 try:
     Store.open("sqlite:///" + sys.argv[1], Path("."), exclusive=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.app import app
 
 # The installed console script, as users run it (python -m as a fallback).
 _SCRIPT = Path(sys.executable).parent / "fresh"
@@ -149,7 +149,7 @@ def test_loading_plain_contracts_imports_neither_sqlalchemy_nor_sqlglot(tmp_path
     )
     code = textwrap.dedent("""\
         import sys
-        from monitor.config import load_project
+        from monitor.config.loader import load_project
         p = load_project()
         assert len(p.contracts) == 4, p
         heavy = sorted(m for m in ("sqlalchemy", "sqlglot", "duckdb", "cronsim", "apprise")
@@ -174,7 +174,7 @@ def test_sqlglot_is_imported_only_when_a_contract_has_where_or_query(tmp_path: P
         "contracts:\n  - {name: a, owner: o, warn_after: 1h, query: 'SELECT max(ts) FROM t'}\n"
     )
     code = (
-        "import sys; from monitor.config import load_project; load_project(); "
+        "import sys; from monitor.config.loader import load_project; load_project(); "
         "print('sqlglot' in sys.modules, 'sqlalchemy' in sys.modules)"
     )
     proc = subprocess.run(

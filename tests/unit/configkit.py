@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_project
-from monitor.errors import ConfigError
-from monitor.project import Project
+from monitor.config.loader import load_project
+from monitor.config.project import Project
+from monitor.core.errors import ConfigError
 
 
 def write_project(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.models import (
+from monitor.core.models import (
     Contract,
     Expectation,
     Location,
@@ -13,7 +13,7 @@ from monitor.models import (
     TableSource,
     Verdict,
 )
-from monitor.report import Result
+from monitor.report.results import Result
 
 NOW = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_project
-from monitor.errors import ConfigError
+from monitor.config.loader import load_project
+from monitor.core.errors import ConfigError
 from tests.unit.configkit import load, one_contract, problems
 
 CHECK = one_contract(

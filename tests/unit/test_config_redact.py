@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.redact import mask_url, redact, secrets_of
-from monitor.settings import Settings
+from monitor.config.redact import mask_url, redact, secrets_of
+from monitor.config.settings import Settings
 
 
 @pytest.mark.parametrize(

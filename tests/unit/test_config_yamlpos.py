@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml
 
-from monitor.yamlpos import Pos, YList, YMap, load
+from monitor.config.yamlpos import Pos, YList, YMap, load
 
 SAMPLES = [
     "a: 1\nb: [x, 2.5, true, null, ~, 0x1f, '3']\nc: {d: e}\n",

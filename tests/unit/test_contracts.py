@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.models import (
+from monitor.core.models import (
     FilesSource,
     HeartbeatSource,
     Location,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.clock import FakeClock
-from monitor.evaluate import evaluate, expectation_in_words, next_change, next_check_time
-from monitor.models import Contract, Expectation, HeartbeatSource, Reading, Status, TableSource
+from monitor.core.clock import FakeClock
+from monitor.core.evaluate import evaluate, expectation_in_words, next_change, next_check_time
+from monitor.core.models import Contract, Expectation, HeartbeatSource, Reading, Status, TableSource
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
 M = timedelta(minutes=1)

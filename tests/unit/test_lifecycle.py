@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerts.lifecycle import AlertState, Kind, Policy, close, mute, step
-from monitor.clock import FakeClock
-from monitor.models import Status
+from monitor.core.clock import FakeClock
+from monitor.core.models import Status
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 POLICY = Policy(repeat_every=timedelta(hours=4))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.links import is_safe_link, safe_link
+from monitor.core.links import is_safe_link, safe_link
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.errors import SourceError
-from monitor.models import Contract, Expectation, TableSource
-from monitor.sources.metadata import backend_of, build, unsupported
+from monitor.core.errors import SourceError
+from monitor.core.models import Contract, Expectation, TableSource
+from monitor.sources.sql.metadata import backend_of, build, unsupported
 
 
 def c(table: str, name: str | None = None) -> Contract:

@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.metrics import ServiceMetrics, label_name, label_value
-from monitor.models import (
+from monitor.core.models import (
     Contract,
     Expectation,
     Severity,
@@ -19,6 +18,7 @@ from monitor.models import (
     TableSource,
     Verdict,
 )
+from monitor.serve.metrics import ServiceMetrics, label_name, label_value
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

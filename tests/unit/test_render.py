@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.alerts.facts import AlertFacts
 from monitor.alerts.lifecycle import Kind
 from monitor.alerts.render import Links, notify_test_message, problem, render, style_of
-from monitor.models import Status
+from monitor.core.models import Status
 
 T = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 NOW = T + timedelta(seconds=30)

@@ -1,10 +1,10 @@
-"""Rendezvous hashing of contracts over replicas (monitor/leases.py), pure."""
+"""Rendezvous hashing of contracts over replicas (monitor/serve/leases.py), pure."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from monitor.leases import rightful_holder, share_of
+from monitor.serve.leases import rightful_holder, share_of
 
 NAMES = [f"schema_{i % 7}.table_{i}" for i in range(3000)]
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.models import Status
-from monitor.report import Result, render
+from monitor.core.models import Status
+from monitor.report.results import Result, render
 from tests.unit.report_fixtures import NOW, contract, sample, verdict
 
 # --- table --------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from monitor.errors import UsageError
-from monitor.models import Severity, Status
-from monitor.report import (
+from monitor.core.errors import UsageError
+from monitor.core.models import Severity, Status
+from monitor.report.results import (
     Result,
     failing_statuses,
     iso_z,

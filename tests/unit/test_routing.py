@@ -29,9 +29,9 @@ from monitor.alerts.routing import (
     silenced,
     url_id,
 )
-from monitor.clock import FakeClock
-from monitor.models import Status
-from monitor.settings import Alerts, Owner, Route, Settings
+from monitor.config.settings import Alerts, Owner, Route, Settings
+from monitor.core.clock import FakeClock
+from monitor.core.models import Status
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

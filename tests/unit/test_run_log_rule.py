@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.models import Contract, Expectation, RunLogSource
-from monitor.sources.run_log import reading_for, summarize
+from monitor.core.models import Contract, Expectation, RunLogSource
+from monitor.sources.run_log.reader import reading_for, summarize
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 SRC = RunLogSource(job="j", file="runs.jsonl", success=("success", "pass"))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.schedule import first_tick_after, next_ticks, validate_cron, validate_timezone
+from monitor.core.schedule import first_tick_after, next_ticks, validate_cron, validate_timezone
 
 
 def utc(*args: int) -> datetime:
@@ -164,7 +164,7 @@ def test_cached_answers_match_a_fresh_computation_in_any_order(
     import random
     from datetime import timedelta
 
-    from monitor import schedule
+    from monitor.core import schedule
 
     rng = random.Random(f"{expr}{tz}")
     instants = [around + timedelta(seconds=rng.randint(-3 * 86400, 3 * 86400)) for _ in range(400)]

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.clock import FakeClock
-from monitor.models import (
+from monitor.core.clock import FakeClock
+from monitor.core.models import (
     Contract,
     Expectation,
     HeartbeatSource,
@@ -19,8 +19,8 @@ from monitor.models import (
     TableSource,
     Verdict,
 )
-from monitor.plan import RETRY_FIRST, Plan, group_by_warehouse, next_check_at, retry_at
-from monitor.scheduler import Scheduler
+from monitor.serve.plan import RETRY_FIRST, Plan, group_by_warehouse, next_check_at, retry_at
+from monitor.serve.scheduler import Scheduler
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import logs
-from monitor.errors import UsageError
-from monitor.models import (
+from monitor.core.errors import UsageError
+from monitor.core.models import (
     Contract,
     Expectation,
     FilesSource,
@@ -22,8 +21,9 @@ from monitor.models import (
     RunLogSource,
     TableSource,
 )
-from monitor.reload import is_config_file
-from monitor.service import Listen, batch_key
+from monitor.serve import logs
+from monitor.serve.reload import is_config_file
+from monitor.serve.service import Listen, batch_key
 
 
 def test_listen_addresses_parse_and_print_back() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.models import QuerySource
-from monitor.sources.sql import duck_quote, statement
-from monitor.sqldeny import host_reach
-from monitor.sqlguard import check_readonly_query, check_where
+from monitor.config.sqldeny import host_reach
+from monitor.config.sqlguard import check_readonly_query, check_where
+from monitor.core.models import QuerySource
+from monitor.sources.sql.reader import duck_quote, statement
 from tests.integration.sql_helpers import query, table
 
 
@@ -97,7 +97,7 @@ def test_a_mention_inside_a_string_or_comment_is_refused_all_the_same() -> None:
 
 
 def test_the_run_time_statement_refuses_them_whatever_validation_said() -> None:
-    from monitor.errors import SourceError
+    from monitor.core.errors import SourceError
 
     with pytest.raises(SourceError, match=r"query: refused, read_text\(\)"):
         statement(query("q", "SELECT max(c) FROM read_text('/x')"), duck_quote, dialect="duckdb")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.sqlguard import check_readonly_query, check_where, dialect_for_url, validate_identifier
+from monitor.config.sqlguard import (
+    check_readonly_query,
+    check_where,
+    dialect_for_url,
+    validate_identifier,
+)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.statuspage import (
+from monitor.serve.http.statuspage import (
     Filters,
     PageOptions,
     render_contract,
@@ -145,7 +145,7 @@ def test_pages_use_no_inline_style_attribute_so_the_csp_can_forbid_them() -> Non
     import base64
     import hashlib
 
-    from monitor.statuspage import CONTENT_SECURITY_POLICY
+    from monitor.serve.http.statuspage import CONTENT_SECURITY_POLICY
 
     pages = [
         render_index([row("a", "stale"), row("b", "fresh")], {"a": ["fresh"]}, Filters(), NOW),

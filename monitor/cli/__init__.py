@@ -1,0 +1,1 @@
+"""The `fresh` command: the typer app, its commands and the demo project."""

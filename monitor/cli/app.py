@@ -1,0 +1,221 @@
+"""The `fresh` command line (typer). Each command lazily imports its implementation from
+`monitor.cli.commands`, so `fresh --help` stays fast; `run_command` maps FreshError to a message
+and an exit code in one place."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from monitor.core.errors import ConfigError, ExitCode, FreshError
+
+app = typer.Typer(
+    name="fresh",
+    help="Freshness contracts for data teams: check, serve metrics, alert owners.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+silence_app = typer.Typer(help="Mute alerts for a while.", no_args_is_help=True)
+app.add_typer(silence_app, name="silence")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="FRESH_CONFIG", help="Path to fresh.yml.", show_default=False),
+]
+ChecksOpt = Annotated[
+    Path | None,
+    typer.Option("--checks", help="Folder of contracts (default: checks/ beside fresh.yml)."),
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", envvar="FRESH_URL", help="POST to a running `fresh serve` instead."),
+]
+
+T = TypeVar("T")
+
+
+def run_command(fn: Callable[[], int]) -> None:
+    """Run a command body; turn FreshError into its message and exit code."""
+    try:
+        code = fn()
+    except ConfigError as exc:
+        for p in exc.problems:
+            typer.echo(str(p), err=True)
+        n = sum(1 for p in exc.problems if not p.warning)
+        typer.echo(f"{n} error{'s' if n != 1 else ''} found.", err=True)
+        raise typer.Exit(int(ExitCode.INVALID)) from None
+    except FreshError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise typer.Exit(code)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        from monitor import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+@app.command()
+def init(directory: Annotated[Path, typer.Argument()] = Path(".")) -> None:
+    """Write a commented fresh.yml and checks/example.yml."""
+    from monitor.cli.commands.init import init_project
+
+    run_command(lambda: init_project(directory))
+
+
+@app.command()
+def validate(config: ConfigOpt = None, checks: ChecksOpt = None) -> None:
+    """Check every file without connecting; all errors at once."""
+    from monitor.cli.commands.validate import validate_project
+
+    run_command(lambda: validate_project(config, checks))
+
+
+@app.command()
+def check(
+    config: ConfigOpt = None,
+    checks: ChecksOpt = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", "-s", help="Name glob, owner:X, tag:X or warehouse:X."),
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, junit, github or markdown.")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="warn or stale.")] = "stale",
+    at: Annotated[
+        str | None, typer.Option("--at", help="Evaluate as of this ISO-8601 time.")
+    ] = None,
+) -> None:
+    """Evaluate contracts once and report (exit 1 when any is stale or error)."""
+    from monitor.cli.commands.check import check_command
+
+    run_command(lambda: check_command(config, checks, select or [], format, output, fail_on, at))
+
+
+@app.command()
+def explain(name: str, config: ConfigOpt = None, checks: ChecksOpt = None) -> None:
+    """Show the SQL or file read and the expectation in words."""
+    from monitor.cli.commands.explain import explain_command
+
+    run_command(lambda: explain_command(name, config, checks))
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    checks: ChecksOpt = None,
+    listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT")] = None,
+    log_format: Annotated[str, typer.Option("--log-format", help="text or json.")] = "text",
+) -> None:
+    """The service: scheduler, metrics, API, status page, alerts."""
+    from monitor.cli.commands.serve import serve_command
+
+    run_command(lambda: serve_command(config, checks, listen, log_format))
+
+
+@app.command()
+def demo(
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT")] = "127.0.0.1:9184",
+    notify: Annotated[
+        str | None, typer.Option("--notify", help="An apprise URL for demo alerts.")
+    ] = None,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo project is written.")
+    ] = Path("demo"),
+) -> None:
+    """Build a demo DuckDB warehouse with fresh, late and stale tables, then serve it."""
+    from monitor.cli.commands.demo import demo_command
+
+    run_command(lambda: demo_command(listen, notify, directory))
+
+
+@app.command()
+def ping(
+    name: str,
+    start: Annotated[bool, typer.Option("--start", help="A run has started.")] = False,
+    fail: Annotated[bool, typer.Option("--fail", help="A run has failed.")] = False,
+    exit_code: Annotated[int | None, typer.Option("--exit-code")] = None,
+    url: UrlOpt = None,
+    config: ConfigOpt = None,
+    checks: ChecksOpt = None,
+) -> None:
+    """Record a heartbeat (standard input, when piped, is kept as the output tail)."""
+    from monitor.cli.commands.ping import ping_command
+
+    run_command(lambda: ping_command(name, start, fail, exit_code, url, config, checks))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(
+    ctx: typer.Context,
+    name: str,
+    url: UrlOpt = None,
+    config: ConfigOpt = None,
+    checks: ChecksOpt = None,
+) -> None:
+    """Run CMD, record start, end, exit code, duration and output tail; exit with its code."""
+    from monitor.cli.commands.run import run_wrapped
+
+    run_command(lambda: run_wrapped(name, list(ctx.args), url, config, checks))
+
+
+@silence_app.command("add")
+def silence_add(
+    matchers: Annotated[list[str], typer.Argument(help="contract:GLOB, owner:X, tag:X…")],
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h.")],
+    reason: Annotated[str, typer.Option("--reason")] = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Mute matching alerts; prints the silence's ID."""
+    from monitor.cli.commands.silence import silence_add as impl
+
+    run_command(lambda: impl(matchers, for_, reason, config))
+
+
+@silence_app.command("list")
+def silence_list(config: ConfigOpt = None) -> None:
+    """Show active silences: ID, matchers, reason, end."""
+    from monitor.cli.commands.silence import silence_list as impl
+
+    run_command(lambda: impl(config))
+
+
+@silence_app.command("remove")
+def silence_remove(silence_id: str, config: ConfigOpt = None) -> None:
+    """End a silence now."""
+    from monitor.cli.commands.silence import silence_remove as impl
+
+    run_command(lambda: impl(silence_id, config))
+
+
+@app.command("notify-test")
+def notify_test(owner: str, config: ConfigOpt = None, checks: ChecksOpt = None) -> None:
+    """Send a test alert along OWNER's routes and report each URL's result."""
+    from monitor.cli.commands.notify_test import notify_test_command
+
+    run_command(lambda: notify_test_command(owner, config, checks))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="fresh")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())  # type: ignore[func-returns-value]

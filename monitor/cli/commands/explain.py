@@ -1,0 +1,75 @@
+"""`fresh explain NAME`: what fresh reads for a contract and what it expects, in words."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import typer
+
+from monitor.core.errors import UsageError
+from monitor.core.models import Contract
+
+
+def explain_command(name: str, config: Path | None, checks: Path | None) -> int:
+    """Print the contract's source read and its expectation; unknown name → exit 2."""
+    from monitor.config.loader import load_project
+
+    project = load_project(config, checks)
+    contracts = project.by_name()
+    contract = contracts.get(name)
+    if contract is None:
+        raise UsageError(unknown_contract_message(name, list(contracts)))
+
+    from monitor.core.clock import SystemClock
+    from monitor.core.evaluate import expectation_in_words
+    from monitor.sources import explain_contract
+
+    typer.echo(describe(contract))
+    typer.echo("")
+    typer.echo("Reads:")
+    try:
+        reads = explain_contract(contract, project.settings)
+    except Exception as exc:  # a source kind still missing a piece: say so, show the rest
+        reads = f"(cannot show the read: {type(exc).__name__}: {exc})"
+    typer.echo(_indent(reads))
+    typer.echo("")
+    typer.echo("Expects:")
+    typer.echo(_indent(expectation_in_words(contract, SystemClock().now())))
+    return 0
+
+
+def unknown_contract_message(name: str, known: list[str]) -> str:
+    """`unknown contract 'x' (did you mean 'y'?)`, or how to list them."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        hint = " or ".join(repr(c) for c in close)
+        return f"unknown contract {name!r} (did you mean {hint}?)"
+    if not known:
+        return f"unknown contract {name!r}: no contracts are declared"
+    return f"unknown contract {name!r} (`fresh check` lists all {len(known)} contracts)"
+
+
+def describe(contract: Contract) -> str:
+    """The header: name, where it is declared, and who it belongs to."""
+    lines = [contract.name + (f"  ({contract.location})" if contract.location else "")]
+    if contract.description:
+        lines.append(f"  {contract.description}")
+    facts = [
+        f"owner: {contract.owner}",
+        f"severity: {contract.severity.value}",
+        f"warehouse: {contract.warehouse}",
+    ]
+    if contract.tags:
+        facts.append(f"tags: {', '.join(contract.tags)}")
+    lines.append("  " + " · ".join(facts))
+    if contract.metadata:
+        from monitor.report.results import value_text
+
+        for key, value in contract.metadata.items():
+            lines.append(f"  {key}: {value_text(value)}")
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line if line else line for line in text.rstrip().splitlines())

@@ -1,0 +1,42 @@
+"""`--select` forms: a name glob, `owner:X`, `tag:X`, `warehouse:X`. Any may match."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+
+from monitor.core.errors import UsageError
+from monitor.core.models import Contract
+
+_KEYS = ("owner", "tag", "warehouse")
+
+
+def matches(contract: Contract, selector: str) -> bool:
+    """True when `contract` matches one selector."""
+    key, sep, value = selector.partition(":")
+    if sep and key in _KEYS:
+        if key == "owner":
+            return fnmatchcase(contract.owner, value)
+        if key == "tag":
+            return any(fnmatchcase(t, value) for t in contract.tags)
+        return fnmatchcase(contract.warehouse, value)
+    if sep and key in ("name", "contract"):
+        return fnmatchcase(contract.name, value)
+    return fnmatchcase(contract.name, selector)
+
+
+def validate_selector(selector: str) -> None:
+    """Raise UsageError for a `key:` prefix we do not know (a typo would select nothing)."""
+    key, sep, _ = selector.partition(":")
+    if sep and key.isidentifier() and key not in (*_KEYS, "name", "contract") and "*" not in key:
+        raise UsageError(f"unknown selector {key!r} in {selector!r} (use owner:, tag:, warehouse:)")
+
+
+def select(contracts: Iterable[Contract], selectors: Iterable[str]) -> tuple[Contract, ...]:
+    """Contracts matching any of `selectors`; all of them when there are none."""
+    sels = list(selectors)
+    for s in sels:
+        validate_selector(s)
+    if not sels:
+        return tuple(contracts)
+    return tuple(c for c in contracts if any(matches(c, s) for s in sels))

@@ -1,0 +1,270 @@
+"""The shape of fresh.yml (SPEC section 2) as frozen pydantic models.
+
+`config.py` reads the YAML (positions, `${VAR}` expansion) and validates it into `Settings`;
+every other module only reads these values.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from monitor.core.durations import parse_duration
+from monitor.core.links import safe_link
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"duration {value!r} needs a unit (e.g. {value}s, {value}m)")
+    return parse_duration(str(value))
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _text(value: Any) -> Any:
+    # YAML reads `pii: false` as a bool; a route matches it as the text users wrote.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+MatchValue = Annotated[str, BeforeValidator(_text)]
+
+NOTIFY_STATUSES = ("warn", "stale", "error")
+ROUTE_KEYS = ("contract", "owner", "tag", "severity")
+SEVERITIES = ("info", "warning", "critical")
+# Labels fresh puts on per-contract series itself; metric_labels may not reuse them.
+RESERVED_LABELS = (
+    "contract",
+    "owner",
+    "warehouse",
+    "severity",
+    "status",
+    "level",
+    "replica",
+    "instance",
+    "job",
+    "le",
+    "quantile",
+    "version",
+    "result",
+)
+
+
+class ItemError(ValueError):
+    """A ValueError about one item of a list or mapping; config.py points at that item."""
+
+    def __init__(self, message: str, item: int | str, at_key: bool = False) -> None:
+        super().__init__(message)
+        self.item = item
+        self.at_key = at_key
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """` (did you mean 'x'?)` for the closest choice, or "" when nothing is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_timezone(name: str) -> str:
+    """Return `name` if it is an IANA time zone, else raise ValueError with a suggestion."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = did_you_mean(name, available_timezones())
+        raise ValueError(f"unknown time zone {name!r}{hint} (use an IANA name)") from None
+    return name
+
+
+# Messages below never repeat a URL: one that failed to parse may hold a password in
+# a place `mask_url` does not recognise.
+def _check_url(url: str) -> str:
+    if "://" not in url:
+        raise ValueError("not a URL (expected scheme://…, e.g. duckdb:///warehouse.duckdb)")
+    return url
+
+
+def _check_notify(url: str) -> str:
+    if "://" not in url:
+        raise ValueError("not an apprise URL (expected scheme://…, e.g. mailto://… or slack://…)")
+    return url
+
+
+def _check_http(url: str | None) -> str | None:
+    if url is not None and safe_link(url) is None:
+        raise ValueError("expected an http:// or https:// URL")
+    return url
+
+
+NotifyUrl = Annotated[str, AfterValidator(_check_notify)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Warehouse(_Model):
+    """One warehouse: any SQLAlchemy URL."""
+
+    url: str
+    timezone: str = "UTC"  # how naive timestamps are read
+    timeout: Duration = timedelta(seconds=30)
+    max_connections: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return _check_url(url)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, name: str) -> str:
+        return check_timezone(name)
+
+
+class State(_Model):
+    """The state store: history, alert state, outbox, silences, pings, leases."""
+
+    url: str = "sqlite:///.fresh/state.db"
+    retention: Duration = timedelta(days=30)
+    lease_ttl: Duration = timedelta(seconds=15)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        scheme = _check_url(url).partition("://")[0].partition("+")[0].lower()
+        if scheme not in ("sqlite", "postgresql"):
+            raise ValueError("the state store is sqlite:///PATH or postgresql+psycopg://…")
+        return url
+
+
+class Owner(_Model):
+    """An owner: the routing key of every alert."""
+
+    notify: tuple[NotifyUrl, ...] = ()
+    repeat_every: Duration | None = None
+
+
+class Route(_Model):
+    """An Alertmanager-style extra route."""
+
+    match: dict[str, MatchValue] = Field(default_factory=dict)
+    notify: tuple[NotifyUrl, ...] = ()
+    continue_: bool = Field(default=False, alias="continue")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("match")
+    @classmethod
+    def _match_keys(cls, match: dict[str, str]) -> dict[str, str]:
+        for key, value in match.items():
+            if key.startswith("metadata.") and len(key) > len("metadata."):
+                continue
+            if key not in ROUTE_KEYS:
+                hint = did_you_mean(key, ROUTE_KEYS) or " (use contract, owner, tag, severity"
+                hint += "" if "did you mean" in hint else " or metadata.KEY)"
+                raise ItemError(f"unknown match key {key!r}{hint}", key, at_key=True)
+            if key == "severity" and value not in SEVERITIES:
+                raise ItemError(
+                    f"unknown severity {value!r}{did_you_mean(value, SEVERITIES)}"
+                    " (info, warning or critical)",
+                    key,
+                )
+        return match
+
+
+class Alerts(_Model):
+    """Alert lifecycle and routing settings."""
+
+    notify_on: tuple[str, ...] = ("stale", "error")
+    repeat_every: Duration = timedelta(hours=4)
+    send_resolved: bool = True
+    group_wait: Duration = timedelta(seconds=30)
+    fallback: tuple[NotifyUrl, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+    @field_validator("notify_on")
+    @classmethod
+    def _statuses(cls, statuses: tuple[str, ...]) -> tuple[str, ...]:
+        for i, s in enumerate(statuses):
+            if s not in NOTIFY_STATUSES:
+                raise ItemError(
+                    f"unknown status {s!r}{did_you_mean(s, NOTIFY_STATUSES)}"
+                    " (notify_on takes warn, stale and error)",
+                    i,
+                )
+        return statuses
+
+
+class Auth(_Model):
+    """Basic auth for `/` and `/api/v1/*` (ping endpoints excepted)."""
+
+    username: str
+    password: str
+
+
+class Server(_Model):
+    """`fresh serve` settings."""
+
+    listen: str = "127.0.0.1:9184"
+    public_url: str | None = None
+    dashboard_url: str | None = None
+    ping_token: str | None = None
+    auth: Auth | None = None
+    replica: str | None = None  # default: host name:port
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, listen: str) -> str:
+        host, sep, port = listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{listen!r} is not HOST:PORT (e.g. 127.0.0.1:9184)")
+        return listen
+
+    @field_validator("public_url", "dashboard_url")
+    @classmethod
+    def _http(cls, url: str | None) -> str | None:
+        return _check_http(url)
+
+
+class Settings(_Model):
+    """All of fresh.yml. `base_dir` is the folder relative paths are read from."""
+
+    warehouses: dict[str, Warehouse] = Field(
+        default_factory=lambda: {"main": Warehouse(url="duckdb:///warehouse.duckdb")}
+    )
+    state: State = State()
+    owners: dict[str, Owner] = Field(default_factory=dict)
+    alerts: Alerts = Alerts()
+    server: Server = Server()
+    metric_labels: tuple[str, ...] = ()
+    base_dir: Path = Path(".")
+    config_path: Path | None = None  # None when there is no fresh.yml
+
+    @field_validator("metric_labels")
+    @classmethod
+    def _labels(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        import re
+
+        for i, label in enumerate(labels):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label) or label.startswith("__"):
+                raise ItemError(
+                    f"{label!r} cannot be a Prometheus label name (letters, digits, _)", i
+                )
+            if label in RESERVED_LABELS:
+                raise ItemError(f"{label!r} is a label fresh sets itself; pick another key", i)
+            if label in labels[:i]:
+                raise ItemError(f"{label!r} is listed twice", i)
+        return labels

@@ -1,0 +1,1 @@
+"""`fresh check` output formats and the API's JSON, from one Verdict."""

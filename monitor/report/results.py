@@ -1,0 +1,227 @@
+"""Reports of one round of checks: the JSON object of SPEC section 4 and the human formats.
+
+`verdict_to_json` builds one result exactly as `fresh check --format json` prints it; the
+service's API serves the same object. The other formats live in `report_*.py` and are
+imported only when asked for, so `fresh check --format json` pays for nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor.core.durations import compact_duration, format_duration
+from monitor.core.errors import UsageError
+from monitor.core.models import Contract, Status, Verdict
+
+FORMATS = ("table", "json", "junit", "github", "markdown")
+FAIL_ON = ("warn", "stale")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One contract and its verdict, the unit every format renders."""
+
+    contract: Contract
+    verdict: Verdict
+
+
+# --- JSON (SPEC section 4) ----------------------------------------------------------------
+
+
+def iso_z(moment: datetime | None) -> str | None:
+    """ISO-8601 UTC with `Z`, to the whole second (`2026-11-24T10:00:00Z`); None stays None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # naive means UTC everywhere in fresh
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _seconds(delta: timedelta | None) -> int | None:
+    return None if delta is None else int(delta.total_seconds())
+
+
+def _jsonable(value: Any) -> Any:
+    """Metadata as JSON: YAML may hold dates, tuples or nested mappings."""
+    if isinstance(value, datetime):
+        return iso_z(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def value_text(value: Any) -> str:
+    """A metadata value as a person reads it: text as is, anything else as JSON (`false`)."""
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(_jsonable(value), ensure_ascii=False)
+
+
+def verdict_to_json(contract: Contract, verdict: Verdict) -> dict[str, Any]:
+    """One entry of `results`, fields in SPEC order (the API serves the same object)."""
+    age = verdict.age_seconds
+    return {
+        "contract": contract.name,
+        "status": verdict.status.value,
+        "owner": contract.owner,
+        "severity": contract.severity.value,
+        "warehouse": contract.warehouse,
+        "tags": list(contract.tags),
+        "metadata": _jsonable(contract.metadata),
+        "last_update": iso_z(verdict.last_update),
+        "age_seconds": None if age is None else float(age),
+        "warn_after_seconds": _seconds(contract.expectation.warn_after),
+        "error_after_seconds": _seconds(contract.expectation.error_after),
+        "deadline": iso_z(verdict.deadline),
+        "error": verdict.error,
+        "detail": verdict.detail,
+        "duration_seconds": round(float(verdict.duration_seconds), 6),
+    }
+
+
+def summarize(verdicts: Iterable[Verdict]) -> dict[str, int]:
+    """Counts per status, all four always present, in the order of SPEC section 4."""
+    counts = {s.value: 0 for s in Status}
+    for v in verdicts:
+        counts[v.status.value] += 1
+    return counts
+
+
+def report_to_json(checked_at: datetime, results: Sequence[Result]) -> dict[str, Any]:
+    """The whole object: `checked_at`, `summary`, `results` (declaration order)."""
+    return {
+        "checked_at": iso_z(checked_at),
+        "summary": summarize(r.verdict for r in results),
+        "results": [verdict_to_json(r.contract, r.verdict) for r in results],
+    }
+
+
+# --- helpers shared by the human formats ---------------------------------------------------
+
+
+def worst_first(results: Iterable[Result]) -> list[Result]:
+    """Worst status first, then higher severity, then the earliest deadline (the most overdue
+    stale one, the warn or fresh one closest to going stale; no data before any), then name."""
+    severity_rank = {"critical": 0, "warning": 1, "info": 2}
+
+    def key(r: Result) -> tuple[int, int, float, str]:
+        deadline = r.verdict.deadline
+        return (
+            -r.verdict.status.rank,
+            severity_rank.get(r.contract.severity.value, 3),
+            deadline.timestamp() if deadline is not None else float("-inf"),
+            r.contract.name,
+        )
+
+    return sorted(results, key=key)
+
+
+def failing_statuses(fail_on: str) -> frozenset[Status]:
+    """The statuses that make `fresh check` exit 1 under `--fail-on`."""
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"invalid --fail-on {fail_on!r} (use warn or stale)")
+    bad = {Status.STALE, Status.ERROR}
+    if fail_on == "warn":
+        bad.add(Status.WARN)
+    return frozenset(bad)
+
+
+def age_text(verdict: Verdict) -> str:
+    """`3h 12m`, or `no data`."""
+    age = verdict.age_seconds
+    return "no data" if age is None else format_duration(age)
+
+
+def limits_text(contract: Contract) -> str:
+    """The thresholds as written in YAML: `20m / 1h`, with the schedule when there is one."""
+    e = contract.expectation
+    warn = compact_duration(e.warn_after) if e.warn_after else "-"
+    err = compact_duration(e.error_after) if e.error_after else "-"
+    text = f"{warn} / {err}"
+    if e.schedule:
+        tz = "" if e.timezone == "UTC" else f" {e.timezone}"
+        text += f" after {e.schedule}{tz}"
+    return text
+
+
+def note_text(verdict: Verdict) -> str:
+    """One line for a reader: the error, else the verdict's description, plus detail."""
+    if verdict.status is Status.ERROR and verdict.error:
+        note = verdict.error
+    else:
+        note = verdict.description or verdict.error or ""
+        # evaluate() starts its line with the status, which every format already shows.
+        note = note.removeprefix(f"{verdict.status.value}: ")
+    if verdict.detail and verdict.detail not in note:
+        note = f"{note} ({verdict.detail})" if note else verdict.detail
+    return " ".join(note.split())  # one line whatever the source said
+
+
+def summary_line(results: Sequence[Result], checked_at: datetime) -> str:
+    """`13 contracts: 10 fresh, 1 warn, 2 stale, 0 error (checked at …Z)`."""
+    counts = summarize(r.verdict for r in results)
+    n = len(results)
+    parts = ", ".join(f"{v} {k}" for k, v in counts.items())
+    return f"{n} contract{'' if n == 1 else 's'}: {parts} (checked at {iso_z(checked_at)})"
+
+
+def display_path(path: str) -> str:
+    """A contract file's path relative to the repository (GitHub wants that), when it can."""
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    for base in (os.environ.get("GITHUB_WORKSPACE"), os.getcwd()):
+        if base:
+            try:
+                return p.relative_to(base).as_posix()
+            except ValueError:
+                continue
+    return p.as_posix()
+
+
+# --- dispatch ------------------------------------------------------------------------------
+
+
+def render(
+    fmt: str,
+    results: Sequence[Result],
+    checked_at: datetime,
+    fail_on: str = "stale",
+    color: bool = False,
+) -> str:
+    """The report in `fmt` as text (ending with a newline)."""
+    failing = failing_statuses(fail_on)
+    if fmt == "json":
+        import json
+
+        return json.dumps(report_to_json(checked_at, results), ensure_ascii=False) + "\n"
+    if fmt == "table":
+        from monitor.report.table import render_table
+
+        return render_table(results, checked_at, color=color)
+    if fmt == "junit":
+        from monitor.report.junit import render_junit
+
+        return render_junit(results, checked_at, failing)
+    if fmt == "github":
+        from monitor.report.github import render_github
+
+        return render_github(results, checked_at, failing)
+    if fmt == "markdown":
+        from monitor.report.markdown import render_markdown
+
+        return render_markdown(results, checked_at)
+    raise UsageError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")

@@ -1,0 +1,1 @@
+"""`fresh serve`, the runtime: service, scheduler loop, plan, leases, reload, metrics, logs."""

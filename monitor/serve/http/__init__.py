@@ -1,0 +1,1 @@
+"""The HTTP side of `fresh serve`: routes, pages, status page, OpenAPI."""

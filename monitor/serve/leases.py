@@ -1,0 +1,402 @@
+"""Scale-out (SPEC section 9): which replica checks which contract, PostgreSQL the only
+coordinator.
+
+Each replica heartbeats into `replicas`; the live replicas are those seen within
+`state.lease_ttl` by the database's clock. Each contract's rightful holder is chosen by
+rendezvous (highest-random-weight) hashing of (contract, replica) over the live replicas:
+every replica computes the same answer from the same membership, load spreads evenly, and
+when a replica joins or leaves only the contracts it gains or loses move.
+
+Rightful is not enough to check: a replica checks a contract only while it holds a live
+*lease* on it (`leases`: holder, epoch, expires_at), as job queues on PostgreSQL do. A lease
+is taken only when it is free or expired (`epoch + 1`, the fencing token), renewed every
+`lease_ttl / 3`, and released when the membership says it belongs elsewhere. Advisory locks
+alone would not do: they break under transaction poolers, and a partitioned holder keeps
+believing it holds them. Expiry is judged by the database's `now()`; the replica itself
+stops at a *local monotonic* deadline (`lease_ttl` after the start of its last successful
+renewal, never later than the database's expiry), so a replica cut off from the store
+stops checking and sending on its own before anyone else takes over.
+
+Fencing: verdicts are saved only for contracts whose lease row still names this replica,
+with the epoch it acquired, unexpired, read `FOR SHARE` in the saving transaction (so a
+takeover waits for, or skips, a save in progress). Alert transitions follow from saved
+states by compare-and-set, and each outbox send re-checks its claim (monitor/alerts/outbox).
+
+SQLite serves one replica (a second `fresh serve` is refused), so none of this runs there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.core.models import Contract
+
+if TYPE_CHECKING:
+    from monitor.config.project import Project
+    from monitor.serve.scheduler import Scheduler
+    from monitor.store import StatusChange, Store
+
+log = logging.getLogger("fresh.leases")
+
+
+# --- The pure part: who should hold what ---------------------------------------------------
+
+
+def weight(contract: str, replica: str) -> int:
+    """The rendezvous weight of (contract, replica): a stable 64-bit hash."""
+    digest = hashlib.blake2b(
+        f"{contract}\x00{replica}".encode(), digest_size=8, person=b"fresh-hrw"
+    ).digest()
+    return int.from_bytes(digest, "big")
+
+
+def rightful_holder(contract: str, replicas: Sequence[str]) -> str | None:
+    """The live replica that should check `contract` (None when there is none)."""
+    if not replicas:
+        return None
+    return max(replicas, key=lambda r: (weight(contract, r), r))
+
+
+def share_of(replica: str, contracts: Iterable[str], replicas: Sequence[str]) -> set[str]:
+    """The contracts `replica` should hold when `replicas` are the live ones."""
+    live = sorted(set(replicas) | {replica})
+    return {c for c in contracts if rightful_holder(c, live) == replica}
+
+
+# --- The database part: one transaction per round ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one lease round found: the live replicas and the leases now held (epochs)."""
+
+    live: tuple[str, ...]
+    held: Mapping[str, int]
+    acquired: frozenset[str]
+    released: frozenset[str]
+
+
+_HEARTBEAT = sa.text(
+    "INSERT INTO replicas (id, heartbeat_at) VALUES (:me, now()) "
+    "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"
+)
+_LIVE = sa.text(
+    "SELECT id FROM replicas WHERE heartbeat_at > now() - make_interval(secs => :ttl) ORDER BY id"
+)
+# Renew what we hold and should keep; rows are locked in one order, so two replicas
+# renewing and taking over at once never deadlock.
+_RENEW = sa.text(
+    "UPDATE leases SET expires_at = now() + make_interval(secs => :ttl) "
+    "WHERE contract IN (SELECT contract FROM leases WHERE holder = :me "
+    "AND contract = ANY(:names) ORDER BY contract FOR UPDATE) "
+    "RETURNING contract, epoch"
+)
+# Hand back what belongs elsewhere now: expired at once, row kept, so epochs only grow.
+_RELEASE = sa.text(
+    "UPDATE leases SET expires_at = now() - make_interval(secs => :ttl) "
+    "WHERE contract IN (SELECT contract FROM leases WHERE holder = :me "
+    "AND expires_at > now() AND NOT (contract = ANY(:keep)) ORDER BY contract FOR UPDATE) "
+    "RETURNING contract"
+)
+_INSERT = sa.text(
+    "INSERT INTO leases (contract, holder, epoch, expires_at) "
+    "SELECT name, :me, 1, now() + make_interval(secs => :ttl) FROM unnest(CAST(:names AS text[])) "
+    "AS name ON CONFLICT (contract) DO NOTHING RETURNING contract, epoch"
+)
+# Take over expired leases (or our own from a previous life: the epoch still moves, which
+# fences a predecessor that had the same replica name). Rows another replica is renewing
+# right now are skipped, never waited for.
+_TAKE = sa.text(
+    "UPDATE leases SET holder = :me, epoch = epoch + 1, "
+    "expires_at = now() + make_interval(secs => :ttl) "
+    "WHERE contract IN (SELECT contract FROM leases WHERE contract = ANY(:names) "
+    "AND (expires_at < now() OR holder = :me) ORDER BY contract FOR UPDATE SKIP LOCKED) "
+    "RETURNING contract, epoch"
+)
+_FENCE = sa.text(
+    "SELECT contract, epoch FROM leases WHERE holder = :me AND contract = ANY(:names) "
+    "AND expires_at > now() FOR SHARE"
+)
+_LEAVE_REPLICA = sa.text("DELETE FROM replicas WHERE id = :me")
+_LEAVE_LEASES = sa.text(
+    "UPDATE leases SET expires_at = now() - make_interval(secs => :ttl) WHERE holder = :me"
+)
+_FORGET_DEAD = sa.text(
+    "DELETE FROM replicas WHERE heartbeat_at < now() - make_interval(secs => :ttl * 20)"
+)
+
+
+def lease_round(
+    conn: Connection,
+    me: str,
+    contracts: Collection[str],
+    held: Mapping[str, int],
+    ttl: float,
+) -> Round:
+    """Heartbeat, renew, release and acquire in the caller's transaction."""
+    conn.execute(_HEARTBEAT, {"me": me})
+    live = tuple(conn.execute(_LIVE, {"ttl": ttl}).scalars())
+    mine = share_of(me, contracts, live)
+    keep = sorted(mine & set(held))
+    now_held: dict[str, int] = {
+        r.contract: int(r.epoch)
+        for r in conn.execute(_RENEW, {"me": me, "names": keep, "ttl": ttl})
+    }
+    released = set(conn.execute(_RELEASE, {"me": me, "keep": sorted(mine), "ttl": ttl}).scalars())
+    wanted = sorted(mine - set(now_held))
+    acquired: set[str] = set()
+    if wanted:
+        for r in conn.execute(_INSERT, {"me": me, "names": wanted, "ttl": ttl}):
+            now_held[r.contract] = int(r.epoch)
+            acquired.add(r.contract)
+        rest = [n for n in wanted if n not in now_held]
+        if rest:
+            for r in conn.execute(_TAKE, {"me": me, "names": rest, "ttl": ttl}):
+                now_held[r.contract] = int(r.epoch)
+                acquired.add(r.contract)
+    return Round(live, now_held, frozenset(acquired), frozenset(released | (set(held) - mine)))
+
+
+def fenced_names(
+    conn: Connection, me: str, held: Mapping[str, int], names: Sequence[str]
+) -> set[str]:
+    """Of `names`, those whose lease still names `me` with the epoch we hold, unexpired by
+    the database's clock. The rows are read `FOR SHARE`: a takeover waits for this
+    transaction (or skips the row), so a verdict saved here was saved under a live lease."""
+    ask = sorted(n for n in set(names) if n in held)
+    if not ask:
+        return set()
+    rows = conn.execute(_FENCE, {"me": me, "names": ask})
+    return {r.contract for r in rows if held.get(r.contract) == int(r.epoch)}
+
+
+# --- The keeper: a thread that runs the rounds, and the scheduler's filter -----------------
+
+
+class LeaseKeeper:
+    """Holds this replica's leases: renews them every `ttl / 3` on its own thread.
+
+    `claim()` (the scheduler's filter) and `may_act()` (the outbox's gate) are in-memory
+    and never block; `fence` runs inside the saving transaction.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        replica: str,
+        ttl: timedelta,
+        contracts: Callable[[], Iterable[str]],
+        *,
+        on_acquired: Callable[[set[str]], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.replica = replica
+        self.ttl = max(ttl.total_seconds(), 0.3)
+        self.every = self.ttl / 3
+        self._contracts = contracts
+        self.on_acquired = on_acquired  # contracts newly held: check them now
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+        self._valid_until = float("-inf")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._was_valid = False
+        self.live: tuple[str, ...] = ()
+        self.rounds = 0
+
+    # -- in-memory answers --
+
+    def may_act(self) -> bool:
+        """True while the last successful renewal is less than `ttl` old (local clock)."""
+        return self._monotonic() < self._valid_until
+
+    def held(self) -> dict[str, int]:
+        """The leases held now (contract → epoch); empty once the local deadline passed."""
+        with self._lock:
+            return dict(self._held) if self.may_act() else {}
+
+    def claim(self, due: list[Contract], now: datetime) -> list[Contract]:
+        """The scheduler's filter: of the due contracts, those this replica holds."""
+        held = self.held()
+        return [c for c in due if c.name in held]
+
+    def fence(self, conn: Connection, names: Sequence[str]) -> set[str]:
+        """Inside a saving transaction: the names this replica may still write."""
+        held = self.held()
+        return fenced_names(conn, self.replica, held, names) if held else set()
+
+    def fenced_store(self) -> FencedStore:
+        """The store as the scheduler should see it: saves only under a live lease."""
+        return FencedStore(self.store, self)
+
+    # -- the rounds --
+
+    def run_round(self) -> Round | None:
+        """One heartbeat/renew/acquire round; None when the store did not answer."""
+        started = self._monotonic()
+        with self._lock:
+            held = dict(self._held) if started < self._valid_until else {}
+        try:
+            names = list(self._contracts())
+            with self.store.write() as conn:
+                result = lease_round(conn, self.replica, names, held, self.ttl)
+        except Exception as exc:
+            if self._was_valid and not self.may_act():
+                self._lost(str(exc))
+            else:
+                log.warning(
+                    "lease renewal failed",
+                    extra={"event": "lease_renew_failed", "error": str(exc)},
+                )
+            return None
+        with self._lock:
+            previous = set(self._held) if self.may_act() else set()
+            self._held = dict(result.held)
+            self._valid_until = started + self.ttl
+        self.live = result.live
+        self.rounds += 1
+        fresh = set(result.held) - previous
+        if not self._was_valid:
+            log.info(
+                "leases held",
+                extra={
+                    "event": "leases_acquired",
+                    "replica": self.replica,
+                    "held": len(result.held),
+                    "live_replicas": len(result.live),
+                },
+            )
+        elif result.acquired or result.released:
+            log.info(
+                "leases moved",
+                extra={
+                    "event": "leases_moved",
+                    "acquired": len(result.acquired),
+                    "released": len(result.released),
+                    "held": len(result.held),
+                    "live_replicas": len(result.live),
+                },
+            )
+        self._was_valid = True
+        if fresh and self.on_acquired is not None:
+            self.on_acquired(fresh)
+        return result
+
+    def _lost(self, error: str) -> None:
+        self._was_valid = False
+        with self._lock:
+            self._held = {}
+        log.error(
+            "leases lost: the state store has not answered for lease_ttl; checking and "
+            "sending stop until they are acquired again",
+            extra={"event": "leases_lost", "replica": self.replica, "error": error},
+        )
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_round()
+            if self._was_valid and not self.may_act():
+                self._lost("renewal overdue")
+            self._stop.wait(self.every)
+
+    def start(self) -> None:
+        """Run the first round now (so checking starts at once), then keep renewing."""
+        self.run_round()
+        self._thread = threading.Thread(target=self._loop, name="fresh-leases", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop renewing and hand every lease back, so the others take over at once."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.every + 5)
+        with self._lock:
+            self._held = {}
+            self._valid_until = float("-inf")
+        try:
+            with self.store.write() as conn:
+                conn.execute(_LEAVE_LEASES, {"me": self.replica, "ttl": self.ttl})
+                conn.execute(_LEAVE_REPLICA, {"me": self.replica})
+                conn.execute(_FORGET_DEAD, {"ttl": self.ttl})
+        except Exception as exc:
+            log.warning(
+                "could not hand leases back: they expire on their own",
+                extra={"event": "lease_release_failed", "error": str(exc)},
+            )
+
+
+class FencedStore:
+    """The scheduler's view of the store on PostgreSQL: saves only under a live lease."""
+
+    def __init__(self, store: Store, keeper: LeaseKeeper) -> None:
+        self._store = store
+        self._keeper = keeper
+
+    def save_verdicts(
+        self, verdicts: Sequence[Any], contracts: Mapping[str, Contract], now: datetime
+    ) -> list[StatusChange]:
+        """`Store.save_verdicts`, dropping verdicts whose lease is no longer ours."""
+        return self._store.save_verdicts(verdicts, contracts, now, fence=self._keeper.fence)
+
+
+# --- Wiring into `fresh serve` (monitor/serve/service.py) -----------------------------------------
+
+
+class _Service(Protocol):
+    """The parts of `monitor.serve.service.Service` the leases use."""
+
+    store: Store
+    replica: str
+    project: Project
+    scheduler: Scheduler
+    stopping: asyncio.Event
+    leases: LeaseKeeper | None
+
+
+def keeper_for(service: _Service) -> LeaseKeeper:
+    """The lease keeper of one `fresh serve` replica on PostgreSQL."""
+    return LeaseKeeper(
+        service.store,
+        service.replica,
+        service.project.settings.state.lease_ttl,
+        lambda: [c.name for c in service.project.contracts],
+    )
+
+
+async def hold_leases(service: _Service) -> None:
+    """The service task: renew leases until shutdown, then hand them back.
+
+    Contracts acquired (at start, or taken over from a replica that died) are checked at
+    once, whatever their plan said: that is what bounds failover to lease_ttl + a round.
+    """
+    keeper = service.leases
+    assert keeper is not None
+    loop = asyncio.get_running_loop()
+    scheduler = service.scheduler
+
+    def poke(names: set[str]) -> None:
+        for name in sorted(names):
+            scheduler.poke(name)
+
+    def on_acquired(names: set[str]) -> None:  # called on the keeper's thread
+        loop.call_soon_threadsafe(poke, names)
+
+    keeper.on_acquired = on_acquired
+    await loop.run_in_executor(None, keeper.start)
+    try:
+        await service.stopping.wait()
+    finally:
+        await asyncio.shield(loop.run_in_executor(None, keeper.stop))

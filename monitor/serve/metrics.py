@@ -1,0 +1,307 @@
+"""The Prometheus metrics of SPEC section 6.
+
+Per-contract gauges are built at scrape time by a custom Collector from the store's current
+state, so every replica serves the same values and none carries a `replica` label. What
+this process did (reads timed, read errors, notifications, its own reload state, process
+metrics) is counted here and labelled with `replica`. Every `ServiceMetrics` has its own
+registry: nothing global, so tests each get a clean one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from monitor.core.models import Contract, Status, Verdict
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+BASE_LABELS = ("contract", "owner", "warehouse", "severity")
+READ_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_LABEL_OK = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def label_name(key: str) -> str:
+    """A metadata key as a Prometheus label name (`team-name` → `team_name`)."""
+    name = _LABEL_OK.sub("_", key)
+    if not name or name[0].isdigit() or name.startswith("__"):
+        name = "metadata_" + name.lstrip("_")
+    if name in (*BASE_LABELS, "level", "status", "replica", "le"):
+        name = "metadata_" + name
+    return name
+
+
+def label_value(value: Any) -> str:
+    """A metadata value as label text: strings as they are, the rest as JSON (`false`)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _ts(when: datetime | None) -> float:
+    return when.timestamp() if when is not None else 0.0
+
+
+# (name, type, help) of the per-contract families, in output order
+_FAMILIES = (
+    ("fresh_last_update_timestamp_seconds", "gauge", "Unix time of the newest data seen."),
+    (
+        "fresh_deadline_timestamp_seconds",
+        "gauge",
+        "When the contract turns warn / stale without new data (0 with no data).",
+    ),
+    ("fresh_threshold_seconds", "gauge", "The contract's warn_after / error_after."),
+    ("fresh_status", "gauge", "1 for the contract's current status, 0 for the others."),
+    ("fresh_last_check_timestamp_seconds", "gauge", "When the contract was last checked."),
+    ("fresh_check_errors_total", "counter", "Failed source reads, per contract."),
+)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def render_contract_series(
+    contracts: Iterable[Contract],
+    metric_labels: Sequence[str],
+    states: Mapping[str, Verdict],
+    errors: Mapping[str, int],
+    replica: str,
+    heads: dict[str, str] | None = None,
+) -> str:
+    """The per-contract families in the Prometheus text format.
+
+    `heads` caches each contract's escaped label set by name between scrapes; the
+    caller empties it when the contracts change (a reload).
+
+    Written directly, not through prometheus-client's metric objects: 10,000 contracts
+    make 110,000 samples, which take ~5 s through GaugeMetricFamily + generate_latest
+    (label validation and escaping per sample) and well under a second here, where each
+    contract's label set is escaped once.
+    """
+    keys = list(dict.fromkeys(metric_labels))
+    names = [*BASE_LABELS, *(label_name(k) for k in keys)]
+    out: list[list[str]] = [[] for _ in _FAMILIES]
+    last_update, deadline, threshold, status, checked, errs = out
+    statuses = [(s, f',status="{s.value}"}} ') for s in Status]
+    rep = f',replica="{_escape(replica)}"}} '
+    heads = {} if heads is None else heads
+    for c in contracts:
+        head = heads.get(c.name)
+        if head is None:
+            head = "{" + ",".join(
+                f'{n}="{_escape(v)}"' for n, v in zip(names, contract_labels(c, keys), strict=True)
+            )
+            heads[c.name] = head
+        exp = c.expectation
+        levels = [
+            (lv, after)
+            for lv, after in (("warn", exp.warn_after), ("error", exp.error_after))
+            if after is not None
+        ]
+        for lv, after in levels:
+            threshold.append(f'{head},level="{lv}"}} {_num(after.total_seconds())}\n')
+        errs.append(f"{head}{rep}{_num(errors.get(c.name, 0))}\n")
+        v = states.get(c.name)
+        if v is None:
+            continue  # not checked yet: no verdict to report
+        if v.last_update is not None:
+            last_update.append(f"{head}}} {_num(v.last_update.timestamp())}\n")
+        for lv, _ in levels:
+            at = v.warn_at if lv == "warn" else v.error_at
+            deadline.append(f'{head},level="{lv}"}} {_num(_ts(at))}\n')
+        for st, tail in statuses:
+            status.append(f"{head}{tail}{'1.0' if v.status == st else '0.0'}\n")
+        checked.append(f"{head}}} {_num(v.checked_at.timestamp())}\n")
+    parts: list[str] = []
+    for (name, kind, doc), lines in zip(_FAMILIES, out, strict=True):
+        family = name.removesuffix("_total") if kind == "counter" else name
+        parts.append(f"# HELP {name} {doc}\n# TYPE {family} {kind}\n")
+        parts.extend(name + line for line in lines)
+    return "".join(parts)
+
+
+def contract_labels(c: Contract, metric_labels: Sequence[str]) -> list[str]:
+    """The label values of a per-contract series, in `BASE_LABELS` + metric_labels order."""
+    return [
+        c.name,
+        c.owner,
+        c.warehouse,
+        c.severity.value,
+        *(label_value(c.metadata.get(k)) for k in metric_labels),
+    ]
+
+
+class ReplicaCollector(Collector):
+    """Wraps a collector of this process's series and adds the `replica` label to each."""
+
+    def __init__(self, inner: Collector, replica: str) -> None:
+        self._inner = inner
+        self._replica = replica
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self._inner.collect():
+            for sample in metric.samples:
+                sample.labels["replica"] = self._replica
+            yield metric
+
+
+class _NoRegistry(CollectorRegistry):
+    """Lets the stock process collectors be built without registering anywhere."""
+
+    def register(self, collector: Collector) -> None:
+        return None
+
+
+class ServiceMetrics:
+    """Everything `/metrics` shows, with an explicit registry.
+
+    The scheduler calls `observe_read` / `count_error`; the alerts call
+    `count_notification`; the service sets `reload_successful` and wires the state getters.
+    """
+
+    def __init__(
+        self,
+        replica: str,
+        version: str,
+        contracts: Callable[[], Sequence[Contract]] = tuple,
+        metric_labels: Callable[[], Sequence[str]] = tuple,
+        states: Callable[[], Mapping[str, Verdict]] = dict,
+        outbox_size: Callable[[], int] | None = None,
+    ) -> None:
+        self.replica = replica
+        self.version = version
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.reload_successful = True
+        self._outbox_size = outbox_size
+        self._contracts = contracts
+        self._metric_labels = metric_labels
+        self._states = states
+        self._heads: dict[str, str] = {}
+        self._heads_for: tuple[Sequence[Contract], tuple[str, ...]] = ((), ())
+        self._errors: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._durations = Histogram(
+            "fresh_check_duration_seconds",
+            "Time of a source read.",
+            ["warehouse", "replica"],
+            buckets=READ_BUCKETS,
+            registry=self.registry,
+        )
+        self._notifications = Counter(
+            "fresh_notifications",
+            "Alert deliveries, by owner and result (sent or failed).",
+            ["owner", "result", "replica"],
+            registry=self.registry,
+        )
+        self.registry.register(_ProcessState(self))
+        quiet = _NoRegistry()
+        for inner in (
+            ProcessCollector(registry=quiet),
+            PlatformCollector(registry=quiet),
+            GCCollector(registry=quiet),
+        ):
+            self.registry.register(ReplicaCollector(inner, replica))
+
+    def observe_read(self, warehouse: str, seconds: float) -> None:
+        """Record the duration of one source read."""
+        self._durations.labels(warehouse, self.replica).observe(max(0.0, seconds))
+
+    def count_error(self, contract: str) -> None:
+        """Count one failed source read of `contract`."""
+        with self._lock:
+            self._errors[contract] = self._errors.get(contract, 0) + 1
+
+    def count_notification(self, owner: str, result: str) -> None:
+        """Count one alert delivery; `result` is `sent` or `failed`."""
+        if result not in ("sent", "failed"):
+            raise ValueError(f"result must be sent or failed, not {result!r}")
+        self._notifications.labels(owner, result, self.replica).inc()
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Drop the error counts of contracts removed from the configuration."""
+        with self._lock:
+            for n in names:
+                self._errors.pop(n, None)
+
+    def errors(self) -> dict[str, int]:
+        """Failed reads per contract so far (a copy)."""
+        with self._lock:
+            return dict(self._errors)
+
+    def outbox_size(self) -> int | None:
+        """Messages waiting in the outbox, or None when it cannot be read."""
+        if self._outbox_size is None:
+            return 0
+        try:
+            return self._outbox_size()
+        except Exception:
+            return None
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every series, built now from current state."""
+        contracts = self._contracts()
+        keys = tuple(self._metric_labels())
+        if self._heads_for != (contracts, keys) or self._heads_for[0] is not contracts:
+            self._heads_for, self._heads = (contracts, keys), {}  # a reload: labels may differ
+        text = render_contract_series(
+            contracts, keys, self._states(), self.errors(), self.replica, self._heads
+        )
+        body = text.encode() + generate_latest(self.registry)
+        del text
+        from monitor.serve.scheduler import release_memory
+
+        release_memory()  # the scrape built ~25 MB of strings for 10,000 contracts
+        return body
+
+    def contracts(self) -> Sequence[Contract]:
+        """The contracts currently configured."""
+        return self._contracts()
+
+    def metric_labels(self) -> Sequence[str]:
+        """The metadata keys promoted to labels."""
+        return self._metric_labels()
+
+
+class _ProcessState(Collector):
+    """This replica's own gauges and the per-contract error counter."""
+
+    def __init__(self, m: ServiceMetrics) -> None:
+        self._m = m
+
+    def collect(self) -> Iterator[Metric]:
+        m, r = self._m, self._m.replica
+        reload = GaugeMetricFamily(
+            "fresh_config_last_reload_successful",
+            "1 when the last configuration reload was accepted.",
+            labels=["replica"],
+        )
+        reload.add_metric([r], 1.0 if m.reload_successful else 0.0)
+        yield reload
+        size = m.outbox_size()
+        if size is not None:
+            outbox = GaugeMetricFamily(
+                "fresh_outbox_messages", "Alerts waiting for delivery.", labels=["replica"]
+            )
+            outbox.add_metric([r], float(size))
+            yield outbox
+        info = GaugeMetricFamily("fresh_build_info", "Always 1.", labels=["version", "replica"])
+        info.add_metric([m.version, r], 1.0)
+        yield info

@@ -1,0 +1,125 @@
+"""The pure planning part of the scheduler: what is due at `now` and when to wake next.
+
+Takes `now` as a value; unit-tested with a FakeClock (tests/unit/test_scheduler.py).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from monitor.core.models import Contract, Status, Verdict
+
+#: first retry after an evaluation that raised; doubles per failure, capped at check_every
+RETRY_FIRST = timedelta(seconds=5)
+
+
+# --- The pure planning part ---------------------------------------------------------------
+
+
+class Plan:
+    """A min-heap of next-due times, one live entry per contract.
+
+    Rescheduling pushes a new entry and bumps the contract's generation; older entries are
+    skipped when popped (lazy deletion keeps every operation O(log n)).
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[datetime, int, str]] = []
+        self._gen: dict[str, int] = {}
+        self._due: dict[str, datetime] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._due
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def schedule(self, name: str, at: datetime) -> None:
+        """(Re)schedule `name` at `at`, replacing any earlier plan for it."""
+        gen = self._gen.get(name, 0) + 1
+        self._gen[name] = gen
+        self._due[name] = at
+        heapq.heappush(self._heap, (at, gen, name))
+        if len(self._heap) > 4 * len(self._due) + 64:
+            self._compact()
+
+    def schedule_sooner(self, name: str, at: datetime) -> None:
+        """Schedule `name` at `at` unless it is already due earlier."""
+        current = self._due.get(name)
+        if current is None or at < current:
+            self.schedule(name, at)
+
+    def remove(self, name: str) -> None:
+        """Forget `name` (a contract removed from the configuration, or in flight)."""
+        self._due.pop(name, None)
+        self._gen[name] = self._gen.get(name, 0) + 1
+
+    def due_at(self, name: str) -> datetime | None:
+        """When `name` is next due, or None when it is not planned."""
+        return self._due.get(name)
+
+    def pop_due(self, now: datetime) -> list[str]:
+        """Every contract due at or before `now`, earliest first; they leave the plan."""
+        out: list[str] = []
+        while self._heap and self._heap[0][0] <= now:
+            at, gen, name = heapq.heappop(self._heap)
+            if self._gen.get(name) == gen and self._due.get(name) == at:
+                del self._due[name]
+                out.append(name)
+        return out
+
+    def next_wake(self) -> datetime | None:
+        """The earliest planned time, or None when nothing is planned."""
+        while self._heap:
+            at, gen, name = self._heap[0]
+            if self._gen.get(name) == gen and self._due.get(name) == at:
+                return at
+            heapq.heappop(self._heap)
+        return None
+
+    def _compact(self) -> None:
+        self._heap = [(at, self._gen[n], n) for n, at in self._due.items()]
+        heapq.heapify(self._heap)
+
+
+def next_check_at(contract: Contract, verdict: Verdict, now: datetime) -> datetime:
+    """The next time worth checking: `check_every` from now, or sooner at a deadline.
+
+    A verdict knows when it turns warn and stale without new data; checking right then is
+    what makes a status flip on time whatever the poll interval.
+    """
+    nxt = now + contract.check_every
+    for deadline in (verdict.warn_at, verdict.error_at):
+        if deadline is not None and now < deadline < nxt:
+            nxt = deadline
+    return nxt
+
+
+def retry_at(contract: Contract, failures: int, now: datetime) -> datetime:
+    """When to retry a contract whose evaluation raised `failures` times in a row."""
+    step = RETRY_FIRST * (1 << max(0, min(failures - 1, 20)))
+    return now + min(step, contract.check_every)
+
+
+def group_by_warehouse(contracts: Iterable[Contract]) -> dict[str, list[Contract]]:
+    """Contracts grouped by warehouse, keeping their order: one read per group."""
+    groups: dict[str, list[Contract]] = {}
+    for c in contracts:
+        groups.setdefault(c.warehouse, []).append(c)
+    return groups
+
+
+def failed_verdict(contract: Contract, now: datetime, message: str) -> Verdict:
+    """The `error` verdict recorded when reading or evaluating a contract raised."""
+    return Verdict(
+        contract=contract.name,
+        status=Status.ERROR,
+        checked_at=now,
+        last_update=None,
+        warn_at=None,
+        error_at=None,
+        description=f"could not be checked: {message}",
+        error=message,
+    )

@@ -1,0 +1,3 @@
+"""`table`/`query` sources: DuckDB directly, other databases through SQLAlchemy, and warehouse
+metadata.
+"""

@@ -1,0 +1,266 @@
+"""`table` + `column` (+ `where`) and `query` sources: the newest timestamp in a warehouse.
+
+DuckDB files are read through the `duckdb` module directly (sql_duckdb.py: no SQLAlchemy
+import, one read-only open per batch); every other database through SQLAlchemy 2
+(sql_alchemy.py). This module holds what both share: identifier quoting, the SQL text,
+the run-time guard on SQL fragments, and turning the value read into a Reading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from monitor.config.sqldeny import host_reach
+from monitor.core.errors import SourceError
+from monitor.core.models import Contract, QuerySource, Reading, TableSource
+from monitor.sources.base import ReadContext, error_reading, resolve_path
+from monitor.sources.timestamps import TimestampError, to_utc
+
+# Plain parts as config validation allows them (`-` inside a part: BigQuery project ids).
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:-[A-Za-z0-9_$]+)*\Z")
+
+
+def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
+    """Read `table`+`column` and `query` contracts of one warehouse."""
+    try:
+        url = ctx.warehouse_config.url
+    except SourceError as exc:
+        return [error_reading(c, str(exc)) for c in contracts]
+    duck = duckdb_path(url, ctx)
+    if ctx.as_of is not None:
+        return _read_as_of(url, duck, contracts, ctx)
+    if duck is not None:
+        from monitor.sources.sql import duckdb_reader as sql_duckdb
+
+        return sql_duckdb.read_batch(duck, contracts, ctx)
+    from monitor.sources.sql import alchemy as sql_alchemy
+
+    return sql_alchemy.read_batch(url, contracts, ctx)
+
+
+def _read_as_of(
+    url: str, duck: str | None, contracts: Sequence[Contract], ctx: ReadContext
+) -> list[Reading]:
+    """`--at T`: each column is read cut at T in SQL (monitor.sources.asof); a `query`'s
+    value after T becomes an error in the dispatcher, which applies that rule to all."""
+    from monitor.sources.asof import cut_table
+
+    assert ctx.as_of is not None
+    backend = "duckdb" if duck is not None else url.split(":", 1)[0].split("+", 1)[0]
+    tz = ctx.warehouse_config.timezone
+    cut = [cut_table(c, backend, ctx.as_of, tz) for c in contracts]
+    if duck is not None:
+        from monitor.sources.sql import duckdb_reader as sql_duckdb
+
+        return sql_duckdb.read_batch(duck, cut, ctx)
+    from monitor.sources.sql import alchemy as sql_alchemy
+
+    return sql_alchemy.read_batch(url, cut, ctx)
+
+
+def explain(contract: Contract, ctx: ReadContext) -> str:
+    """The SQL one read of `contract` runs, and where."""
+    url = ctx.warehouse_config.url
+    duck = duckdb_path(url, ctx)
+    if duck is not None:
+        sql = statement(contract, duck_quote, dialect="duckdb")
+        return f"-- warehouse {ctx.warehouse} (DuckDB file {duck}, opened read-only)\n{sql}"
+    from monitor.sources.sql import alchemy as sql_alchemy
+
+    return sql_alchemy.explain(url, contract, ctx)
+
+
+def duckdb_path(url: str, ctx: ReadContext) -> str | None:
+    """The file of a `duckdb:///path` URL (relative to fresh.yml's folder), else None."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("duckdb",):
+        return None
+    path = rest[1:] if rest.startswith("/") else rest
+    path = path.split("?", 1)[0]
+    if path.startswith(("md:", "motherduck:")) or path in ("", ":memory:"):
+        return None  # not a local file: let SQLAlchemy + duckdb_engine handle it
+    return resolve_path(path, ctx.settings.base_dir)
+
+
+# --- Identifiers ----------------------------------------------------------------------------
+
+
+def split_identifier(name: str, *, parts: int = 4) -> list[tuple[str, bool]]:
+    """`schema.table` → [(part, was_quoted)]; plain parts or "double quoted" ones only."""
+    out: list[tuple[str, bool]] = []
+    i, n = 0, len(name)
+    while True:
+        if i < n and name[i] == '"':
+            j, buf = i + 1, []
+            while True:
+                k = name.find('"', j)
+                if k < 0:
+                    raise SourceError(f"invalid identifier {name!r}: unclosed quote")
+                buf.append(name[j:k])
+                if name[k + 1 : k + 2] == '"':  # "" inside quotes is one "
+                    buf.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            part = "".join(buf)
+            if not part or "\x00" in part:
+                raise SourceError(f"invalid identifier {name!r}")
+            out.append((part, True))
+        else:
+            k = name.find(".", i)
+            part = name[i:] if k < 0 else name[i:k]
+            if not _PLAIN.match(part):
+                raise SourceError(
+                    f'invalid identifier {name!r}: use letters, digits and _ or "double quotes"'
+                )
+            out.append((part, False))
+            i = i + len(part)
+        if i == n:
+            break
+        if name[i] != ".":
+            raise SourceError(f"invalid identifier {name!r}")
+        i += 1
+    if len(out) > parts:
+        raise SourceError(f"invalid identifier {name!r}: at most {parts} dotted parts")
+    return out
+
+
+Quote = Callable[[str, bool], str]
+
+
+def duck_quote(part: str, was_quoted: bool) -> str:
+    """DuckDB quoting: always double quotes (DuckDB matches names case-insensitively)."""
+    return '"' + part.replace('"', '""') + '"'
+
+
+def quoted(name: str, quote: Quote, *, parts: int = 4) -> str:
+    """A dotted name, each part validated and quoted by `quote`."""
+    return ".".join(quote(p, q) for p, q in split_identifier(name, parts=parts))
+
+
+# --- SQL text -------------------------------------------------------------------------------
+
+
+def check_fragment(sql: str, what: str, dialect: str = "") -> None:
+    """Refuse at run time what config validation should have refused already.
+
+    One statement only (no `;` outside quotes and comments) and balanced parentheses, so
+    a `where` cannot close the query around it; no call that reaches past the warehouse's
+    tables (monitor.config.sqldeny, for this sqlglot dialect). The read-only connection is the
+    other lock.
+    """
+    hit = host_reach(sql, dialect)
+    if hit is not None:
+        raise SourceError(f"{what}: refused, {hit.message()}")
+    depth, i, n = 0, 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in "'\"`":
+            end = sql.find(ch, i + 1)
+            while end >= 0 and sql[end + 1 : end + 2] == ch:
+                end = sql.find(ch, end + 2)
+            if end < 0:
+                raise SourceError(f"{what}: unterminated quote")
+            i = end + 1
+            continue
+        if sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        if sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            if end < 0:
+                raise SourceError(f"{what}: unterminated comment")
+            i = end + 2
+            continue
+        if ch == "$":
+            m = re.match(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$", sql[i:])
+            if m:
+                end = sql.find(m.group(0), i + len(m.group(0)))
+                if end < 0:
+                    raise SourceError(f"{what}: unterminated $-quote")
+                i = end + len(m.group(0))
+                continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise SourceError(f"{what}: unbalanced parentheses")
+        elif ch == ";":
+            raise SourceError(f"{what}: only one statement is allowed (found ';')")
+        i += 1
+    if depth != 0:
+        raise SourceError(f"{what}: unbalanced parentheses")
+
+
+def _strip_query(sql: str) -> str:
+    return sql.strip().rstrip(";").strip()
+
+
+def statement(
+    contract: Contract, quote: Quote, *, cast: str | None = None, dialect: str = ""
+) -> str:
+    """The SELECT one read of `contract` runs; `cast` wraps the column (`CAST(c AS …)`).
+
+    `dialect` (sqlglot's name, "" = any) picks which calls are refused as host-reaching.
+    """
+    src = contract.source
+    if isinstance(src, QuerySource):
+        query = _strip_query(src.sql)
+        check_fragment(query, "query", dialect)
+        # As a subquery it can only be one SELECT, whatever the driver's protocol allows.
+        return f"SELECT * FROM (\n{query}\n) AS fresh_query"
+    if not isinstance(src, TableSource) or src.column is None:
+        raise SourceError(f"{contract.name}: not a table+column or query source")
+    column = quoted(src.column, quote, parts=1)
+    if cast is not None:
+        column = f"CAST({column} AS {cast})"
+    return f"SELECT max({column}){from_clause(src, quote, dialect)}"
+
+
+def from_clause(src: TableSource, quote: Quote, dialect: str = "") -> str:
+    """` FROM table [WHERE (where)]` of a table source, validated and quoted."""
+    sql = f" FROM {quoted(src.table, quote)}"
+    if src.where:
+        check_fragment(src.where, "where", dialect)
+        sql += f" WHERE (\n{src.where}\n)"
+    return sql
+
+
+def column_format(contract: Contract) -> str | None:
+    """The contract's `column_format` (epoch_s / epoch_ms), if any."""
+    src = contract.source
+    return src.column_format if isinstance(src, TableSource) else None
+
+
+def reading_from_rows(
+    contract: Contract, rows: Sequence[Sequence[object]], tz: str, duration: float
+) -> Reading:
+    """Turn the rows a read returned into a Reading (no rows or NULL = no data)."""
+    if isinstance(contract.source, QuerySource):
+        if len(rows) > 1:
+            return error_reading(
+                contract,
+                "the query returned more than one row; it must return one timestamp",
+                duration,
+            )
+        if rows and len(rows[0]) != 1:
+            return error_reading(
+                contract,
+                f"the query returned {len(rows[0])} columns; it must return one timestamp",
+                duration,
+            )
+    value = rows[0][0] if rows else None
+    return reading_from_value(contract, value, tz, duration)
+
+
+def reading_from_value(contract: Contract, value: object, tz: str, duration: float) -> Reading:
+    """A Reading holding `value` as aware UTC (or an error saying why it is not a time)."""
+    try:
+        when = to_utc(value, tz=tz, column_format=column_format(contract))
+    except TimestampError as exc:
+        return error_reading(contract, str(exc), duration)
+    return Reading(contract=contract.name, last_update=when, duration_seconds=duration)

@@ -31,6 +31,7 @@ servers:
 lint: install
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/mypy monitor
+	$(BIN)/lint-imports
 
 test: install servers lint
 	$(BIN)/pytest -q -p no:cacheprovider

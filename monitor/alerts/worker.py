@@ -35,8 +35,7 @@ RECONCILE_EVERY = timedelta(seconds=5)
 def scrubber(settings: Settings) -> Callable[[str], str]:
     """Masks URL passwords and every secret of the configuration (notify tokens, the
     ping token, warehouse passwords) in text that goes into a message or a log line."""
-    from monitor.config.redact import redact, secrets_of
-    from monitor.serve.logs import mask
+    from monitor.config.redact import mask, redact, secrets_of
 
     known = secrets_of(settings)
     return lambda text: redact(mask(text), known)

@@ -10,6 +10,7 @@ from free text such as a driver's error message.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -191,3 +192,38 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for s in sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
         text = text.replace(s, MASK)
     return text
+
+
+# The process-wide secrets of the running configuration: every log line of `fresh serve`
+# goes through `mask()`, and the service replaces them on each (re)load.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)@")
+
+
+class Secrets:
+    """The secret values known right now (replaced whenever the configuration reloads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: tuple[str, ...] = ()
+
+    def set(self, values: Iterable[str | None]) -> None:
+        """Replace the known secrets; short values are ignored (they would mask noise)."""
+        clean = sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
+        with self._lock:
+            self._values = tuple(clean)
+
+    def mask(self, text: str) -> str:
+        """`text` with URL passwords and every known secret replaced by `***`."""
+        text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+
+SECRETS = Secrets()
+
+
+def mask(text: str) -> str:
+    """Mask secrets in `text` with the process-wide `SECRETS`."""
+    return SECRETS.mask(text)

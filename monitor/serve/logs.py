@@ -10,50 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
-import threading
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-MASK = "***"
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)@")
+from monitor.config.redact import mask
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
-
-
-class Secrets:
-    """The secret values known right now (replaced whenever the configuration reloads)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: tuple[str, ...] = ()
-
-    def set(self, values: Iterable[str | None]) -> None:
-        """Replace the known secrets; short values are ignored (they would mask noise)."""
-        clean = sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
-        with self._lock:
-            self._values = tuple(clean)
-
-    def mask(self, text: str) -> str:
-        """`text` with URL passwords and every known secret replaced by `***`."""
-        text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, MASK)
-        return text
-
-
-SECRETS = Secrets()
-
-
-def mask(text: str) -> str:
-    """Mask secrets in `text` with the process-wide `SECRETS`."""
-    return SECRETS.mask(text)
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor import __version__
 from monitor.config.project import Project
+from monitor.config.redact import SECRETS
 from monitor.core.clock import Clock, SystemClock
 from monitor.core.errors import ConfigError, UsageError
 from monitor.core.models import Contract, Reading, Verdict
-from monitor.serve.logs import SECRETS
 from monitor.serve.metrics import ServiceMetrics
 from monitor.serve.scheduler import Scheduler
 

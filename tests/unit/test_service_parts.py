@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import redact
 from monitor.core.errors import UsageError
 from monitor.core.models import (
     Contract,
@@ -75,14 +76,14 @@ def test_json_logs_are_one_object_per_line() -> None:
 
 def test_secrets_never_reach_the_log() -> None:
     log, stream = _logger("json")
-    logs.SECRETS.set(["tok-123456", None, "ab"])
+    redact.SECRETS.set(["tok-123456", None, "ab"])
     try:
         log.error(
             "cannot connect to postgresql://reader:hunter2@db/x with tok-123456",
             extra={"event": "e", "url": "mailto://u:pw-secret@smtp.example.com"},
         )
     finally:
-        logs.SECRETS.set([])
+        redact.SECRETS.set([])
     text = stream.getvalue()
     for secret in ("hunter2", "tok-123456", "pw-secret"):
         assert secret not in text

@@ -8,15 +8,14 @@ contracts with `schedule`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
+from monitor.config.fields import SOURCES, Reader, Warehouses, unknown_keys
 from monitor.config.settings import SEVERITIES, check_timezone, did_you_mean
-from monitor.config.yamlpos import Pos, YList, YMap
-from monitor.core.durations import parse_duration
+from monitor.config.source_specs import read_source
+from monitor.config.yamlpos import YList, YMap
 from monitor.core.errors import Problem
 from monitor.core.models import (
     Contract,
@@ -25,7 +24,6 @@ from monitor.core.models import (
     Severity,
 )
 
-SOURCES = ("table", "query", "files", "run_log", "heartbeat")
 CONTRACT_KEYS = (
     "name",
     "description",
@@ -47,122 +45,6 @@ CONTRACT_KEYS = (
 DEFAULT_KEYS = tuple(k for k in CONTRACT_KEYS if k != "name" and k not in SOURCES)
 FILE_KEYS = ("defaults", "contracts")
 DEFAULT_CHECK_EVERY = timedelta(minutes=5)
-
-
-@dataclass
-class Warehouses:
-    """What contracts need to know of fresh.yml: warehouse names and URLs (None = unknown).
-
-    `known` is False when fresh.yml could not be read far enough to list its warehouses;
-    contracts are then checked without them, so one broken file does not drown the report
-    in "unknown warehouse" errors.
-    """
-
-    urls: Mapping[str, str | None]
-    known: bool = True
-    default: str | None = field(init=False)
-
-    def __post_init__(self) -> None:
-        names = list(self.urls)
-        self.default = "main" if "main" in self.urls else (names[0] if len(names) == 1 else None)
-        if not self.known:
-            self.default = "main"
-
-
-class _Reader:
-    """Reads one contract (its map merged over the file's `defaults`) and collects problems."""
-
-    def __init__(self, path: str, item: YMap, defaults: YMap, out: list[Problem]) -> None:
-        self.path, self.c, self.d, self.out = path, item, defaults, out
-        self.ok = True
-
-    def has(self, key: str) -> bool:
-        return key in self.c or key in self.d
-
-    def get(self, key: str) -> Any:
-        return self.c[key] if key in self.c else self.d.get(key)
-
-    def pos(self, key: str) -> Pos:
-        if key in self.c:
-            return self.c.val_pos(key)
-        if key in self.d:
-            return self.d.val_pos(key)
-        return self.c.pos
-
-    def error(self, pos: Pos, message: str) -> None:
-        self.ok = False
-        self.out.append(Problem(self.path, pos.line, pos.col, message))
-
-    def text(self, key: str, required: bool = False) -> str | None:
-        value = self.get(key)
-        if value is None:
-            if required:
-                self.error(self.c.pos, f"missing required key {key!r}")
-            return None
-        if isinstance(value, bool | YMap | YList):
-            self.error(self.pos(key), f"{key}: expected text, got {_kind(value)}")
-            return None
-        return str(value)
-
-    def duration(self, key: str) -> timedelta | None:
-        value = self.get(key)
-        if value is None:
-            return None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            self.error(self.pos(key), f"{key}: duration {value!r} needs a unit (e.g. {value}m)")
-            return None
-        try:
-            return _parse_duration(str(value))
-        except ValueError as exc:
-            self.error(self.pos(key), f"{key}: {exc}")
-            return None
-
-    def words(self, value: Any, key: str, pos: Pos) -> tuple[str, ...]:
-        """A list of text (a single text is a list of one)."""
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            return (value,)
-        if isinstance(value, YList) and all(
-            isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
-        ):
-            return tuple(str(v) for v in value)
-        self.error(pos, f"{key}: expected a list of text")
-        return ()
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, YMap):
-        return "a mapping"
-    if isinstance(value, YList):
-        return "a list"
-    return type(value).__name__
-
-
-_ALLOWED: dict[tuple[str, ...], frozenset[str]] = {}
-
-
-@lru_cache(maxsize=4096)
-def _parse_duration(text: str) -> timedelta:
-    # The same few durations ("20m", "1h") repeat across thousands of contracts.
-    return parse_duration(text)
-
-
-def _unknown(
-    path: str, m: YMap, allowed: tuple[str, ...], out: list[Problem], where: str = ""
-) -> bool:
-    """Report keys of `m` not in `allowed`; True when there was one."""
-    if m.keys() <= _ALLOWED.setdefault(allowed, frozenset(allowed)):
-        return False
-    for key in m:
-        if key not in allowed:
-            p = m.key_pos(key)
-            out.append(
-                Problem(
-                    path, p.line, p.col, f"unknown key {key!r}{where}{did_you_mean(key, allowed)}"
-                )
-            )
-    return True
 
 
 @lru_cache(maxsize=256)
@@ -192,18 +74,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _guard(r: _Reader, key: str, check: Callable[[str], str | None], value: str | None) -> None:
-    if value is not None:
-        why = check(value)
-        if why:
-            r.error(r.pos(key), f"{key}: {why}")
-
-
 def _contract(
     path: str, item: YMap, defaults: YMap, wh: Warehouses, out: list[Problem]
 ) -> Contract | None:
-    r = _Reader(path, item, defaults, out)
-    if _unknown(path, item, CONTRACT_KEYS, out):
+    r = Reader(path, item, defaults, out)
+    if unknown_keys(path, item, CONTRACT_KEYS, out):
         r.ok = False
     name = r.text("name", required=True)
     if name is not None and (not name.strip() or "/" in name or name != name.strip()):
@@ -260,9 +135,6 @@ def _contract(
                 f"missing key 'warehouse': fresh.yml declares several "
                 f"({', '.join(wh.urls)}) and none is named main",
             )
-
-    # Imported here: contract_sources builds on this module's reader.
-    from monitor.config.source_specs import read_source
 
     source = read_source(r, wh, warehouse)
 
@@ -329,7 +201,7 @@ def parse_file(
             )
         )
         return []
-    _unknown(path, data, FILE_KEYS, out)
+    unknown_keys(path, data, FILE_KEYS, out)
     defaults = data.get("defaults")
     if defaults is None:
         defaults = YMap(data.pos)

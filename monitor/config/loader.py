@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.config import contracts as contracts_mod
 from monitor.config import yamlpos
+from monitor.config.fields import Warehouses
 from monitor.config.project import Project
 from monitor.config.settings import ItemError, Settings, did_you_mean
 from monitor.config.yamlpos import Pos, YList, YMap
@@ -301,7 +302,7 @@ def _load_checks(
         for p in (*folder.rglob("*.yml"), *folder.rglob("*.yaml"))
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
-    wh = contracts_mod.Warehouses(urls or {}, known=urls is not None)
+    wh = Warehouses(urls or {}, known=urls is not None)
     found: list[Contract] = []
     names: dict[str, Location] = {}
     for f in files:

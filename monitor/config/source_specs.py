@@ -1,13 +1,13 @@
 """The source part of a contract in checks/*.yml: which of table / query / files / run_log /
-heartbeat it reads, validated without connecting (split from contracts.py, which holds the
-reader and the rest of a contract)."""
+heartbeat it reads, validated without connecting (contracts.py holds the rest of a contract,
+fields.py the reader both use)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from monitor.config import sqlguard
-from monitor.config.contracts import SOURCES, Warehouses, _guard, _Reader, _unknown
+from monitor.config.fields import SOURCES, Reader, Warehouses, guard, unknown_keys
 from monitor.config.settings import did_you_mean
 from monitor.config.yamlpos import YMap
 from monitor.core.models import (
@@ -49,7 +49,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 METADATA_SCHEMES = ("mysql", "mariadb", "snowflake", "bigquery")
 
 
-def read_source(r: _Reader, wh: Warehouses, warehouse: str | None) -> Source | None:
+def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | None:
     """The one source of a contract (table, query, files, run_log or heartbeat), or None
     with the problems recorded on `r`."""
     found = [k for k in SOURCES if k in r.c]
@@ -75,7 +75,7 @@ def read_source(r: _Reader, wh: Warehouses, warehouse: str | None) -> Source | N
     dialect = sqlguard.dialect_for_url(url) if url else ""
 
     column = r.text("column") if kind in ("table", "files") else None
-    _guard(r, "column", lambda v: sqlguard.validate_identifier(v, dotted=False), column)
+    guard(r, "column", lambda v: sqlguard.validate_identifier(v, dotted=False), column)
     fmt = r.text("column_format") if kind in ("table", "files") else None
     if fmt is not None and fmt not in ("epoch_s", "epoch_ms"):
         r.error(
@@ -88,10 +88,10 @@ def read_source(r: _Reader, wh: Warehouses, warehouse: str | None) -> Source | N
 
     if kind == "table":
         table = r.text("table")
-        _guard(r, "table", sqlguard.validate_identifier, table)
+        guard(r, "table", sqlguard.validate_identifier, table)
         where = r.text("where")
         if where is not None:
-            _guard(r, "where", lambda v: sqlguard.check_where(v, dialect), where)
+            guard(r, "where", lambda v: sqlguard.check_where(v, dialect), where)
         if column is None and url is not None:
             scheme = sqlguard.url_scheme(url)
             if scheme not in METADATA_SCHEMES:
@@ -107,7 +107,7 @@ def read_source(r: _Reader, wh: Warehouses, warehouse: str | None) -> Source | N
         return TableSource(table=table, column=column, where=where, column_format=fmt)  # type: ignore[arg-type]
     if kind == "query":
         sql = r.text("query")
-        _guard(r, "query", lambda v: sqlguard.check_readonly_query(v, dialect), sql)
+        guard(r, "query", lambda v: sqlguard.check_readonly_query(v, dialect), sql)
         return QuerySource(sql=sql) if sql is not None and r.ok else None
     if kind == "files":
         glob = r.text("files")
@@ -119,7 +119,7 @@ def read_source(r: _Reader, wh: Warehouses, warehouse: str | None) -> Source | N
     if kind == "heartbeat":
         value = r.c["heartbeat"]
         if isinstance(value, YMap) and value:
-            _unknown(r.path, value, (), r.out, " in heartbeat (write `heartbeat: {}`)")
+            unknown_keys(r.path, value, (), r.out, " in heartbeat (write `heartbeat: {}`)")
             r.ok = False
         elif not (value is None or value is True or isinstance(value, YMap)):
             r.error(r.pos("heartbeat"), "heartbeat: write `heartbeat: {}`")
@@ -127,14 +127,14 @@ def read_source(r: _Reader, wh: Warehouses, warehouse: str | None) -> Source | N
     return _run_log(r)
 
 
-def _run_log(r: _Reader) -> RunLogSource | None:
+def _run_log(r: Reader) -> RunLogSource | None:
     m = r.c["run_log"]
     if not isinstance(m, YMap):
         r.error(r.pos("run_log"), "run_log: expected a mapping (table or file, job…)")
         return None
-    if _unknown(r.path, m, RUN_LOG_KEYS, r.out, " in run_log"):
+    if unknown_keys(r.path, m, RUN_LOG_KEYS, r.out, " in run_log"):
         r.ok = False
-    sub = _Reader(r.path, m, YMap(m.pos), r.out)
+    sub = Reader(r.path, m, YMap(m.pos), r.out)
     preset = sub.text("preset")
     values: dict[str, Any] = {}
     if preset is not None:

@@ -1,8 +1,9 @@
-"""Reports of one round of checks: the JSON object of SPEC section 4 and the human formats.
+"""Results of one round of checks: the JSON object of SPEC section 4 and the texts every
+human format shares.
 
 `verdict_to_json` builds one result exactly as `fresh check --format json` prints it; the
-service's API serves the same object. The other formats live in `report_*.py` and are
-imported only when asked for, so `fresh check --format json` pays for nothing else.
+service's API serves the same object. The formats live in table / junit / github / markdown
+and are chosen by `render.render`, which imports only the one asked for.
 """
 
 from __future__ import annotations
@@ -190,38 +191,3 @@ def display_path(path: str) -> str:
             except ValueError:
                 continue
     return p.as_posix()
-
-
-# --- dispatch ------------------------------------------------------------------------------
-
-
-def render(
-    fmt: str,
-    results: Sequence[Result],
-    checked_at: datetime,
-    fail_on: str = "stale",
-    color: bool = False,
-) -> str:
-    """The report in `fmt` as text (ending with a newline)."""
-    failing = failing_statuses(fail_on)
-    if fmt == "json":
-        import json
-
-        return json.dumps(report_to_json(checked_at, results), ensure_ascii=False) + "\n"
-    if fmt == "table":
-        from monitor.report.table import render_table
-
-        return render_table(results, checked_at, color=color)
-    if fmt == "junit":
-        from monitor.report.junit import render_junit
-
-        return render_junit(results, checked_at, failing)
-    if fmt == "github":
-        from monitor.report.github import render_github
-
-        return render_github(results, checked_at, failing)
-    if fmt == "markdown":
-        from monitor.report.markdown import render_markdown
-
-        return render_markdown(results, checked_at)
-    raise UsageError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")

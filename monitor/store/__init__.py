@@ -6,13 +6,14 @@ several replicas; both through SQLAlchemy Core.
     with Store.open(settings.state.url, settings.base_dir) as store:
         changes = store.save_verdicts(verdicts, contracts, now)
 
-Layout: `core` (opening, transactions, dialect helpers), `schema` (tables as they are now),
-`migrations` (THE ordered list of schema changes: a feature that needs a table or column
-appends one there), `records` (the frozen values handed out), `states` (verdicts, history),
-`pings` (heartbeats).
+Layout: `api` (the `Store` class: one method per question), `core` (opening, transactions,
+dialect helpers), `schema` (tables as they are now), `migrations` (THE ordered list of schema
+changes: a feature that needs a table or column appends one there), `records` (the frozen
+values handed out), `states` (verdicts, history), `recent` (sparks, transitions), `pings`
+(heartbeats).
 """
 
-from monitor.store.core import Store
+from monitor.store.api import Store
 from monitor.store.records import (
     OUTPUT_LIMIT,
     PING_KINDS,

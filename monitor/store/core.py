@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -29,24 +28,15 @@ from monitor.store import migrations
 
 if TYPE_CHECKING:
     from monitor.config.settings import Settings
-    from monitor.core.models import Contract, Verdict
-    from monitor.store.records import (
-        HeartbeatState,
-        HistoryEntry,
-        Ping,
-        PingKind,
-        StatusChange,
-        StoredState,
-    )
-    from monitor.store.states import Fence
 
 S = TypeVar("S", bound=sa.Select[Any])
 
 BUSY_TIMEOUT_MS = 15_000  # how long a SQLite writer waits for another one
 
 
-class Store:
-    """The state store. Open with `Store.open(...)`; close with `close()` or `with`."""
+class Database:
+    """The connection to the state store: opening, transactions, dialect helpers. The API
+    the rest of fresh uses is its subclass `monitor.store.api.Store`."""
 
     def __init__(self, engine: Engine, where: str, lock_fd: int | None = None) -> None:
         self.engine = engine
@@ -56,7 +46,7 @@ class Store:
     # --- opening and closing -------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, base_dir: Path, *, exclusive: bool = False) -> Store:
+    def open(cls, url: str, base_dir: Path, *, exclusive: bool = False) -> Self:
         """Open (and migrate) the store at `url`; relative SQLite paths are read from
         `base_dir`. `exclusive` (fresh serve) refuses a second holder of a SQLite file."""
         try:
@@ -90,7 +80,7 @@ class Store:
         return store
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, exclusive: bool = False) -> Store:
+    def from_settings(cls, settings: Settings, *, exclusive: bool = False) -> Self:
         """Open the store `fresh.yml` names (`state.url`, relative to its folder)."""
         return cls.open(settings.state.url, settings.base_dir, exclusive=exclusive)
 
@@ -102,7 +92,7 @@ class Store:
                 os.close(self._lock_fd)
             self._lock_fd = None
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -184,100 +174,6 @@ class Store:
         if self.is_postgres:
             return pg_dialect.insert(table)
         return sqlite_dialect.insert(table)
-
-    # --- contract state and history (monitor/store/states.py) -------------------------------
-
-    def save_verdicts(
-        self,
-        verdicts: Sequence[Verdict],
-        contracts: Mapping[str, Contract],
-        now: datetime,
-        *,
-        fence: Fence | None = None,
-    ) -> list[StatusChange]:
-        """Save verdicts in one transaction; return each status change, recorded once.
-
-        `fence` (replicas, monitor/serve/leases.py) picks, inside the transaction, the contracts
-        this process may still write; the others' verdicts are dropped."""
-        from monitor.store import states
-
-        return states.save_verdicts(self, verdicts, contracts, now, fence)
-
-    def states(self) -> dict[str, StoredState]:
-        """Every contract's saved state, by name."""
-        from monitor.store import states
-
-        return states.all_states(self)
-
-    def state(self, name: str) -> StoredState | None:
-        """One contract's saved state, or None."""
-        from monitor.store import states
-
-        return states.one_state(self, name)
-
-    def history(self, name: str, limit: int = 50) -> list[HistoryEntry]:
-        """Kept readings of one contract, newest first."""
-        from monitor.store import states
-
-        return states.read_history(self, name, limit)
-
-    def prune(self, older_than: datetime) -> int:
-        """Delete history and pings older than `older_than` (the newest ping of each kind
-        per contract is kept); returns how many rows went."""
-        from monitor.store import states
-
-        return states.prune(self, older_than)
-
-    def forget(self, names_not_in: Sequence[str] | set[str]) -> list[str]:
-        """Drop the state of contracts not in `names_not_in`; returns their names."""
-        from monitor.store import states
-
-        return states.forget(self, set(names_not_in))
-
-    def recent_statuses(self, since: datetime, per_contract: int = 24) -> dict[str, list[str]]:
-        """Recent kept statuses of every contract since `since`, oldest first (sparks)."""
-        from monitor.store import recent
-
-        return recent.recent_statuses(self, since, per_contract)
-
-    def recent_transitions(self, name: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Alert transitions of one contract, newest first."""
-        from monitor.store import recent
-
-        return recent.recent_transitions(self, name, limit)
-
-    # --- heartbeats (monitor/store/pings.py) ---------------------------------------------
-
-    def record_ping(
-        self,
-        name: str,
-        kind: PingKind,
-        at: datetime,
-        *,
-        exit_code: int | None = None,
-        duration: float | None = None,
-        output: str | None = None,
-        run_id: str | None = None,
-    ) -> Ping:
-        """Store one ping (no validation: see monitor/sources/heartbeat/pings.py)."""
-        from monitor.store import pings
-
-        return pings.record_ping(self, name, kind, at, exit_code, duration, output, run_id)
-
-    def heartbeat_states(
-        self, names: Sequence[str], as_of: datetime | None = None
-    ) -> dict[str, HeartbeatState]:
-        """What the pings of each named contract say (every name gets an entry); with
-        `as_of`, as they stood then."""
-        from monitor.store import pings
-
-        return pings.heartbeat_states(self, names, as_of)
-
-    def pings(self, name: str, limit: int = 50) -> list[Ping]:
-        """Recent pings of one contract, newest first."""
-        from monitor.store import pings
-
-        return pings.recent_pings(self, name, limit)
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

@@ -14,7 +14,7 @@ from monitor.store.records import OUTPUT_LIMIT, PING_KINDS, HeartbeatState, Ping
 from monitor.store.schema import contract_state, pings
 
 if TYPE_CHECKING:
-    from monitor.store.core import Store
+    from monitor.store.core import Database
 
 
 def tail(output: str | bytes | None, limit: int = OUTPUT_LIMIT) -> str | None:
@@ -31,7 +31,7 @@ def tail(output: str | bytes | None, limit: int = OUTPUT_LIMIT) -> str | None:
 
 
 def record_ping(
-    store: Store,
+    store: Database,
     name: str,
     kind: PingKind,
     at: datetime,
@@ -85,7 +85,7 @@ def _to_ping(row: Row[Any]) -> Ping:
     )
 
 
-def recent_pings(store: Store, name: str, limit: int = 50) -> list[Ping]:
+def recent_pings(store: Database, name: str, limit: int = 50) -> list[Ping]:
     """Recent pings of one contract, newest first."""
     query = (
         sa.select(pings)
@@ -98,7 +98,7 @@ def recent_pings(store: Store, name: str, limit: int = 50) -> list[Ping]:
 
 
 def heartbeat_states(
-    store: Store, names: Sequence[str], as_of: datetime | None = None
+    store: Database, names: Sequence[str], as_of: datetime | None = None
 ) -> dict[str, HeartbeatState]:
     """What the pings of each contract say; every name gets an entry. With `as_of`
     (`fresh check --at`), pings after it are not seen."""

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from monitor.store.schema import history, transitions
 
 if TYPE_CHECKING:
-    from monitor.store.core import Store
+    from monitor.store.core import Database
 
 
-def recent_statuses(store: Store, since: datetime, per_contract: int = 24) -> dict[str, list[str]]:
+def recent_statuses(
+    store: Database, since: datetime, per_contract: int = 24
+) -> dict[str, list[str]]:
     """The last `per_contract` kept statuses of each contract since `since`, oldest first.
 
     One windowed query (SQLite ≥ 3.25 and PostgreSQL both have ROW_NUMBER), so the page
@@ -43,7 +45,7 @@ def recent_statuses(store: Store, since: datetime, per_contract: int = 24) -> di
     return out
 
 
-def recent_transitions(store: Store, name: str, limit: int = 20) -> list[dict[str, Any]]:
+def recent_transitions(store: Database, name: str, limit: int = 20) -> list[dict[str, Any]]:
     """Alert transitions of one contract, newest first, as plain dicts for the page."""
     t = transitions.c
     query = (

@@ -21,7 +21,7 @@ from monitor.store.records import HistoryEntry, StatusChange, StoredState
 from monitor.store.schema import contract_state, history, leases, pings
 
 if TYPE_CHECKING:
-    from monitor.store.core import Store
+    from monitor.store.core import Database
 
 DEFAULT_CHECK_EVERY = timedelta(minutes=5)
 _RETRIES = 5
@@ -53,7 +53,7 @@ Fence = Callable[[Connection, Sequence[str]], set[str]]
 
 
 def save_verdicts(
-    store: Store,
+    store: Database,
     verdicts: Sequence[Verdict],
     contracts: Mapping[str, Contract],
     now: datetime,
@@ -120,7 +120,7 @@ _CAS_UPDATE = (
 _FIRST_INSERTS: dict[str, Any] = {}
 
 
-def _first_insert(store: Store) -> Any:
+def _first_insert(store: Database) -> Any:
     stmt = _FIRST_INSERTS.get(store.dialect)
     if stmt is None:
         stmt = (
@@ -134,7 +134,7 @@ def _first_insert(store: Store) -> Any:
 
 
 def _save_one(
-    store: Store,
+    store: Database,
     conn: Connection,
     row: Row[Any] | None,
     verdict: Verdict,
@@ -228,20 +228,20 @@ def _to_state(row: Row[Any]) -> StoredState:
     )
 
 
-def all_states(store: Store) -> dict[str, StoredState]:
+def all_states(store: Database) -> dict[str, StoredState]:
     """Every contract's saved state, by name."""
     with store.read() as conn:
         return {r.name: _to_state(r) for r in conn.execute(sa.select(contract_state))}
 
 
-def one_state(store: Store, name: str) -> StoredState | None:
+def one_state(store: Database, name: str) -> StoredState | None:
     """One contract's saved state, or None when it was never saved."""
     with store.read() as conn:
         row = conn.execute(sa.select(contract_state).where(contract_state.c.name == name)).first()
     return _to_state(row) if row is not None else None
 
 
-def read_history(store: Store, name: str, limit: int = 50) -> list[HistoryEntry]:
+def read_history(store: Database, name: str, limit: int = 50) -> list[HistoryEntry]:
     """Kept readings of one contract, newest first."""
     query = (
         sa.select(history)
@@ -263,7 +263,7 @@ def read_history(store: Store, name: str, limit: int = 50) -> list[HistoryEntry]
         ]
 
 
-def prune(store: Store, older_than: datetime) -> int:
+def prune(store: Database, older_than: datetime) -> int:
     """Delete history and pings older than `older_than`; keep the newest ping of each kind
     per contract (a weekly job's last success must outlive a shorter retention)."""
     newest = sa.select(sa.func.max(pings.c.id)).group_by(pings.c.name, pings.c.kind)
@@ -275,7 +275,7 @@ def prune(store: Store, older_than: datetime) -> int:
     return int(gone)
 
 
-def forget(store: Store, keep: set[str]) -> list[str]:
+def forget(store: Database, keep: set[str]) -> list[str]:
     """Drop the saved state (and lease) of contracts no longer configured; history and pings
     stay until pruned, so a contract that comes back keeps its past."""
     with store.write() as conn:

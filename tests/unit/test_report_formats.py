@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from monitor.core.models import Status
-from monitor.report.results import Result, render
+from monitor.report.render import render
+from monitor.report.results import Result
 from tests.unit.report_fixtures import NOW, contract, sample, verdict
 
 # --- table --------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ import pytest
 
 from monitor.core.errors import UsageError
 from monitor.core.models import Severity, Status
+from monitor.report.render import render
 from monitor.report.results import (
     Result,
     failing_statuses,
     iso_z,
-    render,
     report_to_json,
     verdict_to_json,
     worst_first,

@@ -21,7 +21,8 @@ import typer
 
 from monitor.core.errors import ExitCode, UsageError
 from monitor.core.models import Contract, Reading, Status, Verdict
-from monitor.report.results import FORMATS, Result, failing_statuses, render, summary_line
+from monitor.report.render import render
+from monitor.report.results import FORMATS, Result, failing_statuses, summary_line
 
 # Fewer contracts than this finish before a progress bar would be worth drawing.
 PROGRESS_THRESHOLD = 50

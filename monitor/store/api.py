@@ -1,0 +1,101 @@
+"""The state store's API: what fresh reads and writes, in domain words.
+
+`Store` adds to the connection (`monitor.store.core.Database`) one method per question the
+rest of fresh asks; the SQL lives in `states` (verdicts, history), `recent` (sparks,
+transitions) and `pings` (heartbeats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from monitor.core.models import Contract, Verdict
+from monitor.store import pings, recent, states
+from monitor.store.core import Database
+from monitor.store.records import (
+    HeartbeatState,
+    HistoryEntry,
+    Ping,
+    PingKind,
+    StatusChange,
+    StoredState,
+)
+from monitor.store.states import Fence
+
+
+class Store(Database):
+    """The state store. Open with `Store.open(...)`; close with `close()` or `with`."""
+
+    # --- contract state and history (monitor/store/states.py) -------------------------------
+
+    def save_verdicts(
+        self,
+        verdicts: Sequence[Verdict],
+        contracts: Mapping[str, Contract],
+        now: datetime,
+        *,
+        fence: Fence | None = None,
+    ) -> list[StatusChange]:
+        """Save verdicts in one transaction; return each status change, recorded once.
+
+        `fence` (replicas, monitor/serve/leases.py) picks, inside the transaction, the contracts
+        this process may still write; the others' verdicts are dropped."""
+        return states.save_verdicts(self, verdicts, contracts, now, fence)
+
+    def states(self) -> dict[str, StoredState]:
+        """Every contract's saved state, by name."""
+        return states.all_states(self)
+
+    def state(self, name: str) -> StoredState | None:
+        """One contract's saved state, or None."""
+        return states.one_state(self, name)
+
+    def history(self, name: str, limit: int = 50) -> list[HistoryEntry]:
+        """Kept readings of one contract, newest first."""
+        return states.read_history(self, name, limit)
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete history and pings older than `older_than` (the newest ping of each kind
+        per contract is kept); returns how many rows went."""
+        return states.prune(self, older_than)
+
+    def forget(self, names_not_in: Sequence[str] | set[str]) -> list[str]:
+        """Drop the state of contracts not in `names_not_in`; returns their names."""
+        return states.forget(self, set(names_not_in))
+
+    def recent_statuses(self, since: datetime, per_contract: int = 24) -> dict[str, list[str]]:
+        """Recent kept statuses of every contract since `since`, oldest first (sparks)."""
+        return recent.recent_statuses(self, since, per_contract)
+
+    def recent_transitions(self, name: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Alert transitions of one contract, newest first."""
+        return recent.recent_transitions(self, name, limit)
+
+    # --- heartbeats (monitor/store/pings.py) ---------------------------------------------
+
+    def record_ping(
+        self,
+        name: str,
+        kind: PingKind,
+        at: datetime,
+        *,
+        exit_code: int | None = None,
+        duration: float | None = None,
+        output: str | None = None,
+        run_id: str | None = None,
+    ) -> Ping:
+        """Store one ping (no validation: see monitor/sources/heartbeat/pings.py)."""
+        return pings.record_ping(self, name, kind, at, exit_code, duration, output, run_id)
+
+    def heartbeat_states(
+        self, names: Sequence[str], as_of: datetime | None = None
+    ) -> dict[str, HeartbeatState]:
+        """What the pings of each named contract say (every name gets an entry); with
+        `as_of`, as they stood then."""
+        return pings.heartbeat_states(self, names, as_of)
+
+    def pings(self, name: str, limit: int = 50) -> list[Ping]:
+        """Recent pings of one contract, newest first."""
+        return pings.recent_pings(self, name, limit)

@@ -28,7 +28,7 @@ MARKER = "TOPSECRET7f3a"
 @pytest.fixture(autouse=True)
 def without_the_text_fence(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let the host-reaching calls through the text scan: the connection must refuse them."""
-    monkeypatch.setattr("monitor.sources.sql.reader.host_reach", lambda sql, dialect="": None)
+    monkeypatch.setattr("monitor.sources.sql.shared.host_reach", lambda sql, dialect="": None)
 
 
 @pytest.fixture

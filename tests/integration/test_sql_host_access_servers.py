@@ -69,7 +69,7 @@ def test_without_the_fence_the_superuser_would_have_leaked_the_file(
     pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Shows the probe above is a real one: a read-only session does not stop it.
-    monkeypatch.setattr("monitor.sources.sql.reader.host_reach", lambda sql, dialect="": None)
+    monkeypatch.setattr("monitor.sources.sql.shared.host_reach", lambda sql, dialect="": None)
     probes = [query(name, PG_PROBES[name]) for name in ("pg_read_file", "pg_ls_dir")]
     got = read(probes, settings(tmp_path, main=Warehouse(url=pg)))
     for reading in got.values():
@@ -82,7 +82,7 @@ def test_a_read_only_session_alone_does_not_stop_lo_import(
 ) -> None:
     # PostgreSQL 15 imports a server file into a large object even in a read-only
     # transaction: only the text fence and the role's privileges stop it (README, Security).
-    monkeypatch.setattr("monitor.sources.sql.reader.host_reach", lambda sql, dialect="": None)
+    monkeypatch.setattr("monitor.sources.sql.shared.host_reach", lambda sql, dialect="": None)
     got = read([query("q", PG_PROBES["lo_import"])], settings(tmp_path, main=Warehouse(url=pg)))
     assert got["q"].error is not None and "read-only" not in got["q"].error
     assert "invalid input syntax for type timestamp" in got["q"].error  # the oid came back
@@ -126,7 +126,7 @@ def test_sqlite_cannot_load_extensions_or_attach(
     con.execute("INSERT INTO orders VALUES ('2026-11-27T10:00:00Z')")
     con.commit()
     con.close()
-    monkeypatch.setattr("monitor.sources.sql.reader.host_reach", lambda sql, dialect="": None)
+    monkeypatch.setattr("monitor.sources.sql.shared.host_reach", lambda sql, dialect="": None)
     got = read(
         [
             query("ext", "SELECT load_extension('/nonexistent/evil.so')"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from monitor.core.models import Contract, Expectation, RunLogSource
-from monitor.sources.run_log.reader import reading_for, summarize
+from monitor.sources.run_log.rule import reading_for, summarize
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 SRC = RunLogSource(job="j", file="runs.jsonl", success=("success", "pass"))

@@ -7,7 +7,7 @@ import pytest
 from monitor.config.sqldeny import host_reach
 from monitor.config.sqlguard import check_readonly_query, check_where
 from monitor.core.models import QuerySource
-from monitor.sources.sql.reader import duck_quote, statement
+from monitor.sources.sql.shared import duck_quote, statement
 from tests.integration.sql_helpers import query, table
 
 

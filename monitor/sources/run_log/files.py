@@ -42,7 +42,7 @@ from monitor.sources.run_log.dbt import (
     runs_of,
 )
 from monitor.sources.run_log.dbt import parse as parse_artifact
-from monitor.sources.run_log.reader import is_dbt, reading_for, source_of, summarize
+from monitor.sources.run_log.rule import is_dbt, reading_for, source_of, summarize
 from monitor.sources.timestamps import TimestampError, to_utc
 
 Run = tuple[str, datetime | None]

@@ -19,8 +19,8 @@ from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, RunLogSource
 from monitor.sources._ctx import warehouse_timezone
 from monitor.sources.base import ReadContext, describe, error_reading
-from monitor.sources.run_log.reader import JobRuns, reading_for, source_of
-from monitor.sources.sql.reader import duck_quote, duckdb_path, quoted, split_identifier
+from monitor.sources.run_log.rule import JobRuns, reading_for, source_of
+from monitor.sources.sql.shared import duck_quote, duckdb_path, quoted, split_identifier
 from monitor.sources.timestamps import TimestampError, to_utc
 
 CHUNK = 500  # jobs per query: keeps the IN lists well under every driver's limits

@@ -27,7 +27,7 @@ from monitor.config.sqlguard import dialect_for_url
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources.base import ReadContext, describe, error_reading, resolve_path
-from monitor.sources.sql.reader import (
+from monitor.sources.sql.shared import (
     Quote,
     from_clause,
     quoted,

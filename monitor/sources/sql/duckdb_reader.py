@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources.base import ReadContext, describe, error_reading
-from monitor.sources.sql.reader import duck_quote, from_clause, quoted, reading_from_rows, statement
+from monitor.sources.sql.shared import duck_quote, from_clause, quoted, reading_from_rows, statement
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection

@@ -29,7 +29,7 @@ from typing import Any
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources.base import ReadContext, describe, error_reading, mask
-from monitor.sources.sql.reader import split_identifier
+from monitor.sources.sql.shared import split_identifier
 from monitor.sources.timestamps import TimestampError, to_utc
 
 CHUNK = 1000  # contracts per statement

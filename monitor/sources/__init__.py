@@ -28,10 +28,10 @@ __all__ = ["ReadContext", "explain_contract", "module_for", "read_contracts"]
 _GRACE_SECONDS = 0.5
 
 _KIND_NAMES = {
-    "monitor.sources.sql.shared": "table/query",
+    "monitor.sources.sql.reader": "table/query",
     "monitor.sources.sql.metadata": "table (metadata)",
     "monitor.sources.files.reader": "files",
-    "monitor.sources.run_log.rule": "run_log",
+    "monitor.sources.run_log.reader": "run_log",
     "monitor.sources.heartbeat.reader": "heartbeat",
 }
 
@@ -40,20 +40,20 @@ def module_for(contract: Contract) -> str:
     """The module that reads `contract`'s source kind."""
     src = contract.source
     if isinstance(src, TableSource):
-        return "monitor.sources.sql.shared" if src.column else "monitor.sources.sql.metadata"
+        return "monitor.sources.sql.reader" if src.column else "monitor.sources.sql.metadata"
     return {
-        "query": "monitor.sources.sql.shared",
+        "query": "monitor.sources.sql.reader",
         "files": "monitor.sources.files.reader",
-        "run_log": "monitor.sources.run_log.rule",
+        "run_log": "monitor.sources.run_log.reader",
         "heartbeat": "monitor.sources.heartbeat.reader",
     }[src.kind]
 
 
 def _warehouse_of(contract: Contract, module: str) -> str | None:
     """The warehouse a group is bound to: SQL kinds and run logs kept in a table."""
-    if module in ("monitor.sources.sql.shared", "monitor.sources.sql.metadata"):
+    if module in ("monitor.sources.sql.reader", "monitor.sources.sql.metadata"):
         return contract.warehouse
-    if module == "monitor.sources.run_log.rule" and getattr(contract.source, "table", None):
+    if module == "monitor.sources.run_log.reader" and getattr(contract.source, "table", None):
         return contract.warehouse
     return None
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor.core.evaluate import evaluate
 from monitor.core.models import Reading, RunLogSource, Status
-from monitor.sources.run_log import rule as run_log
+from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 from tests.integration.test_run_log_files import DBT, T0, iso, node, run_results, write_run
 

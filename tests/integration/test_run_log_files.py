@@ -9,7 +9,7 @@ from typing import Any
 
 from monitor.config.settings import Warehouse
 from monitor.core.models import Reading, RunLogSource
-from monitor.sources.run_log import rule as run_log
+from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.core.models import Reading, RunLogSource
 from monitor.sources.run_log import files as run_log_files
-from monitor.sources.run_log import rule as run_log
+from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 
 DBT = RunLogSource(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from monitor.config.settings import Warehouse
 from monitor.core.models import RunLogSource
-from monitor.sources.run_log import rule as run_log
+from monitor.sources.run_log import reader as run_log
 from monitor.sources.sql.alchemy import dispose_engines
 from tests.integration.source_helpers import contract, ctx_for
 

@@ -14,7 +14,7 @@ import pytest
 
 from monitor.core.models import FilesSource, Reading, RunLogSource
 from monitor.sources.files import reader as files
-from monitor.sources.run_log import rule as run_log
+from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 
 moto_server = pytest.importorskip("moto.server", reason="SKIPPED LOUDLY: moto[s3] not installed")

@@ -51,10 +51,10 @@ def fake_kind(
 
 
 def test_each_source_kind_maps_to_its_module() -> None:
-    assert module_for(table("t", "x", "y")) == "monitor.sources.sql.shared"
+    assert module_for(table("t", "x", "y")) == "monitor.sources.sql.reader"
     assert module_for(contract("h", HeartbeatSource())) == "monitor.sources.heartbeat.reader"
     assert module_for(contract("r", RunLogSource(job="j", file="x"))) == (
-        "monitor.sources.run_log.rule"
+        "monitor.sources.run_log.reader"
     )
 
 

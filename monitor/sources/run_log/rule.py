@@ -17,17 +17,12 @@ Runs without a time are ignored (a running Airflow dag_run has no end_date yet).
 
 from __future__ import annotations
 
-import importlib
-import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, RunLogSource
-from monitor.sources.base import ReadContext
 
 
 @dataclass(frozen=True)
@@ -53,45 +48,6 @@ def source_of(contract: Contract) -> RunLogSource:
 def is_dbt(src: RunLogSource) -> bool:
     """True when the log is dbt's run_results.json files."""
     return src.preset == "dbt"
-
-
-def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
-    """One Reading per run_log contract; never raises for a bad log."""
-    from monitor.sources.run_log import files as run_log_files
-
-    tables = [c for c in contracts if source_of(c).table is not None]
-    others = [c for c in contracts if source_of(c).table is None]
-    readings: list[Reading] = []
-    if tables:
-        readings.extend(_table_module().read_batch(tables, ctx))
-    for contract in others:
-        started = time.perf_counter()
-        try:
-            reading = run_log_files.read_one(contract, ctx)
-        except SourceError as exc:
-            reading = Reading(contract.name, error=str(exc))
-        readings.append(replace(reading, duration_seconds=time.perf_counter() - started))
-        ctx.deliver(readings[-1])  # progress: the dispatcher's timeout counts from here
-    return readings
-
-
-def explain(contract: Contract, ctx: ReadContext) -> str:
-    """What a check of this contract reads, in words (and SQL for a table)."""
-    src = source_of(contract)
-    rule = (
-        f"the newest run of job {src.job!r} with status in {list(src.success)}; "
-        f"runs after it with status in {list(src.failure)} are counted as failed runs"
-    )
-    if src.table is not None:
-        return f"{rule}\n{_table_module().explain_sql(contract, ctx)}"
-    from monitor.sources.run_log import files as run_log_files
-
-    return f"{rule}, read from {run_log_files.describe_files(contract, ctx)}"
-
-
-def _table_module() -> Any:
-    # Imported by name: run-log tables need the SQL connection layer, which loads SQLAlchemy.
-    return importlib.import_module("monitor.sources.run_log.table")
 
 
 def summarize(runs: Iterable[tuple[str, datetime | None]], success: Iterable[str]) -> JobRuns:

@@ -1,9 +1,6 @@
-"""`table` + `column` (+ `where`) and `query` sources: the newest timestamp in a warehouse.
-
-DuckDB files are read through the `duckdb` module directly (sql_duckdb.py: no SQLAlchemy
-import, one read-only open per batch); every other database through SQLAlchemy 2
-(sql_alchemy.py). This module holds what both share: identifier quoting, the SQL text,
-the run-time guard on SQL fragments, and turning the value read into a Reading.
+"""What the SQL readers share: identifier quoting, the SQL text, the run-time guard on SQL
+fragments, and turning the value read into a Reading (the readers: reader.py dispatches to
+duckdb_reader.py or alchemy.py; metadata.py and run_log/table.py build on this too).
 """
 
 from __future__ import annotations
@@ -19,56 +16,6 @@ from monitor.sources.timestamps import TimestampError, to_utc
 
 # Plain parts as config validation allows them (`-` inside a part: BigQuery project ids).
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:-[A-Za-z0-9_$]+)*\Z")
-
-
-def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
-    """Read `table`+`column` and `query` contracts of one warehouse."""
-    try:
-        url = ctx.warehouse_config.url
-    except SourceError as exc:
-        return [error_reading(c, str(exc)) for c in contracts]
-    duck = duckdb_path(url, ctx)
-    if ctx.as_of is not None:
-        return _read_as_of(url, duck, contracts, ctx)
-    if duck is not None:
-        from monitor.sources.sql import duckdb_reader as sql_duckdb
-
-        return sql_duckdb.read_batch(duck, contracts, ctx)
-    from monitor.sources.sql import alchemy as sql_alchemy
-
-    return sql_alchemy.read_batch(url, contracts, ctx)
-
-
-def _read_as_of(
-    url: str, duck: str | None, contracts: Sequence[Contract], ctx: ReadContext
-) -> list[Reading]:
-    """`--at T`: each column is read cut at T in SQL (monitor.sources.asof); a `query`'s
-    value after T becomes an error in the dispatcher, which applies that rule to all."""
-    from monitor.sources.asof import cut_table
-
-    assert ctx.as_of is not None
-    backend = "duckdb" if duck is not None else url.split(":", 1)[0].split("+", 1)[0]
-    tz = ctx.warehouse_config.timezone
-    cut = [cut_table(c, backend, ctx.as_of, tz) for c in contracts]
-    if duck is not None:
-        from monitor.sources.sql import duckdb_reader as sql_duckdb
-
-        return sql_duckdb.read_batch(duck, cut, ctx)
-    from monitor.sources.sql import alchemy as sql_alchemy
-
-    return sql_alchemy.read_batch(url, cut, ctx)
-
-
-def explain(contract: Contract, ctx: ReadContext) -> str:
-    """The SQL one read of `contract` runs, and where."""
-    url = ctx.warehouse_config.url
-    duck = duckdb_path(url, ctx)
-    if duck is not None:
-        sql = statement(contract, duck_quote, dialect="duckdb")
-        return f"-- warehouse {ctx.warehouse} (DuckDB file {duck}, opened read-only)\n{sql}"
-    from monitor.sources.sql import alchemy as sql_alchemy
-
-    return sql_alchemy.explain(url, contract, ctx)
 
 
 def duckdb_path(url: str, ctx: ReadContext) -> str | None:

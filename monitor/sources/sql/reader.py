@@ -1,0 +1,55 @@
+"""`table` + `column` (+ `where`) and `query` sources: the newest timestamp in a warehouse.
+
+DuckDB files are read through the `duckdb` module directly (duckdb_reader.py: no SQLAlchemy
+import, one read-only open per batch); every other database through SQLAlchemy 2
+(alchemy.py). Both import their driver only when they first connect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monitor.core.errors import SourceError
+from monitor.core.models import Contract, Reading
+from monitor.sources.asof import cut_table
+from monitor.sources.base import ReadContext, error_reading
+from monitor.sources.sql import alchemy, duckdb_reader
+from monitor.sources.sql.shared import duck_quote, duckdb_path, statement
+
+
+def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
+    """Read `table`+`column` and `query` contracts of one warehouse."""
+    try:
+        url = ctx.warehouse_config.url
+    except SourceError as exc:
+        return [error_reading(c, str(exc)) for c in contracts]
+    duck = duckdb_path(url, ctx)
+    if ctx.as_of is not None:
+        return _read_as_of(url, duck, contracts, ctx)
+    if duck is not None:
+        return duckdb_reader.read_batch(duck, contracts, ctx)
+    return alchemy.read_batch(url, contracts, ctx)
+
+
+def _read_as_of(
+    url: str, duck: str | None, contracts: Sequence[Contract], ctx: ReadContext
+) -> list[Reading]:
+    """`--at T`: each column is read cut at T in SQL (monitor.sources.asof); a `query`'s
+    value after T becomes an error in the dispatcher, which applies that rule to all."""
+    assert ctx.as_of is not None
+    backend = "duckdb" if duck is not None else url.split(":", 1)[0].split("+", 1)[0]
+    tz = ctx.warehouse_config.timezone
+    cut = [cut_table(c, backend, ctx.as_of, tz) for c in contracts]
+    if duck is not None:
+        return duckdb_reader.read_batch(duck, cut, ctx)
+    return alchemy.read_batch(url, cut, ctx)
+
+
+def explain(contract: Contract, ctx: ReadContext) -> str:
+    """The SQL one read of `contract` runs, and where."""
+    url = ctx.warehouse_config.url
+    duck = duckdb_path(url, ctx)
+    if duck is not None:
+        sql = statement(contract, duck_quote, dialect="duckdb")
+        return f"-- warehouse {ctx.warehouse} (DuckDB file {duck}, opened read-only)\n{sql}"
+    return alchemy.explain(url, contract, ctx)

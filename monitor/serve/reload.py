@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from monitor.serve.service import Service
+    from monitor.serve.runtime import Runtime
 
 log = logging.getLogger("fresh.reload")
 
 DEBOUNCE_MS = 400
 
 
-def watched(service: Service) -> tuple[Path | None, Path]:
+def watched(service: Runtime) -> tuple[Path | None, Path]:
     """The fresh.yml in use (None without one) and the checks folder."""
     settings = service.project.settings
     config = settings.config_path
@@ -55,7 +55,7 @@ async def _changes(
         yield {Path(p).absolute() for _, p in batch}
 
 
-async def watch_files(service: Service) -> None:
+async def watch_files(service: Runtime) -> None:
     """Call `service.reload` whenever a configuration file changes, until shutdown."""
     config, checks = watched(service)
     queue: asyncio.Queue[set[Path]] = asyncio.Queue()

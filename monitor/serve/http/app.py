@@ -31,7 +31,7 @@ from monitor.core.models import HeartbeatSource
 from monitor.serve.metrics import CONTENT_TYPE
 
 if TYPE_CHECKING:
-    from monitor.serve.service import Service
+    from monitor.serve.runtime import Runtime
     from monitor.store import PingKind
 
 log = logging.getLogger("fresh.http")
@@ -51,7 +51,7 @@ class _Refused(Exception):
         self.response = response
 
 
-def _guard(service: Service, request: Request) -> None:
+def _guard(service: Runtime, request: Request) -> None:
     """Basic auth for `/` and `/api/v1/*` when `server.auth` is set."""
     auth = service.project.settings.server.auth
     if auth is None:
@@ -73,7 +73,7 @@ def _guard(service: Service, request: Request) -> None:
         )
 
 
-def build_app(service: Service) -> Starlette:
+def build_app(service: Runtime) -> Starlette:
     """The starlette application of one service."""
 
     async def metrics(request: Request) -> Response:
@@ -248,7 +248,7 @@ def build_app(service: Service) -> Starlette:
 
 
 def record_ping(
-    service: Service,
+    service: Runtime,
     name: str,
     kind: PingKind,
     at: datetime,

@@ -21,13 +21,13 @@ from monitor.serve.http.statuspage import (
 )
 
 if TYPE_CHECKING:
-    from monitor.serve.service import Service
+    from monitor.serve.runtime import Runtime
 
 SPARK_WINDOW = timedelta(days=2)
 REFRESH_SECONDS = 30
 
 
-def _options(service: Service) -> PageOptions:
+def _options(service: Runtime) -> PageOptions:
     server = service.project.settings.server
     return PageOptions(
         refresh_seconds=REFRESH_SECONDS,
@@ -45,7 +45,7 @@ def _filters(request: Request) -> Filters:
     )
 
 
-def _rows(service: Service) -> list[dict[str, Any]]:
+def _rows(service: Runtime) -> list[dict[str, Any]]:
     from monitor.report.results import verdict_to_json
 
     states = service.store.states()
@@ -60,7 +60,7 @@ def _rows(service: Service) -> list[dict[str, Any]]:
     return rows
 
 
-async def status_page(service: Service, request: Request) -> Response:
+async def status_page(service: Runtime, request: Request) -> Response:
     """`GET /`: every contract, worst first, filtered by `?owner=`, `?tag=`, `?status=`."""
     now = service.clock.now()
 
@@ -72,7 +72,7 @@ async def status_page(service: Service, request: Request) -> Response:
     return HTMLResponse(html)
 
 
-async def contract_page(service: Service, request: Request) -> Response:
+async def contract_page(service: Runtime, request: Request) -> Response:
     """`GET /contracts/{name}`: one contract with its history, read and recent alerts."""
     from monitor.report.results import iso_z, verdict_to_json
     from monitor.sources import explain_contract

@@ -1,4 +1,4 @@
-"""Plugs the alerts into `fresh serve` (found by `monitor.serve.service.attach_features`).
+"""Plugs the alerts into `fresh serve` (called by `monitor.serve.service.attach_features`).
 
 The service calls the sink on its store thread after each save (the status changes, each
 recorded once by the store's compare-and-set) and when contracts leave the configuration;
@@ -36,7 +36,10 @@ class _Service(Protocol):
     store: Store
     clock: Clock
     replica: str
-    metrics: _Metrics
+
+    @property
+    def metrics(self) -> _Metrics: ...
+
     sinks: list[Any]
     tasks: list[Callable[[], Coroutine[Any, Any, None]]]
     stopping: asyncio.Event

@@ -15,8 +15,6 @@ needs to know what an alert is.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 import os
 import signal
@@ -27,14 +25,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import sqlalchemy as sa
+
 from monitor import __version__
+from monitor.alerts.sink import attach as attach_alerts
+from monitor.config.loader import load_project
 from monitor.config.project import Project
-from monitor.config.redact import SECRETS
+from monitor.config.redact import SECRETS, secrets_of
 from monitor.core.clock import Clock, SystemClock
 from monitor.core.errors import ConfigError, UsageError
+from monitor.core.evaluate import evaluate
 from monitor.core.models import Contract, Reading, Verdict
+from monitor.serve.http.app import build_app, make_server
+from monitor.serve.leases import hold_leases, keeper_for
 from monitor.serve.metrics import ServiceMetrics
+from monitor.serve.reload import watch_files
 from monitor.serve.scheduler import Scheduler
+from monitor.sources import kind_of, read_contracts
+from monitor.store.schema import outbox
 
 if TYPE_CHECKING:
     from monitor.store import StatusChange, Store
@@ -89,8 +97,6 @@ def bind(listen: Listen) -> socket.socket:
 
 def settings_secrets(project: Project) -> set[str]:
     """Every secret value of the configuration, for masking logs."""
-    from monitor.config.redact import secrets_of
-
     return set(secrets_of(project.settings))
 
 
@@ -129,9 +135,6 @@ class Service:
             states=self.verdicts,
             outbox_size=self.outbox_size,
         )
-        from monitor.core.evaluate import evaluate
-        from monitor.serve.leases import keeper_for
-
         # PostgreSQL: several replicas share the work through leases; SQLite: one checks all
         self.leases = keeper_for(self) if store.is_postgres else None
         self.scheduler = Scheduler(
@@ -161,10 +164,6 @@ class Service:
 
     def outbox_size(self) -> int:
         """Alerts waiting for delivery in the store's outbox."""
-        import sqlalchemy as sa
-
-        from monitor.store.schema import outbox
-
         query = (
             sa.select(sa.func.count())
             .select_from(outbox)
@@ -180,8 +179,6 @@ class Service:
     # -- the scheduler's edges --
 
     def _read(self, contracts: list[Contract], now: datetime) -> Mapping[str, Reading]:
-        from monitor.sources import read_contracts
-
         readings: Mapping[str, Reading] = read_contracts(
             contracts, self.project.settings, now, store=self.store
         )
@@ -235,8 +232,6 @@ class Service:
 
     async def reload(self, reason: str) -> bool:
         """Load the configuration again; keep the last good one when it is invalid."""
-        from monitor.config.loader import load_project
-
         async with self._reload_lock:
             try:
                 project = await asyncio.to_thread(
@@ -298,17 +293,12 @@ class Service:
 
         Returns the exit code: 0 after a signal, 1 when a part of the service crashed.
         """
-        from monitor.serve.http.app import build_app, make_server
-        from monitor.serve.reload import watch_files
-
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._signal, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, self._signal, "SIGINT")
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload("SIGHUP")))
         attach_features(self)
         if self.leases is not None:
-            from monitor.serve.leases import hold_leases
-
             self.tasks.append(lambda: hold_leases(self))
         await loop.run_in_executor(self.scheduler.store_pool, self.forget_removed, self.clock.now())
         server = make_server(build_app(self), sock)
@@ -361,25 +351,11 @@ class Service:
 
 def batch_key(contract: Contract) -> str:
     """Contracts read in one call: SQL kinds per warehouse, other kinds per kind."""
-    from monitor.sources import module_for
-
-    module = module_for(contract)
-    kind = module.split(".")[2]  # monitor.sources.KIND.reader
-    if kind == "sql" or (
-        kind == "run_log" and getattr(contract.source, "table", None)
-    ):
-        return f"warehouse:{contract.warehouse}"
-    return kind
-
-
-FEATURES = ("monitor.alerts.sink",)
+    kind = kind_of(contract)
+    return f"warehouse:{contract.warehouse}" if kind.by_warehouse(contract) else kind.key
 
 
 def attach_features(service: Service) -> None:
-    """Let features plug into the service: each module's `attach(service)` adds its sinks
-    and tasks. A feature not built yet is simply absent."""
-    for name in FEATURES:
-        if importlib.util.find_spec(name) is None:
-            continue
-        module = importlib.import_module(name)
-        module.attach(service)
+    """Let features plug into the service: each one's `attach(service)` adds its sinks and
+    tasks (the alerts: a sink for status changes, a task for their threads)."""
+    attach_alerts(service)

@@ -1,15 +1,14 @@
 """Read contracts from their sources: the dispatcher every source kind plugs into.
 
-Contracts are grouped by source-kind module and, for kinds that query a warehouse, by
-warehouse. Each group runs on its own thread, so a slow or dead warehouse never delays the
-others; a group that reports nothing for longer than its warehouse `timeout` gets `error`
-readings for its unfinished contracts and is not waited for. Any exception a reader raises
-becomes an `error` reading; a missing source-kind module does too.
+Contracts are grouped by source kind (monitor/sources/registry.py) and, for kinds that query
+a warehouse, by warehouse. Each group runs on its own thread, so a slow or dead warehouse never
+delays the others; a group that reports nothing for longer than its warehouse `timeout` gets
+`error` readings for its unfinished contracts and is not waited for. Any exception a reader raises
+becomes an `error` reading; a kind whose reader cannot be imported does too.
 """
 
 from __future__ import annotations
 
-import importlib
 import queue
 import threading
 import time
@@ -18,61 +17,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.config.settings import Settings
-from monitor.core.models import Contract, Reading, TableSource
+from monitor.core.models import Contract, Reading
 from monitor.sources.base import ReadContext, describe, error_reading, mask, settings_secrets
+from monitor.sources.registry import Kind, kind_of
 
-__all__ = ["ReadContext", "explain_contract", "module_for", "read_contracts"]
+__all__ = ["ReadContext", "explain_contract", "kind_of", "read_contracts"]
 
 # A reader's own timeout (statement timeout, lock retries) should win over the watchdog,
 # whose message is vaguer: give it this much slack.
 _GRACE_SECONDS = 0.5
 
-_KIND_NAMES = {
-    "monitor.sources.sql.reader": "table/query",
-    "monitor.sources.sql.metadata": "table (metadata)",
-    "monitor.sources.files.reader": "files",
-    "monitor.sources.run_log.reader": "run_log",
-    "monitor.sources.heartbeat.reader": "heartbeat",
-}
+def _not_available(kind: Kind) -> str:
+    return f"source kind {kind.name} is not available"
 
 
-def module_for(contract: Contract) -> str:
-    """The module that reads `contract`'s source kind."""
-    src = contract.source
-    if isinstance(src, TableSource):
-        return "monitor.sources.sql.reader" if src.column else "monitor.sources.sql.metadata"
-    return {
-        "query": "monitor.sources.sql.reader",
-        "files": "monitor.sources.files.reader",
-        "run_log": "monitor.sources.run_log.reader",
-        "heartbeat": "monitor.sources.heartbeat.reader",
-    }[src.kind]
-
-
-def _warehouse_of(contract: Contract, module: str) -> str | None:
+def _warehouse_of(contract: Contract, kind: Kind) -> str | None:
     """The warehouse a group is bound to: SQL kinds and run logs kept in a table."""
-    if module in ("monitor.sources.sql.reader", "monitor.sources.sql.metadata"):
-        return contract.warehouse
-    if module == "monitor.sources.run_log.reader" and getattr(contract.source, "table", None):
-        return contract.warehouse
-    return None
-
-
-def _load(module: str) -> object:
-    """The source-kind module; ImportError when it is not there (yet)."""
-    mod = importlib.import_module(module)
-    if not hasattr(mod, "read_batch") or not hasattr(mod, "explain"):
-        raise ImportError(f"{module} has no read_batch/explain")
-    return mod
-
-
-def _not_available(module: str) -> str:
-    return f"source kind {_KIND_NAMES.get(module, module)} is not available"
+    return contract.warehouse if kind.by_warehouse(contract) else None
 
 
 @dataclass
 class _Group:
-    module: str
+    kind: Kind
     warehouse: str | None
     contracts: list[Contract]
     limit: float  # seconds without progress before the group is given up
@@ -132,7 +98,7 @@ def read_contracts(
         threading.Thread(
             target=_run_group,
             args=(gid, group, ctx, inbox),
-            name=f"fresh-read-{group.module.rsplit('.', 1)[-1]}-{group.warehouse or ''}",
+            name=f"fresh-read-{group.kind.key}-{group.warehouse or ''}",
             daemon=True,
         ).start()
 
@@ -178,12 +144,12 @@ def _run_group(
     started = time.monotonic()
     try:
         try:
-            mod = _load(group.module)
+            reader = group.kind.load()
         except ImportError:
-            why = _not_available(group.module)
+            why = _not_available(group.kind)
             inbox.put((gid, [error_reading(c, why) for c in group.contracts]))
             return
-        readings = mod.read_batch(group.contracts, ctx)  # type: ignore[attr-defined]
+        readings = reader.read_batch(group.contracts, ctx)
         inbox.put((gid, list(readings)))
     except BaseException as exc:  # a reader's bug must become an error reading, not a crash
         why = describe(exc)
@@ -196,13 +162,13 @@ def _run_group(
 def _group(contracts: Sequence[Contract], settings: Settings) -> list[_Group]:
     groups: dict[tuple[str, str | None], _Group] = {}
     for contract in contracts:
-        module = module_for(contract)
-        warehouse = _warehouse_of(contract, module)
-        key = (module, warehouse)
+        kind = kind_of(contract)
+        warehouse = _warehouse_of(contract, kind)
+        key = (kind.key, warehouse)
         if key not in groups:
             wh = settings.warehouses.get(warehouse or contract.warehouse)
             timeout = wh.timeout.total_seconds() if wh is not None else 30.0
-            groups[key] = _Group(module, warehouse, [], timeout + _GRACE_SECONDS)
+            groups[key] = _Group(kind, warehouse, [], timeout + _GRACE_SECONDS)
         groups[key].contracts.append(contract)
         groups[key].pending.add(contract.name)
     return list(groups.values())
@@ -229,15 +195,15 @@ def explain_contract(contract: Contract, settings: Settings) -> str:
     """What reading `contract` runs (the SQL, or the files read), for `fresh explain`."""
     from datetime import UTC
 
-    module = module_for(contract)
+    kind = kind_of(contract)
     ctx = ReadContext(
         settings=settings,
         now=datetime.now(UTC),
-        warehouse=_warehouse_of(contract, module),
+        warehouse=_warehouse_of(contract, kind),
     )
     try:
-        mod = _load(module)
+        reader = kind.load()
     except ImportError:
-        return _not_available(module)
-    text: str = mod.explain(contract, ctx)  # type: ignore[attr-defined]
+        return _not_available(kind)
+    text = reader.explain(contract, ctx)
     return mask(text, settings_secrets(settings))

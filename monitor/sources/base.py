@@ -1,6 +1,6 @@
 """What every source kind shares: the read context, error readings, secret masking.
 
-A source kind is a module with two functions:
+A source kind is a module with two functions (`registry.Reader`), registered in registry.py:
 
     read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]
     explain(contract: Contract, ctx: ReadContext) -> str
@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 from monitor.config.settings import Settings, Warehouse
 from monitor.core.models import Contract, Reading
@@ -65,14 +64,6 @@ class ReadContext:
         """
         if self.report is not None and readings:
             self.report(readings)
-
-
-class SourceKind(Protocol):
-    """The two functions a source-kind module exposes (module-level)."""
-
-    def read_batch(self, contracts: list[Contract], ctx: ReadContext) -> list[Reading]: ...
-
-    def explain(self, contract: Contract, ctx: ReadContext) -> str: ...
 
 
 def error_reading(contract: Contract | str, message: str, duration: float = 0.0) -> Reading:

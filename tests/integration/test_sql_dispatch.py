@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import types
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,13 +14,23 @@ import duckdb
 import pytest
 
 from monitor.config.settings import Warehouse
-from monitor.core.models import Contract, Expectation, HeartbeatSource, Reading, RunLogSource
-from monitor.sources import module_for, read_contracts
+from monitor.core.models import (
+    Contract,
+    Expectation,
+    FilesSource,
+    HeartbeatSource,
+    QuerySource,
+    Reading,
+    RunLogSource,
+    Source,
+    TableSource,
+)
+from monitor.sources import kind_of, read_contracts, registry
 from monitor.sources.base import ReadContext, mask
 from tests.integration.sql_helpers import NOW, read, settings, table, utc
 
 
-def contract(name: str, source: HeartbeatSource | RunLogSource) -> Contract:
+def contract(name: str, source: Source) -> Contract:
     return Contract(
         name=name,
         owner="ops",
@@ -39,29 +49,28 @@ def duck(tmp_path: Path) -> Path:
     return path
 
 
-def fake_kind(
-    monkeypatch: pytest.MonkeyPatch,
-    module: str,
-    read_batch: object,
-) -> None:
-    mod = types.ModuleType(module)
-    mod.read_batch = read_batch  # type: ignore[attr-defined]
-    mod.explain = lambda contract, ctx: "fake"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, module, mod)
+def fake_kind(monkeypatch: pytest.MonkeyPatch, read_batch: object) -> None:
+    """Swap the heartbeat kind's reader for one whose read_batch is `read_batch`."""
+    fake = types.SimpleNamespace(read_batch=read_batch, explain=lambda contract, ctx: "fake")
+    monkeypatch.setattr(registry, "HEARTBEAT", replace(registry.HEARTBEAT, load=lambda: fake))
 
 
-def test_each_source_kind_maps_to_its_module() -> None:
-    assert module_for(table("t", "x", "y")) == "monitor.sources.sql.reader"
-    assert module_for(contract("h", HeartbeatSource())) == "monitor.sources.heartbeat.reader"
-    assert module_for(contract("r", RunLogSource(job="j", file="x"))) == (
-        "monitor.sources.run_log.reader"
-    )
+def test_each_source_kind_has_its_reader() -> None:
+    assert kind_of(table("t", "x", "y")) is registry.SQL
+    assert kind_of(contract("m", TableSource("x"))) is registry.METADATA
+    assert kind_of(contract("q", QuerySource("select 1"))) is registry.SQL
+    assert kind_of(contract("f", FilesSource("*.csv"))) is registry.FILES
+    assert kind_of(contract("h", HeartbeatSource())) is registry.HEARTBEAT
+    assert kind_of(contract("r", RunLogSource(job="j", file="x"))) is registry.RUN_LOG
 
 
 def test_a_missing_source_kind_is_an_error_reading_not_a_crash(
     monkeypatch: pytest.MonkeyPatch, duck: Path
 ) -> None:
-    monkeypatch.setitem(sys.modules, "monitor.sources.heartbeat.reader", None)
+    def missing() -> registry.Reader:
+        raise ImportError("no module named monitor.sources.heartbeat.reader")
+
+    monkeypatch.setattr(registry, "HEARTBEAT", replace(registry.HEARTBEAT, load=missing))
     s = settings(duck.parent, main=Warehouse(url=f"duckdb:///{duck}"))
     got = read([contract("hb", HeartbeatSource()), table("t", "t", "at")], s)
     assert got["hb"].error == "source kind heartbeat is not available"
@@ -76,7 +85,7 @@ def test_a_reader_that_raises_fails_its_group_only_and_secrets_are_masked(
     def explode(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
         raise RuntimeError(f"could not reach {url} (password hunter2hunter2)")
 
-    fake_kind(monkeypatch, "monitor.sources.heartbeat.reader", explode)
+    fake_kind(monkeypatch, explode)
     s = settings(duck.parent, main=Warehouse(url=f"duckdb:///{duck}"), pg=Warehouse(url=url))
     got = read([contract("hb", HeartbeatSource()), table("t", "t", "at")], s)
     assert got["hb"].error is not None
@@ -94,7 +103,7 @@ def test_a_hung_group_times_out_without_delaying_the_others(
         release.wait(30)
         return [Reading(contract=c.name, last_update=NOW) for c in contracts]
 
-    fake_kind(monkeypatch, "monitor.sources.heartbeat.reader", hang)
+    fake_kind(monkeypatch, hang)
     s = settings(
         duck.parent,
         main=Warehouse(url=f"duckdb:///{duck}", timeout=timedelta(milliseconds=300)),
@@ -129,7 +138,7 @@ def test_readings_reported_early_are_kept_when_the_rest_times_out(
         release.wait(30)
         return []
 
-    fake_kind(monkeypatch, "monitor.sources.heartbeat.reader", half)
+    fake_kind(monkeypatch, half)
     s = settings(tmp_path, main=Warehouse(url="duckdb:///x", timeout=timedelta(milliseconds=200)))
     got = read([contract("a", HeartbeatSource()), contract("b", HeartbeatSource())], s)
     release.set()

@@ -1,0 +1,94 @@
+"""Which reader reads which contract: every source kind, registered once, by type.
+
+A reader is a module (or any object) with the two functions of `Reader`. `kind_of` picks
+the kind from the contract's source class; mypy checks that every class of `Source` has a
+kind (`assert_never`), so a new source class without a reader does not type-check.
+
+To add a source kind: its spec in config/ (a Source class in core/models.py), a reader
+module in sources/, one `Kind` below and one `case` in `kind_of`. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, assert_never
+
+from monitor.core.models import (
+    Contract,
+    FilesSource,
+    HeartbeatSource,
+    QuerySource,
+    Reading,
+    RunLogSource,
+    TableSource,
+)
+from monitor.sources.base import ReadContext
+from monitor.sources.files import reader as files_reader
+from monitor.sources.run_log import reader as run_log_reader
+from monitor.sources.sql import metadata
+from monitor.sources.sql import reader as sql_reader
+
+
+class Reader(Protocol):
+    """What a source kind provides (see monitor/sources/base.py for the contract)."""
+
+    def read_batch(self, contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]: ...
+
+    def explain(self, contract: Contract, ctx: ReadContext) -> str: ...
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One source kind: how the dispatcher batches its contracts and finds its reader."""
+
+    key: str  # names a batch and its reader thread
+    name: str  # as messages name it
+    load: Callable[[], Reader]  # ImportError: the kind cannot run here ("not available")
+    by_warehouse: Callable[[Contract], bool]  # read in one batch per warehouse?
+
+
+def _always(contract: Contract) -> bool:
+    return True
+
+
+def _never(contract: Contract) -> bool:
+    return False
+
+
+def _in_a_table(contract: Contract) -> bool:
+    return isinstance(contract.source, RunLogSource) and contract.source.table is not None
+
+
+def _heartbeat() -> Reader:
+    # Imported on first use: it reads the state store, which loads SQLAlchemy; a `fresh
+    # check` without heartbeat contracts pays nothing for it.
+    from monitor.sources.heartbeat import reader
+
+    return reader
+
+
+SQL = Kind("sql", "table/query", lambda: sql_reader, _always)
+METADATA = Kind("metadata", "table (metadata)", lambda: metadata, _always)
+FILES = Kind("files", "files", lambda: files_reader, _never)
+RUN_LOG = Kind("run_log", "run_log", lambda: run_log_reader, _in_a_table)
+HEARTBEAT = Kind("heartbeat", "heartbeat", _heartbeat, _never)
+
+
+def kind_of(contract: Contract) -> Kind:
+    """The source kind that reads `contract`."""
+    src = contract.source
+    # Looked up as module globals at call time, so a test can swap one kind's reader.
+    match src:
+        case TableSource():
+            return SQL if src.column else METADATA
+        case QuerySource():
+            return SQL
+        case FilesSource():
+            return FILES
+        case RunLogSource():
+            return RUN_LOG
+        case HeartbeatSource():
+            return HEARTBEAT
+        case _:
+            assert_never(src)

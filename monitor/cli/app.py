@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from monitor import __version__
 from monitor.core.errors import ConfigError, ExitCode, FreshError
 
 app = typer.Typer(
@@ -63,8 +64,6 @@ def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
 ) -> None:
     if version:
-        from monitor import __version__
-
         typer.echo(__version__)
         raise typer.Exit(0)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.errors import UsageError
+from monitor.sources.duck_guard import NO_EXTENSIONS
 
 MARKER = "# fresh demo project"
 WAREHOUSE = "warehouse.duckdb"
@@ -303,8 +304,6 @@ class _connect:
 
     def __enter__(self) -> Any:
         import duckdb
-
-        from monitor.sources.duck_guard import NO_EXTENSIONS
 
         for attempt in range(50):
             try:

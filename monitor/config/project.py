@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from monitor.config.selection import select
 from monitor.config.settings import Settings
 from monitor.core.errors import Problem
 from monitor.core.models import Contract
@@ -24,6 +25,4 @@ class Project:
 
     def select(self, selectors: Iterable[str]) -> tuple[Contract, ...]:
         """Contracts matching any selector (name glob, owner:X, tag:X, warehouse:X)."""
-        from monitor.config.selection import select
-
         return select(self.contracts, selectors)

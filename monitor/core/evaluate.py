@@ -251,7 +251,7 @@ def _next_deadline(exp: Expectation, now: datetime, last: datetime | None) -> da
         return error_at if error_at is not None else warn_at
     if exp.schedule:
         # Data arriving now would be due again after the next tick.
-        from monitor.core.schedule import first_tick_after
+        from monitor.core.schedule import first_tick_after  # cronsim only when needed
 
         return first_tick_after(exp.schedule, exp.timezone, now) + limit
     return None

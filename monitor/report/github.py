@@ -13,6 +13,7 @@ from datetime import datetime
 
 from monitor.core.models import Status
 from monitor.report.results import Result, display_path, note_text, worst_first
+from monitor.report.table import render_table
 
 
 def _escape_data(text: str) -> str:
@@ -43,8 +44,6 @@ def render_github(
     results: Sequence[Result], checked_at: datetime, failing: Collection[Status]
 ) -> str:
     """Annotations, worst first, then the plain table for the log."""
-    from monitor.report.table import render_table
-
     lines = [a for r in worst_first(results) if (a := annotation(r, failing)) is not None]
     head = "\n".join(lines) + "\n" if lines else ""
     return head + render_table(results, checked_at)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from monitor.config.redact import mask
+from monitor.core.errors import UsageError
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -64,8 +65,6 @@ class JsonFormatter(logging.Formatter):
 def setup(fmt: str = "text", level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """Send fresh's and uvicorn's logs to `stream` (stderr) in `fmt` (text or json)."""
     if fmt not in ("text", "json"):
-        from monitor.core.errors import UsageError
-
         raise UsageError(f"--log-format must be text or json, not {fmt!r}")
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())

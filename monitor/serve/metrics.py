@@ -25,6 +25,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from monitor.core.models import Contract, Status, Verdict
+from monitor.serve.scheduler import release_memory
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BASE_LABELS = ("contract", "owner", "warehouse", "severity")
@@ -266,8 +267,6 @@ class ServiceMetrics:
         )
         body = text.encode() + generate_latest(self.registry)
         del text
-        from monitor.serve.scheduler import release_memory
-
         release_memory()  # the scrape built ~25 MB of strings for 10,000 contracts
         return body
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.config.settings import Settings
+from monitor.core.durations import compact_duration
 from monitor.core.models import Contract, Reading
 from monitor.sources.base import ReadContext, describe, error_reading, mask, settings_secrets
 from monitor.sources.registry import Kind, kind_of
@@ -184,8 +185,6 @@ def _seconds(value: float) -> str:
     """`30s`, `1m30s`, or `0.5s`: a timeout the way it was written."""
     if value == int(value) and value >= 1:
         from datetime import timedelta
-
-        from monitor.core.durations import compact_duration
 
         return compact_duration(timedelta(seconds=value))
     return f"{value:g}s"

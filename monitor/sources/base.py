@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from monitor.config.redact import redact, secrets_of
 from monitor.config.settings import Settings, Warehouse
+from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading
 
 _DEFAULT_TIMEOUT = timedelta(seconds=30)
@@ -45,8 +47,6 @@ class ReadContext:
     @property
     def warehouse_config(self) -> Warehouse:
         """The settings of `warehouse`; raises SourceError when it is not configured."""
-        from monitor.core.errors import SourceError
-
         if self.warehouse is None or self.warehouse not in self.settings.warehouses:
             raise SourceError(f"warehouse {self.warehouse!r} is not defined in fresh.yml")
         return self.settings.warehouses[self.warehouse]
@@ -80,15 +80,11 @@ _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)([^@\s/]+)(@
 
 def settings_secrets(settings: Settings) -> tuple[str, ...]:
     """Every secret of the configuration (monitor.config.redact.secrets_of), longest first."""
-    from monitor.config.redact import secrets_of
-
     return tuple(sorted(secrets_of(settings), key=len, reverse=True))
 
 
 def mask(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with the password of any URL and every known secret replaced by ***."""
-    from monitor.config.redact import redact
-
     return redact(_URL_PASSWORD.sub(r"\1***\3", text), secrets)
 
 

@@ -19,10 +19,14 @@ from typing import Any
 
 import typer
 
+from monitor.config.loader import load_project
+from monitor.core.clock import SystemClock
 from monitor.core.errors import ExitCode, UsageError
+from monitor.core.evaluate import evaluate
 from monitor.core.models import Contract, Reading, Status, Verdict
 from monitor.report.render import render
 from monitor.report.results import FORMATS, Result, failing_statuses, summary_line
+from monitor.sources import read_contracts
 
 # Fewer contracts than this finish before a progress bar would be worth drawing.
 PROGRESS_THRESHOLD = 50
@@ -69,8 +73,6 @@ def check_command(
     failing = failing_statuses(fail_on)
     now = parse_at(at) if at is not None else _now()
 
-    from monitor.config.loader import load_project
-
     project = load_project(config, checks)
     for problem in project.warnings:
         typer.echo(str(problem), err=True)
@@ -103,8 +105,6 @@ def run_checks(
 ) -> list[Result]:
     """Read every contract and judge it at `now`, in declaration order; with `as_of`
     (`--at`), every source is read as it stood then."""
-    from monitor.core.evaluate import evaluate
-
     readings = _read(contracts, settings, now, as_of)
     results = []
     for c in contracts:
@@ -138,8 +138,6 @@ def _judge(
 def _read(
     contracts: Sequence[Contract], settings: Any, now: datetime, as_of: datetime | None
 ) -> dict[str, Reading]:
-    from monitor.sources import read_contracts
-
     store, store_error = _open_store(contracts, settings)
     progress = _Progress(len(contracts)) if _wants_progress(len(contracts)) else None
     try:
@@ -183,8 +181,6 @@ def _open_store(contracts: Sequence[Contract], settings: Any) -> tuple[Any, str 
 
 
 def _now() -> datetime:
-    from monitor.core.clock import SystemClock
-
     return SystemClock().now()
 
 

@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-if TYPE_CHECKING:
-    from monitor.serve.service import Service
+from monitor.cli.commands.check import check_command
+from monitor.cli.commands.serve import serve_command
+from monitor.cli.demo_project import advance_demo, build_demo
+from monitor.core.clock import SystemClock
+from monitor.serve.service import Listen, Service
 
 ADVANCE_EVERY = 30.0  # seconds between two plays of the demo's loaders
 
@@ -26,12 +28,6 @@ log = logging.getLogger("fresh.demo")
 
 def demo_command(listen: str, notify: str | None, directory: Path) -> int:
     """Build the demo into `directory`, check it once, and serve it on `listen`."""
-    from monitor.cli.commands.check import check_command
-    from monitor.cli.commands.serve import serve_command
-    from monitor.cli.demo_project import build_demo
-    from monitor.core.clock import SystemClock
-    from monitor.serve.service import Listen
-
     where = Listen.parse(listen)
     config = build_demo(directory, SystemClock().now(), notify=notify, listen=str(where))
     host = "127.0.0.1" if where.host in ("0.0.0.0", "::") else where.host
@@ -53,8 +49,6 @@ def demo_command(listen: str, notify: str | None, directory: Path) -> int:
 
 async def play_loaders(service: Service, directory: Path) -> None:
     """Run the demo's loaders now and then, until the service stops."""
-    from monitor.cli.demo_project import advance_demo
-
     while not service.stopping.is_set():
         try:
             await asyncio.to_thread(advance_demo, directory, service.clock.now())

@@ -7,23 +7,22 @@ from pathlib import Path
 
 import typer
 
+from monitor.config.loader import load_project
+from monitor.core.clock import SystemClock
 from monitor.core.errors import UsageError
+from monitor.core.evaluate import expectation_in_words
 from monitor.core.models import Contract
+from monitor.report.results import value_text
+from monitor.sources import explain_contract
 
 
 def explain_command(name: str, config: Path | None, checks: Path | None) -> int:
     """Print the contract's source read and its expectation; unknown name → exit 2."""
-    from monitor.config.loader import load_project
-
     project = load_project(config, checks)
     contracts = project.by_name()
     contract = contracts.get(name)
     if contract is None:
         raise UsageError(unknown_contract_message(name, list(contracts)))
-
-    from monitor.core.clock import SystemClock
-    from monitor.core.evaluate import expectation_in_words
-    from monitor.sources import explain_contract
 
     typer.echo(describe(contract))
     typer.echo("")
@@ -64,8 +63,6 @@ def describe(contract: Contract) -> str:
         facts.append(f"tags: {', '.join(contract.tags)}")
     lines.append("  " + " · ".join(facts))
     if contract.metadata:
-        from monitor.report.results import value_text
-
         for key, value in contract.metadata.items():
             lines.append(f"  {key}: {value_text(value)}")
     return "\n".join(lines)

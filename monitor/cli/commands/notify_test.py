@@ -6,6 +6,11 @@ from pathlib import Path
 
 import typer
 
+from monitor.alerts.render import Links, notify_test_message
+from monitor.alerts.routing import notify_test_destinations
+from monitor.alerts.sender import AppriseSender
+from monitor.config.loader import load_project
+from monitor.config.redact import mask_url, redact, secrets_of
 from monitor.core.clock import SystemClock
 from monitor.core.errors import UsageError
 
@@ -13,12 +18,6 @@ from monitor.core.errors import UsageError
 def notify_test_command(owner: str, config: Path | None, checks: Path | None) -> int:
     """Send to the owner's notify URLs (or the fallback) and every route naming the owner;
     exit 1 when any send failed. URLs are printed with their secrets masked."""
-    from monitor.alerts.render import Links, notify_test_message
-    from monitor.alerts.routing import notify_test_destinations
-    from monitor.alerts.sender import AppriseSender
-    from monitor.config.loader import load_project
-    from monitor.config.redact import mask_url, redact, secrets_of
-
     settings = load_project(config=config, checks=checks).settings
     urls = notify_test_destinations(settings, owner)
     if not urls:

@@ -13,8 +13,12 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
+from monitor.config.loader import load_project
+from monitor.core.clock import SystemClock
 from monitor.core.errors import UsageError
-from monitor.store import OUTPUT_LIMIT, PingKind
+from monitor.sources.heartbeat import pings as heartbeat
+from monitor.sources.heartbeat.pings import PingRequest, post_ping
+from monitor.store import OUTPUT_LIMIT, PingKind, Store
 
 
 def ping_command(
@@ -33,16 +37,9 @@ def ping_command(
     check_numbers(exit_code, None)
     output = read_piped_stdin()
     if url:
-        from monitor.sources.heartbeat.pings import PingRequest, post_ping
-
         req = PingRequest(name, kind, exit_code=exit_code, output=output)
         post_ping(url, req, os.environ.get("FRESH_PING_TOKEN") or None)
         return 0
-
-    from monitor.config.loader import load_project
-    from monitor.core.clock import SystemClock
-    from monitor.sources.heartbeat import pings as heartbeat
-    from monitor.store import Store
 
     project = load_project(config, checks)
     contracts = project.by_name()

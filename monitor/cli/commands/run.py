@@ -23,8 +23,12 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from monitor.config.loader import load_project
+from monitor.core.clock import SystemClock
 from monitor.core.errors import FreshError, UsageError
-from monitor.store import OUTPUT_LIMIT, PingKind
+from monitor.sources.heartbeat import pings as heartbeat
+from monitor.sources.heartbeat.pings import PingRequest, post_ping
+from monitor.store import OUTPUT_LIMIT, PingKind, Store
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -68,8 +72,6 @@ class Recorder:
     ) -> Recorder:
         """A recorder for `name`; a bad configuration or contract only disables recording."""
         if url:
-            from monitor.sources.heartbeat.pings import PingRequest, post_ping
-
             token = os.environ.get("FRESH_PING_TOKEN") or None
 
             def post(kind: PingKind, **kw: Any) -> None:
@@ -78,9 +80,6 @@ class Recorder:
 
             return cls(name, post)
         try:
-            from monitor.config.loader import load_project
-            from monitor.sources.heartbeat import pings as heartbeat
-
             project = load_project(config, checks)
             contracts = project.by_name()
             heartbeat.check_contract(contracts, name)
@@ -90,9 +89,6 @@ class Recorder:
         settings = project.settings
 
         def store_it(kind: PingKind, **kw: Any) -> None:
-            from monitor.core.clock import SystemClock
-            from monitor.store import Store
-
             with Store.from_settings(settings) as store:
                 heartbeat.record(store, contracts, name, kind, SystemClock().now(), **kw)
 

@@ -7,10 +7,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from monitor.serve.service import Service
+from monitor.config.loader import load_project
+from monitor.serve import logs
+from monitor.serve.service import Listen, Service, bind
+from monitor.store import Store
 
 
 def serve_command(
@@ -24,13 +25,7 @@ def serve_command(
 
     `prepare` may add tasks or sinks before it starts (`fresh demo` adds its loader).
     """
-    from monitor.serve import logs
-
     logs.setup(log_format)
-    from monitor.config.loader import load_project
-    from monitor.serve.service import Listen, Service, bind
-    from monitor.store import Store
-
     cwd = Path.cwd()
     project = load_project(config, checks, None, cwd)
     for w in project.warnings:

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
+from monitor.alerts import silences
+from monitor.config.loader import load_project
 from monitor.core.clock import Clock, SystemClock
 from monitor.core.durations import format_duration, parse_duration
 from monitor.core.errors import UsageError
-
-if TYPE_CHECKING:
-    from monitor.store import Store
+from monitor.store import Store
 
 
 def _store(config: Path | None) -> Store:
-    from monitor.config.loader import load_project
-    from monitor.store import Store
-
     settings = load_project(config=config).settings
     return Store.open(settings.state.url, settings.base_dir)
 
@@ -36,8 +32,6 @@ def silence_add(
     clock: Clock | None = None,
 ) -> int:
     """Store a silence; print its ID."""
-    from monitor.alerts import silences
-
     try:
         parsed = silences.parse_matchers(matchers)
         length = parse_duration(duration)
@@ -58,8 +52,6 @@ def silence_add(
 
 def silence_list(config: Path | None, clock: Clock | None = None) -> int:
     """Print the active silences: ID, matchers, reason, end."""
-    from monitor.alerts import silences
-
     now = (clock or SystemClock()).now()
     with _store(config) as store:
         found = silences.active(store, now)
@@ -84,8 +76,6 @@ def silence_list(config: Path | None, clock: Clock | None = None) -> int:
 
 def silence_remove(silence_id: str, config: Path | None, clock: Clock | None = None) -> int:
     """End a silence now."""
-    from monitor.alerts import silences
-
     now = (clock or SystemClock()).now()
     with _store(config) as store:
         if not silences.remove(store, silence_id, now):

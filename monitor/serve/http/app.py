@@ -28,7 +28,11 @@ from starlette.routing import Route
 
 from monitor.core.errors import FreshError, UsageError
 from monitor.core.models import HeartbeatSource
+from monitor.report.results import Result, iso_z, report_to_json, verdict_to_json
+from monitor.serve.http.openapi import document
+from monitor.serve.http.pages import contract_page, status_page
 from monitor.serve.metrics import CONTENT_TYPE
+from monitor.sources.heartbeat.pings import record
 
 if TYPE_CHECKING:
     from monitor.serve.runtime import Runtime
@@ -100,8 +104,6 @@ def build_app(service: Runtime) -> Starlette:
         except UsageError as exc:
             return error(400, str(exc))
         states = await run_in_threadpool(service.store.states)
-        from monitor.report.results import Result, report_to_json
-
         results = [Result(c, states[c.name].to_verdict()) for c in chosen if c.name in states]
         return JSONResponse(report_to_json(service.clock.now(), results))
 
@@ -116,8 +118,6 @@ def build_app(service: Runtime) -> Starlette:
         if state is None:
             return error(404, f"contract {name!r} has not been checked yet")
         history = await run_in_threadpool(service.store.history, name, limit)
-        from monitor.report.results import iso_z, verdict_to_json
-
         body = verdict_to_json(contract, state.to_verdict())
         body["checked_at"] = iso_z(state.checked_at)
         body["history"] = [
@@ -184,20 +184,14 @@ def build_app(service: Runtime) -> Starlette:
 
     async def openapi(request: Request) -> Response:
         _guard(service, request)
-        from monitor.serve.http.openapi import document
-
         return JSONResponse(document())
 
     async def index(request: Request) -> Response:
         _guard(service, request)
-        from monitor.serve.http.pages import status_page
-
         return await status_page(service, request)
 
     async def contract_html(request: Request) -> Response:
         _guard(service, request)
-        from monitor.serve.http.pages import contract_page
-
         return await contract_page(service, request)
 
     async def refused(request: Request, exc: Exception) -> Response:
@@ -257,8 +251,6 @@ def record_ping(
     output: str | None,
 ) -> None:
     """Store one heartbeat through the validation `fresh ping` uses too."""
-    from monitor.sources.heartbeat.pings import record
-
     record(
         service.store,
         service.project.by_name(),

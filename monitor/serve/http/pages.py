@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from monitor.report.results import iso_z, verdict_to_json
 from monitor.serve.http.statuspage import (
     STATUSES,
     Filters,
@@ -19,6 +20,7 @@ from monitor.serve.http.statuspage import (
     render_contract,
     render_index,
 )
+from monitor.sources import explain_contract
 
 if TYPE_CHECKING:
     from monitor.serve.runtime import Runtime
@@ -46,8 +48,6 @@ def _filters(request: Request) -> Filters:
 
 
 def _rows(service: Runtime) -> list[dict[str, Any]]:
-    from monitor.report.results import verdict_to_json
-
     states = service.store.states()
     rows = []
     for contract in service.project.contracts:
@@ -74,9 +74,6 @@ async def status_page(service: Runtime, request: Request) -> Response:
 
 async def contract_page(service: Runtime, request: Request) -> Response:
     """`GET /contracts/{name}`: one contract with its history, read and recent alerts."""
-    from monitor.report.results import iso_z, verdict_to_json
-    from monitor.sources import explain_contract
-
     name = request.path_params["name"]
     contract = service.contract(name)
     if contract is None:

@@ -19,6 +19,8 @@ from monitor.core.models import ColumnFormat, Contract, FilesSource, Reading
 from monitor.sources._ctx import warehouse_timezone
 from monitor.sources.asof import cut_condition, stamp
 from monitor.sources.base import ReadContext
+from monitor.sources.duck_guard import connect_files
+from monitor.sources.files import s3
 from monitor.sources.files.localglob import glob_mtimes
 from monitor.sources.timestamps import TimestampError, to_utc
 
@@ -51,8 +53,6 @@ def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]
         started = time.perf_counter()
         try:
             if is_s3(_source(contract).glob) and s3_fs is None:
-                from monitor.sources.files import s3
-
                 s3_fs = s3.filesystem()
             reading = _read(contract, ctx, s3_fs)
         except SourceError as exc:
@@ -97,8 +97,6 @@ def _timed(reading: Reading, seconds: float) -> Reading:
 def list_files(glob: str, ctx: ReadContext, s3_fs: Any = None) -> list[tuple[str, int]]:
     """(path or s3:// URL, mtime in ns) of every file matching `glob`."""
     if is_s3(glob):
-        from monitor.sources.files import s3
-
         return s3.glob_mtimes(s3_fs if s3_fs is not None else s3.filesystem(), glob)
     return glob_mtimes(glob, ctx.settings.base_dir)
 
@@ -176,8 +174,6 @@ def newest_time(
     by_format: dict[str, list[str]] = {}
     for path in paths:
         by_format.setdefault(file_format(path), []).append(path)
-    from monitor.sources.duck_guard import connect_files
-
     # The connection reads the matched files and nothing else (duck_guard); a UTC session,
     # except under `--at`: the cut casts naive values in the warehouse's zone.
     con = connect_files(paths, fs, timezone=tz if cut is not None else "UTC")

@@ -32,6 +32,7 @@ from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, RunLogSource
 from monitor.sources._ctx import warehouse_timezone
 from monitor.sources.base import ReadContext
+from monitor.sources.files import s3
 from monitor.sources.files.reader import is_s3, list_files
 from monitor.sources.run_log.dbt import (
     Artifact,
@@ -57,8 +58,6 @@ def read_one(contract: Contract, ctx: ReadContext) -> Reading:
     assert src.file is not None
     fs: Any = None
     if is_s3(src.file):
-        from monitor.sources.files import s3
-
         fs = s3.filesystem()
     matched = sorted(list_files(src.file, ctx, fs))
     if not matched:

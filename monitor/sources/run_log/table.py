@@ -20,6 +20,8 @@ from monitor.core.models import Contract, Reading, RunLogSource
 from monitor.sources._ctx import warehouse_timezone
 from monitor.sources.base import ReadContext, describe, error_reading
 from monitor.sources.run_log.rule import JobRuns, reading_for, source_of
+from monitor.sources.sql.alchemy import engine_for
+from monitor.sources.sql.duckdb_reader import _open  # the read-only open with lock retries
 from monitor.sources.sql.shared import duck_quote, duckdb_path, quoted, split_identifier
 from monitor.sources.timestamps import TimestampError, to_utc
 
@@ -214,8 +216,6 @@ class _Runner:
 
 class _DuckRunner(_Runner):
     def __init__(self, path: str, ctx: ReadContext) -> None:
-        from monitor.sources.sql.duckdb_reader import _open  # the read-only open with lock retries
-
         self.con = _open(path, time.monotonic() + ctx.timeout, ctx.timeout)
         self.quote = duck_quote
         self.param = lambda name: f"${name}"
@@ -233,8 +233,6 @@ class _DuckRunner(_Runner):
 
 class _AlchemyRunner(_Runner):
     def __init__(self, url: str, warehouse: str, ctx: ReadContext) -> None:
-        from monitor.sources.sql.alchemy import engine_for
-
         wh = ctx.settings.warehouses[warehouse]
         self.engine = engine_for(url, wh, ctx.settings.base_dir)
         self.quote = _duck_or_dialect_quote(url, ctx)

@@ -27,6 +27,7 @@ from monitor.config.sqlguard import dialect_for_url
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources.base import ReadContext, describe, error_reading, resolve_path
+from monitor.sources.duck_guard import LOCKED, locked_config
 from monitor.sources.sql.shared import (
     Quote,
     from_clause,
@@ -151,8 +152,6 @@ def _create(url: str, wh: Warehouse, base_dir: Path) -> Engine:
     if backend in ("mysql", "mariadb") and u.get_driver_name() in ("pymysql", "mysqldb"):
         connect_args["connect_timeout"] = max(1, math.ceil(timeout))
     if backend == "duckdb":
-        from monitor.sources.duck_guard import LOCKED, locked_config
-
         # duckdb_engine lets the URL's query override `config`: drop what the lock sets.
         u = u.difference_update_query([k for k in LOCKED if k in u.query])
         connect_args["config"] = locked_config()

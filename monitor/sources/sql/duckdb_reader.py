@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources.base import ReadContext, describe, error_reading
+from monitor.sources.duck_guard import connect_warehouse
 from monitor.sources.sql.shared import duck_quote, from_clause, quoted, reading_from_rows, statement
 
 if TYPE_CHECKING:
@@ -85,8 +86,6 @@ def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> li
 
 def _open(path: str, deadline: float, timeout: float) -> DuckDBPyConnection:
     import duckdb
-
-    from monitor.sources.duck_guard import connect_warehouse
 
     if not os.path.exists(path):
         raise SourceError(f"DuckDB file {path} does not exist")

@@ -29,6 +29,7 @@ from typing import Any
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources.base import ReadContext, describe, error_reading, mask
+from monitor.sources.sql.alchemy import engine_for
 from monitor.sources.sql.shared import split_identifier
 from monitor.sources.timestamps import TimestampError, to_utc
 
@@ -276,8 +277,6 @@ def _where(backend: str) -> str:
 def _run(
     url: str, warehouse: str, backend: str, stmt: Statement, ctx: ReadContext
 ) -> list[tuple[Any, ...]]:
-    from monitor.sources.sql.alchemy import engine_for
-
     engine = engine_for(url, ctx.settings.warehouses[warehouse], ctx.settings.base_dir)
     with engine.connect() as conn:
         if backend == "mysql" and not getattr(conn.dialect, "is_mariadb", False):

@@ -180,9 +180,3 @@ def close(state: AlertState, now: datetime) -> tuple[AlertState, Transition | No
     )
     return closed, t
 
-
-def mute(state: AlertState, episode: int) -> AlertState:
-    """The open alert's announcement was silenced: send one when the silence ends."""
-    if not state.open or state.episode != episode or state.muted:
-        return state
-    return replace(state, muted=True, version=state.version + 1)

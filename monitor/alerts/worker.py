@@ -220,7 +220,3 @@ class Alerting:
                 log.exception("alert delivery round failed", extra={"event": "alerts_failed"})
                 self._stop.wait(1.0)
 
-
-def outbox_size(store: Store) -> Callable[[], int]:
-    """A getter for the metrics collector's `fresh_outbox_messages`."""
-    return lambda: outbox.waiting(store)

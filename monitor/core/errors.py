@@ -1,11 +1,15 @@
-"""One error hierarchy; `cli.py` turns these into a message and an exit code.
+"""One error hierarchy; `cli/app.py`'s `run_command` turns these into a message and an exit
+code, and `fresh serve`'s routes into a JSON error.
 
 FreshError
-├── ConfigError          bad fresh.yml / checks: carries every Problem found (exit 2)
-├── UsageError           bad command-line input (exit 2)
-├── SourceError          a source could not be read (verdict `error`, never a crash)
-├── StoreError           the state store refused (e.g. second serve on one SQLite file)
-└── DeliveryError        an alert channel refused a message
+├── ConfigError              bad fresh.yml / checks: carries every Problem found (exit 2)
+├── UsageError               bad command-line input (exit 2)
+│   ├── UnknownContractError     `fresh ping` / `run` / the ping API: no such contract
+│   └── NotAHeartbeatError       ... a contract that is not a heartbeat
+├── SourceError              a source could not be read (verdict `error`, never a crash)
+├── StoreError               the state store refused (e.g. second serve on one SQLite file)
+└── PingDeliveryError        `fresh ping --url`: the serve could not be reached or refused
+(the last three under monitor/sources/heartbeat/pings.py)
 """
 
 from __future__ import annotations
@@ -64,8 +68,3 @@ class SourceError(FreshError):
 class StoreError(FreshError):
     """The state store could not be used."""
 
-
-class DeliveryError(FreshError):
-    """A channel refused a message."""
-
-    exit_code = ExitCode.FAILED

@@ -114,27 +114,6 @@ def _hung_since(
     return None
 
 
-def next_change(verdict: Verdict) -> datetime | None:
-    """The next instant after the check at which the status flips without new data.
-
-    That is the earliest of warn_at / error_at still ahead of `checked_at`; None when no
-    deadline is ahead (already stale, only-warn already warn, or no data at all).
-    """
-    ahead = [
-        at
-        for at in (verdict.warn_at, verdict.error_at)
-        if at is not None and at > verdict.checked_at
-    ]
-    return min(ahead) if ahead else None
-
-
-def next_check_time(verdict: Verdict, contract: Contract) -> datetime:
-    """When the scheduler should look again: the next poll or the next flip, if sooner."""
-    poll = verdict.checked_at + contract.check_every
-    flip = next_change(verdict)
-    return min(poll, flip) if flip is not None else poll
-
-
 # --- Words -----------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 
@@ -32,15 +32,6 @@ def validate_cron(expr: str) -> str | None:
         return f"invalid cron expression {expr!r}: {str(exc).lower()}"
     except StopIteration:
         return f"cron expression {expr!r} never fires"
-    return None
-
-
-def validate_timezone(name: str) -> str | None:
-    """Return why `name` is not a known IANA timezone, or None when it is."""
-    try:
-        _zone(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin or UTC)"
     return None
 
 
@@ -113,13 +104,3 @@ def _compute_first_tick_after(expr: str, tz: str, after: datetime) -> datetime:
         if at > after:
             return at
     raise ValueError(f"cron expression {expr!r} never fires")  # pragma: no cover
-
-
-def next_ticks(expr: str, tz: str, after: datetime, count: int) -> list[datetime]:
-    """The next `count` ticks strictly after `after`, in UTC, each once."""
-    ticks: list[datetime] = []
-    at = after
-    for _ in range(count):
-        at = first_tick_after(expr, tz, at)
-        ticks.append(at)
-    return ticks

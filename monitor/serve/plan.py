@@ -6,7 +6,6 @@ Takes `now` as a value; unit-tested with a FakeClock (tests/unit/test_scheduler.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from monitor.core.models import Contract, Status, Verdict
@@ -44,12 +43,6 @@ class Plan:
         heapq.heappush(self._heap, (at, gen, name))
         if len(self._heap) > 4 * len(self._due) + 64:
             self._compact()
-
-    def schedule_sooner(self, name: str, at: datetime) -> None:
-        """Schedule `name` at `at` unless it is already due earlier."""
-        current = self._due.get(name)
-        if current is None or at < current:
-            self.schedule(name, at)
 
     def remove(self, name: str) -> None:
         """Forget `name` (a contract removed from the configuration, or in flight)."""
@@ -101,14 +94,6 @@ def retry_at(contract: Contract, failures: int, now: datetime) -> datetime:
     """When to retry a contract whose evaluation raised `failures` times in a row."""
     step = RETRY_FIRST * (1 << max(0, min(failures - 1, 20)))
     return now + min(step, contract.check_every)
-
-
-def group_by_warehouse(contracts: Iterable[Contract]) -> dict[str, list[Contract]]:
-    """Contracts grouped by warehouse, keeping their order: one read per group."""
-    groups: dict[str, list[Contract]] = {}
-    for c in contracts:
-        groups.setdefault(c.warehouse, []).append(c)
-    return groups
 
 
 def failed_verdict(contract: Contract, now: datetime, message: str) -> Verdict:

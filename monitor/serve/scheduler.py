@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -256,10 +256,6 @@ class Scheduler:
             pool.shutdown(wait=False, cancel_futures=True)
         self.store_pool.shutdown(wait=True)
 
-    def in_flight(self) -> bool:
-        """True while some batch is being read or saved."""
-        return bool(self._in_flight)
-
     # -- one batch --
 
     def _pool(self, key: str) -> ThreadPoolExecutor:
@@ -371,10 +367,3 @@ class Scheduler:
         except Exception as exc:
             log.warning("pruning failed", extra={"event": "prune_failed", "error": str(exc)})
 
-
-async def run_until(stop: Awaitable[Any], scheduler: Scheduler) -> None:
-    """Run `scheduler` until `stop` completes, then drain it."""
-    task = asyncio.ensure_future(scheduler.run())
-    await stop
-    scheduler.stop()
-    await task

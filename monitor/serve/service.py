@@ -25,9 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import sqlalchemy as sa
-
 from monitor import __version__
+from monitor.alerts import outbox
 from monitor.alerts.sink import attach as attach_alerts
 from monitor.config.loader import load_project
 from monitor.config.project import Project
@@ -42,7 +41,6 @@ from monitor.serve.metrics import ServiceMetrics
 from monitor.serve.reload import watch_files
 from monitor.serve.scheduler import Scheduler
 from monitor.sources import kind_of, read_contracts
-from monitor.store.schema import outbox
 
 if TYPE_CHECKING:
     from monitor.store import StatusChange, Store
@@ -164,13 +162,7 @@ class Service:
 
     def outbox_size(self) -> int:
         """Alerts waiting for delivery in the store's outbox."""
-        query = (
-            sa.select(sa.func.count())
-            .select_from(outbox)
-            .where(outbox.c.sent_at.is_(None), outbox.c.failed_permanently.is_(False))
-        )
-        with self.store.read() as conn:
-            return int(conn.execute(query).scalar_one())
+        return outbox.waiting(self.store)
 
     def contract(self, name: str) -> Contract | None:
         """The configured contract called `name`, or None."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from monitor.core.clock import FakeClock
-from monitor.core.evaluate import evaluate, expectation_in_words, next_change, next_check_time
+from monitor.core.evaluate import evaluate, expectation_in_words
 from monitor.core.models import Contract, Expectation, HeartbeatSource, Reading, Status, TableSource
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
@@ -213,7 +213,6 @@ def test_with_a_schedule_missing_two_runs_stays_stale() -> None:
     assert v.description == (
         "stale: due after the 2026-11-23 06:00 UTC tick, 1d 3h past its 1h limit"
     )
-    assert next_change(v) is None
 
 
 def test_with_a_schedule_and_only_warn_after_it_warns_after_the_missed_tick() -> None:
@@ -314,31 +313,6 @@ def test_a_first_run_in_progress_with_no_success_ever_is_still_no_data() -> None
     v = evaluate(c, reading(None, started_at=NOW - 5 * M), NOW)
     assert v.status is Status.STALE
     assert v.description == "stale: no data at all (a run started 5m ago)"
-
-
-# --- When to look again ----------------------------------------------------------------
-
-
-def test_the_next_change_of_a_fresh_verdict_is_its_warn_time() -> None:
-    v = evaluate(contract(), reading(NOW - 5 * M), NOW)
-    assert next_change(v) == NOW + 15 * M
-
-
-def test_the_next_change_of_a_warn_verdict_is_its_stale_time() -> None:
-    v = evaluate(contract(), reading(NOW - 30 * M), NOW)
-    assert next_change(v) == NOW + 30 * M
-
-
-def test_a_stale_verdict_and_no_data_have_no_next_change() -> None:
-    assert next_change(evaluate(contract(), reading(NOW - 2 * H), NOW)) is None
-    assert next_change(evaluate(contract(), reading(None), NOW)) is None
-
-
-def test_the_next_check_is_the_next_poll_or_the_next_deadline_if_sooner() -> None:
-    c = contract()  # check_every 5m
-    assert next_check_time(evaluate(c, reading(NOW - 5 * M), NOW), c) == NOW + 5 * M
-    assert next_check_time(evaluate(c, reading(NOW - 18 * M), NOW), c) == NOW + 2 * M
-    assert next_check_time(evaluate(c, reading(NOW - 2 * H), NOW), c) == NOW + 5 * M
 
 
 # --- The expectation in words ----------------------------------------------------------

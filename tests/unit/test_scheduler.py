@@ -19,7 +19,7 @@ from monitor.core.models import (
     TableSource,
     Verdict,
 )
-from monitor.serve.plan import RETRY_FIRST, Plan, group_by_warehouse, next_check_at, retry_at
+from monitor.serve.plan import RETRY_FIRST, Plan, next_check_at, retry_at
 from monitor.serve.scheduler import Scheduler
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -111,10 +111,7 @@ def test_rescheduling_replaces_the_earlier_plan() -> None:
     plan.schedule("a", T0 + timedelta(seconds=50))
     assert plan.pop_due(T0 + timedelta(seconds=20)) == []
     assert plan.next_wake() == T0 + timedelta(seconds=50)
-    plan.schedule_sooner("a", T0 + timedelta(seconds=60))
     assert plan.due_at("a") == T0 + timedelta(seconds=50)
-    plan.schedule_sooner("a", T0 + timedelta(seconds=5))
-    assert plan.pop_due(T0 + timedelta(seconds=5)) == ["a"]
 
 
 def test_a_removed_contract_is_never_due() -> None:
@@ -164,14 +161,6 @@ def test_retries_back_off_and_never_wait_longer_than_check_every() -> None:
     assert retry_at(c, 2, T0) == T0 + 2 * RETRY_FIRST
     assert retry_at(c, 3, T0) == T0 + 4 * RETRY_FIRST
     assert retry_at(c, 50, T0) == T0 + timedelta(minutes=1)
-
-
-def test_contracts_are_grouped_by_warehouse_in_order() -> None:
-    cs = [contract("a", "x"), contract("b", "y"), contract("c", "x")]
-    assert {k: [c.name for c in v] for k, v in group_by_warehouse(cs).items()} == {
-        "x": ["a", "c"],
-        "y": ["b"],
-    }
 
 
 # --- one loop step --------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def _contract(
         severity=Severity(severity),
         description=description,
         tags=tags,
-        metadata=metadata,  # Contract freezes it
+        metadata=metadata,  # a fresh dict per contract (Contract keeps it as given)
         check_every=check_every,
         location=Location(path, item.pos.line, item.pos.col),
     )

@@ -1,7 +1,9 @@
 """The Prometheus metrics of SPEC section 6.
 
-Per-contract gauges are built at scrape time by a custom Collector from the store's current
-state, so every replica serves the same values and none carries a `replica` label. What
+Per-contract series are written at scrape time from the store's current state, straight
+into the Prometheus text format (`render_contract_series`, with each contract's escaped
+label set cached between scrapes), so every replica serves the same values and none carries
+a `replica` label. What
 this process did (reads timed, read errors, notifications, its own reload state, process
 metrics) is counted here and labelled with `replica`. Every `ServiceMetrics` has its own
 registry: nothing global, so tests each get a clean one.

@@ -49,7 +49,7 @@ log = logging.getLogger("fresh.service")
 
 
 class AlertSink(Protocol):
-    """What reacts to status changes (the alerts, issue 6). Called on the store thread."""
+    """What reacts to status changes (the alerts). Called on the store thread."""
 
     def on_changes(self, changes: Sequence[StatusChange], project: Project, now: datetime) -> None:
         """Status changes just saved (each recorded exactly once by the store)."""

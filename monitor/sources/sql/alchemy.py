@@ -108,7 +108,8 @@ def engine_for(url: str, wh: Warehouse, base_dir: Path) -> Engine:
 
 
 def dispose_engines() -> None:
-    """Close every cached engine (tests, and `fresh serve` on reload)."""
+    """Close every cached engine (tests and benches; `fresh serve` keeps its engines for the
+    life of the process, a reload included)."""
     with _ENGINES_LOCK:
         for engine in _ENGINES.values():
             engine.dispose()

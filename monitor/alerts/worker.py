@@ -22,7 +22,7 @@ from monitor.alerts.lifecycle import Transition
 from monitor.alerts.routing import all_urls
 from monitor.alerts.sender import AppriseSender, Sender
 from monitor.config.project import Project
-from monitor.config.redact import mask, redact, secrets_of
+from monitor.config.redact import scrubber
 from monitor.config.settings import Settings
 from monitor.core.clock import Clock
 from monitor.core.models import Contract
@@ -31,13 +31,6 @@ from monitor.store import StatusChange, Store
 log = logging.getLogger("fresh.alerts")
 
 RECONCILE_EVERY = timedelta(seconds=5)
-
-
-def scrubber(settings: Settings) -> Callable[[str], str]:
-    """Masks URL passwords and every secret of the configuration (notify tokens, the
-    ping token, warehouse passwords) in text that goes into a message or a log line."""
-    known = secrets_of(settings)
-    return lambda text: redact(mask(text), known)
 
 
 class Alerting:

@@ -1,19 +1,22 @@
-"""Keep secrets out of logs, output, metrics, the API and alerts.
+"""Keep secrets out of logs, output, metrics, the API and alerts: the one module that masks.
 
 `mask_url` shows a URL with its secrets as `***`: the password of any URL, secret-looking
 query parameters, and the tokens apprise URLs carry in their host and path
 (`slack://TokenA/TokenB/TokenC/#ops` → `slack://***/***/***/#ops`). `secrets_of(settings)`
 lists every secret string in the configuration, and `redact(text, secrets)` removes them
-from free text such as a driver's error message.
+from free text such as a driver's error message; `scrub` adds the passwords of URLs the
+configuration does not know, `scrubber(settings)` is that for alerts, and `mask` is the
+process-wide filter every log line of `fresh serve` goes through (`SECRETS`, set by the
+service on each load).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from monitor.config.settings import Settings
@@ -194,9 +197,40 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+# Any URL's password inside free text, for URLs fresh.yml does not know (a driver may echo
+# its own DSN in an error message).
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)@")
+
+
+def mask_passwords(text: str) -> str:
+    """`text` with the password of every URL in it replaced by `***`."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with URL passwords and every one of `secrets` replaced by `***` (a reading's
+    error, `fresh explain`'s text)."""
+    return redact(mask_passwords(text), secrets)
+
+
+def mask_password(url: str) -> str:
+    """One URL with only its password masked (a `fresh serve` address in a message)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def scrubber(settings: Settings) -> Callable[[str], str]:
+    """Masks URL passwords and every secret of the configuration (notify tokens, the ping
+    token, warehouse passwords) in text that goes into an alert or its log line."""
+    known = secrets_of(settings)
+    return lambda text: redact(mask(text), known)
+
+
 # The process-wide secrets of the running configuration: every log line of `fresh serve`
 # goes through `mask()`, and the service replaces them on each (re)load.
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s/]+)@")
 
 
 class Secrets:
@@ -214,7 +248,7 @@ class Secrets:
 
     def mask(self, text: str) -> str:
         """`text` with URL passwords and every known secret replaced by `***`."""
-        text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
+        text = mask_passwords(text)
         for value in self._values:
             if value in text:
                 text = text.replace(value, MASK)

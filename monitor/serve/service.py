@@ -93,11 +93,6 @@ def bind(listen: Listen) -> socket.socket:
     return sock
 
 
-def settings_secrets(project: Project) -> set[str]:
-    """Every secret value of the configuration, for masking logs."""
-    return set(secrets_of(project.settings))
-
-
 class Service:
     """One running `fresh serve`: the current project, store, scheduler and metrics."""
 
@@ -147,7 +142,7 @@ class Service:
             batch_key=batch_key,
             claim=self.leases.claim if self.leases else None,
         )
-        SECRETS.set(settings_secrets(project))
+        SECRETS.set(secrets_of(project.settings))
 
     def may_act(self) -> bool:
         """False while this replica's leases have lapsed (store unreachable): it then
@@ -265,7 +260,7 @@ class Service:
                     f"{what} changed: it takes effect after a restart",
                     extra={"event": "restart_needed", "setting": what},
                 )
-        SECRETS.set(settings_secrets(project))
+        SECRETS.set(secrets_of(project.settings))
         self.project = project
         self.metrics.reload_successful = True
         self.scheduler.set_contracts(project.contracts)

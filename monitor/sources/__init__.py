@@ -16,10 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from monitor.config.redact import scrub, secrets_of
 from monitor.config.settings import Settings
 from monitor.core.durations import compact_duration
 from monitor.core.models import Contract, Reading
-from monitor.sources.base import ReadContext, describe, error_reading, mask, settings_secrets
+from monitor.sources.asof import too_new
+from monitor.sources.base import ReadContext, describe, error_reading
 from monitor.sources.registry import Kind, kind_of
 
 __all__ = ["ReadContext", "explain_contract", "kind_of", "read_contracts"]
@@ -67,9 +69,7 @@ def read_contracts(
     and the service's streaming); the dict returned holds them all. `as_of` (`fresh check
     --at`) reads every source as it stood then (monitor.sources.asof).
     """
-    from monitor.sources.asof import too_new
-
-    secrets = settings_secrets(settings)
+    secrets = secrets_of(settings)
     groups = _group(contracts, settings)
     results: dict[str, Reading] = {}
     inbox: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
@@ -80,7 +80,7 @@ def read_contracts(
         group.pending.discard(reading.contract)
         reading = too_new(reading, as_of)  # nothing read may lie after `--at`
         if reading.error is not None:
-            reading = _with_error(reading, mask(reading.error, secrets))
+            reading = _with_error(reading, scrub(reading.error, secrets))
         results[reading.contract] = reading
         if on_read is not None:
             on_read(reading)
@@ -205,4 +205,4 @@ def explain_contract(contract: Contract, settings: Settings) -> str:
     except ImportError:
         return _not_available(kind)
     text = reader.explain(contract, ctx)
-    return mask(text, settings_secrets(settings))
+    return scrub(text, secrets_of(settings))

@@ -1,4 +1,4 @@
-"""What every source kind shares: the read context, error readings, secret masking.
+"""What every source kind shares: the read context, error readings, error text, paths.
 
 A source kind is a module with two functions (`registry.Reader`), registered in registry.py:
 
@@ -15,12 +15,11 @@ progress is never cut off.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from monitor.config.redact import redact, secrets_of
 from monitor.config.settings import Settings, Warehouse
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading
@@ -70,22 +69,6 @@ def error_reading(contract: Contract | str, message: str, duration: float = 0.0)
     """An `error` Reading for `contract` with `message` (mask secrets before calling)."""
     name = contract if isinstance(contract, str) else contract.name
     return Reading(contract=name, error=message, duration_seconds=duration)
-
-
-# --- Secrets ------------------------------------------------------------------------------
-
-# Any URL's password, for URLs fresh.yml does not know (a driver may echo its own DSN).
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)([^@\s/]+)(@)")
-
-
-def settings_secrets(settings: Settings) -> tuple[str, ...]:
-    """Every secret of the configuration (monitor.config.redact.secrets_of), longest first."""
-    return tuple(sorted(secrets_of(settings), key=len, reverse=True))
-
-
-def mask(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with the password of any URL and every known secret replaced by ***."""
-    return redact(_URL_PASSWORD.sub(r"\1***\3", text), secrets)
 
 
 # --- Errors and paths ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from monitor.config.redact import scrub
 from monitor.config.settings import Warehouse
 from monitor.core.models import (
     Contract,
@@ -26,7 +27,7 @@ from monitor.core.models import (
     TableSource,
 )
 from monitor.sources import kind_of, read_contracts, registry
-from monitor.sources.base import ReadContext, mask
+from monitor.sources.base import ReadContext
 from tests.integration.sql_helpers import NOW, read, settings, table, utc
 
 
@@ -172,5 +173,5 @@ def test_no_contracts_is_no_readings() -> None:
 
 def test_mask_hides_url_passwords_and_known_secrets() -> None:
     text = "failed: postgresql://u:p%40ss@h/db and mysql+pymysql://root:toor@x:3306/m"
-    assert mask(text) == "failed: postgresql://u:***@h/db and mysql+pymysql://root:***@x:3306/m"
-    assert mask("token abc123 leaked", ["abc123"]) == "token *** leaked"
+    assert scrub(text) == "failed: postgresql://u:***@h/db and mysql+pymysql://root:***@x:3306/m"
+    assert scrub("token abc123 leaked", ["abc123"]) == "token *** leaked"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
+from monitor.config.redact import mask_password
 from monitor.core.errors import ExitCode, FreshError, UsageError
 from monitor.core.models import Contract
 from monitor.store import OUTPUT_LIMIT, Ping, PingKind, Store
@@ -144,7 +145,7 @@ def post_ping(
     import urllib.request
 
     url = ping_url(base, req)
-    shown = _masked(base)
+    shown = mask_password(base)
     body = req.output[-OUTPUT_LIMIT:] if req.output else b""
     request = urllib.request.Request(url, data=body, method="POST")
     request.add_header("Content-Type", "text/plain; charset=utf-8")
@@ -185,11 +186,3 @@ def _server_message(exc: object) -> str:
             if isinstance(data.get(key), str):
                 return str(data[key])
     return ""
-
-
-def _masked(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

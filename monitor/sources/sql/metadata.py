@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from monitor.config.redact import scrub
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
-from monitor.sources.base import ReadContext, describe, error_reading, mask
+from monitor.sources.base import ReadContext, describe, error_reading
 from monitor.sources.sql.alchemy import engine_for
 from monitor.sources.sql.shared import split_identifier
 from monitor.sources.timestamps import TimestampError, to_utc
@@ -97,7 +98,7 @@ def explain(contract: Contract, ctx: ReadContext) -> str:
     stmt = build(backend_of(url), [contract])
     shown = ", ".join(f":{k} = {v!r}" for k, v in stmt.params.items())
     return (
-        f"-- warehouse {contract.warehouse} ({mask(url)}), read-only\n{stmt.sql}\n-- with {shown}"
+        f"-- warehouse {contract.warehouse} ({scrub(url)}), read-only\n{stmt.sql}\n-- with {shown}"
     )
 
 

@@ -17,7 +17,7 @@ from monitor.config.loader import load_project
 from monitor.core.clock import SystemClock
 from monitor.core.errors import UsageError
 from monitor.sources.heartbeat import pings as heartbeat
-from monitor.sources.heartbeat.pings import PingRequest, post_ping
+from monitor.sources.heartbeat.pings import PingRequest, check_numbers, post_ping
 from monitor.store import OUTPUT_LIMIT, PingKind, Store
 
 
@@ -31,8 +31,6 @@ def ping_command(
     checks: Path | None,
 ) -> int:
     """Record one ping; exit 0, 2 for a bad contract or usage, 1 when a POST failed."""
-    from monitor.sources.heartbeat.pings import check_numbers
-
     kind = ping_kind(start, fail, exit_code)
     check_numbers(exit_code, None)
     output = read_piped_stdin()

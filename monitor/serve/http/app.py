@@ -22,6 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,10 +30,17 @@ from starlette.routing import Route
 from monitor.core.errors import FreshError, UsageError
 from monitor.core.models import HeartbeatSource
 from monitor.report.results import Result, iso_z, report_to_json, verdict_to_json
+from monitor.serve.http.guard import (
+    KEEP_ALIVE_TIMEOUT,
+    READ_TIMEOUT,
+    SecurityHeaders,
+    relative_slash_redirect,
+    timed_protocol,
+)
 from monitor.serve.http.openapi import document
 from monitor.serve.http.pages import contract_page, status_page
 from monitor.serve.metrics import CONTENT_TYPE
-from monitor.sources.heartbeat.pings import record
+from monitor.sources.heartbeat.pings import EXIT_CODE_RANGE, MAX_DURATION, record
 
 if TYPE_CHECKING:
     from monitor.serve.runtime import Runtime
@@ -155,8 +163,6 @@ def build_app(service: Runtime) -> Starlette:
                 f"contract {name!r} reads a {contract.kind} source, not heartbeats "
                 "(declare it with `heartbeat: {}` to ping it)",
             )
-        from monitor.sources.heartbeat.pings import EXIT_CODE_RANGE, MAX_DURATION
-
         exit_code = _int_param(request, "exit_code", None, *EXIT_CODE_RANGE)
         duration = _float_param(request, "duration", MAX_DURATION)
         declared = request.headers.get("content-length")
@@ -222,10 +228,6 @@ def build_app(service: Runtime) -> Starlette:
         Route("/api/v1/ping/{name}", ping, methods=["POST"]),
         Route("/api/v1/ping/{name}/{kind}", ping, methods=["POST"]),
     ]
-    from starlette.middleware import Middleware
-
-    from monitor.serve.http.guard import SecurityHeaders, relative_slash_redirect
-
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
@@ -318,8 +320,6 @@ def make_server(
 
     Connections are closed when idle after a response (KEEP_ALIVE_TIMEOUT) or when a
     request is not complete within `read_timeout` seconds (default READ_TIMEOUT, 60 s)."""
-    from monitor.serve.http.guard import KEEP_ALIVE_TIMEOUT, READ_TIMEOUT, timed_protocol
-
     config = uvicorn.Config(
         app,
         http=timed_protocol(READ_TIMEOUT if read_timeout is None else read_timeout),

@@ -163,3 +163,37 @@ def test_arguments_after_the_double_dash_are_passed_untouched(
     )
     assert result.exit_code == 4
     assert "--url --help" in result.output
+
+
+def test_it_returns_when_the_command_exits_though_a_background_process_holds_its_output(
+    project: Path,
+) -> None:
+    started = time.monotonic()
+    res = fresh(
+        "run", "nightly_export", "--", "sh", "-c", "sleep 8 & echo started; exit 0", cwd=project
+    )
+    took = time.monotonic() - started
+    assert (res.returncode, res.stdout) == (0, "started\n")
+    assert took < 6, took  # the background sleep holds the pipe for 8 s
+    start, end = pings(project, "nightly_export")
+    assert (start.kind, end.kind, end.exit_code) == ("start", "success", 0)
+    assert end.duration_seconds is not None and end.duration_seconds < 2, end.duration_seconds
+    assert end.output == "started\n"
+
+
+def test_a_background_process_that_keeps_writing_does_not_hold_it_either(
+    project: Path,
+) -> None:
+    started = time.monotonic()
+    res = fresh(
+        "run", "nightly_export", "--", "sh", "-c",
+        "(i=0; while [ $i -lt 600 ]; do echo tick; sleep 0.02; i=$((i+1)); done) & "
+        "echo started; exit 4",
+        cwd=project,
+    )
+    took = time.monotonic() - started
+    assert res.returncode == 4 and "started\n" in res.stdout
+    assert took < 8, took  # the writer would run for 12 s
+    end = pings(project, "nightly_export")[-1]
+    assert (end.kind, end.exit_code) == ("fail", 4)
+    assert end.duration_seconds is not None and end.duration_seconds < 2

@@ -3,7 +3,8 @@
 Records a /start, runs CMD (standard input inherited, its output streamed through live while
 the last 10 kB are kept), forwards SIGTERM/SIGINT/SIGHUP to it, then records success or
 /fail with exit code, duration and output tail, and exits with CMD's code (128+N when a
-signal N killed it, 127 when CMD was not found). Monitoring must never break the job: when
+signal N killed it, 127 when CMD was not found). It returns when CMD exits, even if CMD left
+background processes holding its output. Monitoring must never break the job: when
 recording fails (store down, unknown contract, serve unreachable) fresh warns on standard
 error, still runs CMD, and still exits with CMD's code.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -31,6 +33,10 @@ from monitor.sources.heartbeat.pings import PingRequest, post_ping
 from monitor.store import OUTPUT_LIMIT, PingKind, Store
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# After the command exits, its output is read until the pipes are quiet for QUIET seconds,
+# and for DRAIN_LIMIT seconds at most (a background process may keep writing).
+QUIET = 0.1
+DRAIN_LIMIT = 2.0
 
 
 def run_wrapped(
@@ -45,11 +51,9 @@ def run_wrapped(
         recorder = Recorder.create(name, url, config, checks)
         run_id = uuid.uuid4().hex
         recorder.send("start", run_id=run_id)
-        started = time.monotonic()
-        code, output = run_child(argv, forwarder)
-        duration = time.monotonic() - started
+        code, output, duration = run_child(argv, forwarder)
         kind: PingKind = "success" if code == 0 else "fail"
-        recorder.send(kind, run_id=run_id, exit_code=code, duration=duration, output=bytes(output))
+        recorder.send(kind, run_id=run_id, exit_code=code, duration=duration, output=output)
     return code
 
 
@@ -110,35 +114,44 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def run_child(argv: list[str], forwarder: _SignalForwarder) -> tuple[int, bytearray]:
-    """Run argv with its output streamed through; return (exit code, output tail)."""
+def run_child(argv: list[str], forwarder: _SignalForwarder) -> tuple[int, bytes, float]:
+    """Run argv with its output streamed through; return (exit code, output tail, seconds
+    it ran).
+
+    It returns when the command exits, even if processes it left in the background still
+    hold its standard output or error: what is already written is read, then the pipes are
+    let go of within DRAIN_LIMIT seconds."""
     tail = _Tail()
     if forwarder.pending:  # told to stop before the job even started
-        return 128 + forwarder.pending[0], tail.data
+        return 128 + forwarder.pending[0], tail.snapshot(), 0.0
+    started = time.monotonic()
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
-        return _cannot_start(argv, 127, "command not found", tail)
+        return (*_cannot_start(argv, 127, "command not found", tail), 0.0)
     except PermissionError:
-        return _cannot_start(argv, 126, "permission denied", tail)
+        return (*_cannot_start(argv, 126, "permission denied", tail), 0.0)
     except OSError as exc:
-        return _cannot_start(argv, 126, exc.strerror or str(exc), tail)
+        return (*_cannot_start(argv, 126, exc.strerror or str(exc), tail), 0.0)
     forwarder.attach(proc)
     assert proc.stdout is not None and proc.stderr is not None
+    exited = _Deadline()
     pumps = [
-        threading.Thread(target=_pump, args=(proc.stdout, sys.stdout, tail), daemon=True),
-        threading.Thread(target=_pump, args=(proc.stderr, sys.stderr, tail), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stdout, sys.stdout, tail, exited), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, sys.stderr, tail, exited), daemon=True),
     ]
     for pump in pumps:
         pump.start()
     returncode = proc.wait()
+    duration = time.monotonic() - started
+    exited.start(DRAIN_LIMIT)
     for pump in pumps:
-        pump.join()
+        pump.join(DRAIN_LIMIT + 1.0)
     code = returncode if returncode >= 0 else 128 - returncode
-    return code, tail.data
+    return code, tail.snapshot(), duration
 
 
-def _cannot_start(argv: list[str], code: int, why: str, tail: _Tail) -> tuple[int, bytearray]:
+def _cannot_start(argv: list[str], code: int, why: str, tail: _Tail) -> tuple[int, bytes]:
     message = f"fresh run: {argv[0]}: {why}\n"
     try:
         sys.stderr.write(message)
@@ -146,7 +159,7 @@ def _cannot_start(argv: list[str], code: int, why: str, tail: _Tail) -> tuple[in
     except (OSError, ValueError):
         pass
     tail.add(message.encode())
-    return code, tail.data
+    return code, tail.snapshot()
 
 
 class _Tail:
@@ -162,27 +175,73 @@ class _Tail:
             if len(self.data) > 2 * OUTPUT_LIMIT:
                 del self.data[:-OUTPUT_LIMIT]
 
+    def snapshot(self) -> bytes:
+        """The tail as it is now (a pump may still be adding)."""
+        with self._lock:
+            return bytes(self.data)
 
-def _pump(source: IO[bytes], target: IO[str], tail: _Tail) -> None:
+
+class _Deadline:
+    """Set once the command has exited: from then on a pump stops when its pipe has been
+    quiet for QUIET seconds, and at the latest at the deadline."""
+
+    def __init__(self) -> None:
+        self._at: float | None = None
+
+    def start(self, seconds: float) -> None:
+        self._at = time.monotonic() + seconds
+
+    def started(self) -> bool:
+        return self._at is not None
+
+    def passed(self) -> bool:
+        return self._at is not None and time.monotonic() >= self._at
+
+
+def _pump(source: IO[bytes], target: IO[str], tail: _Tail, exited: _Deadline) -> None:
     """Copy the child's stream to ours as it comes (not line by line: progress bars and
-    partial lines pass through), keeping the tail."""
+    partial lines pass through), keeping the tail.
+
+    Ends at end of file, or once the command has exited and the pipe stays quiet (or the
+    drain deadline passes): a background process the command left behind may hold the
+    pipe open for hours, and `fresh run` must not wait for it."""
     out = getattr(target, "buffer", None)
     fd = source.fileno()
     alive = True
-    while chunk := os.read(fd, 65536):
-        tail.add(chunk)
-        if not alive:
-            continue  # our side is closed: keep draining so the child never blocks
-        try:
-            if out is not None:
-                out.write(chunk)
-                out.flush()
-            else:
-                target.write(chunk.decode("utf-8", "replace"))
-                target.flush()
-        except (OSError, ValueError):
-            alive = False
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            if exited.passed():
+                break
+            if not selector.select(QUIET):
+                if exited.started():
+                    break
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            alive = _forward(chunk, out, target, tail, alive)
     source.close()
+
+
+def _forward(
+    chunk: bytes, out: IO[bytes] | None, target: IO[str], tail: _Tail, alive: bool
+) -> bool:
+    """Keep `chunk` in the tail and write it to our stream; False once that stream is gone
+    (the child's output is then still drained so it never blocks)."""
+    tail.add(chunk)
+    if not alive:
+        return False
+    try:
+        if out is not None:
+            out.write(chunk)
+            out.flush()
+        else:
+            target.write(chunk.decode("utf-8", "replace"))
+            target.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 class _SignalForwarder:

@@ -69,3 +69,50 @@ def test_only_unknown_statuses_is_no_data_naming_them_most_frequent_first() -> N
         "no successful run of job 'j' in runs.jsonl; "
         "other statuses seen: 'ok' (2), 'done' (1) (success is [success, pass])"
     )
+
+
+def _summarize_by_definition(
+    runs: list[tuple[str, datetime | None]], success: tuple[str, ...]
+) -> tuple[datetime | None, dict[str, int], int]:
+    timed = [(s, t) for s, t in runs if t is not None]
+    newest = max((t for s, t in timed if s in success), default=None)
+    since: dict[str, int] = {}
+    for s, t in timed:
+        if newest is None or (t > newest and s not in success):
+            since[s] = since.get(s, 0) + 1
+    return newest, since, len(timed)
+
+
+def test_the_one_pass_fold_agrees_with_the_rule_on_shuffled_logs() -> None:
+    import random
+
+    rng = random.Random(11)
+    for _ in range(30):
+        n = rng.choice([0, 5, 3000, 9000])
+        statuses = ["success", "pass", "error", "running", "skipped"]
+        weights = [rng.random() for _ in statuses]
+        runs: list[tuple[str, datetime | None]] = []
+        for _ in range(n):
+            when = None if rng.random() < 0.05 else at(rng.random() * 1000)
+            runs.append((rng.choices(statuses, weights)[0], when))
+        got = summarize(iter(runs), SRC.success)
+        assert (got.newest_success, dict(got.since), got.total) == _summarize_by_definition(
+            runs, SRC.success
+        )
+
+
+def test_a_long_log_is_folded_without_holding_its_runs() -> None:
+    import tracemalloc
+
+    def runs():  # type: ignore[no-untyped-def]
+        for i in range(100_000):
+            yield ("error" if i % 10 == 0 else "success"), at(i / 60)
+
+    tracemalloc.start()
+    try:
+        got = summarize(runs(), SRC.success)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got.total == 100_000 and got.newest_success == at(99_999 / 60)
+    assert peak < 2 << 20, f"peak {peak >> 10} kB"

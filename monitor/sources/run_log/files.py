@@ -24,8 +24,10 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
+from itertools import chain
 from typing import IO, Any
 
 from monitor.core.errors import SourceError
@@ -65,9 +67,8 @@ def read_one(contract: Contract, ctx: ReadContext) -> Reading:
     if is_dbt(src):
         return _dbt_reading(contract, matched, fs, ctx.as_of)
     tz = warehouse_timezone(ctx, contract.warehouse)
-    runs: list[Run] = []
-    for path, _ in matched:
-        runs.extend(_jsonl_runs(path, fs, src, tz, ctx.as_of))
+    # Streamed into the fold: a long log is never held as a list of runs.
+    runs = chain.from_iterable(_jsonl_runs(p, fs, src, tz, ctx.as_of) for p, _ in matched)
     return reading_for(contract, summarize(runs, src.success), src.file)
 
 
@@ -109,9 +110,8 @@ def _open(path: str, fs: Any, binary: bool = False) -> IO[Any]:
 
 def _jsonl_runs(
     path: str, fs: Any, src: RunLogSource, tz: str, as_of: datetime | None
-) -> list[Run]:
+) -> Iterator[Run]:
     needle = _needle(src.job)
-    runs: list[Run] = []
     try:
         with _open(path, fs) as fh:
             # readline(limit), not iteration: a line without an end must not fill memory.
@@ -141,12 +141,11 @@ def _jsonl_runs(
                     raise SourceError(f"{path}:{lineno}: {src.time_column}: {exc}") from None
                 if as_of is not None and at is not None and at > as_of:
                     continue  # `--at`: a run after T had not happened yet
-                runs.append((str(status), at))
+                yield str(status), at
     except UnicodeDecodeError:
         raise SourceError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return runs
 
 
 def _needle(job: str) -> str | None:

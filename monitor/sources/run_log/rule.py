@@ -51,14 +51,31 @@ def is_dbt(src: RunLogSource) -> bool:
 
 
 def summarize(runs: Iterable[tuple[str, datetime | None]], success: Iterable[str]) -> JobRuns:
-    """Fold (status, time) runs of one job into its newest success and what came after."""
+    """Fold (status, time) runs of one job into its newest success and what came after.
+
+    One pass, keeping only the other runs newer than the newest success seen so far
+    (pruned whenever they have doubled), so a log of millions of runs costs memory for the
+    runs since its last success, not for every line.
+    """
     ok = set(success)
-    timed = [(status, at) for status, at in runs if at is not None]
-    newest = max((at for status, at in timed if status in ok), default=None)
-    since = Counter(
-        status for status, at in timed if newest is None or (at > newest and status not in ok)
-    )
-    return JobRuns(newest, since, len(timed))
+    newest: datetime | None = None
+    total = 0
+    later: list[tuple[datetime, str]] = []  # not-success runs, maybe newer than `newest`
+    kept = 0  # len(later) after the last prune
+    for status, at in runs:
+        if at is None:
+            continue
+        total += 1
+        if status in ok:
+            if newest is None or at > newest:
+                newest = at
+        elif newest is None or at > newest:
+            later.append((at, status))
+            if len(later) > 2 * kept + 1024 and newest is not None:
+                later = [(t, s) for t, s in later if t > newest]
+                kept = len(later)
+    since = Counter(s for t, s in later if newest is None or t > newest)
+    return JobRuns(newest, since, total)
 
 
 def reading_for(contract: Contract, runs: JobRuns, where: str) -> Reading:

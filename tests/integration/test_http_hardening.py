@@ -129,6 +129,19 @@ def test_in_range_numbers_are_kept(served: Served) -> None:
     assert status == 200, body
 
 
+def test_a_ping_whose_body_is_cut_off_records_nothing_and_logs_no_traceback(
+    served: Served,
+) -> None:
+    head = b"POST /api/v1/ping/backup/fail?exit_code=9 HTTP/1.1\r\nHost: x\r\n"
+    with socket.create_connection(("127.0.0.1", served.port), timeout=30) as conn:
+        conn.sendall(head + b"Content-Length: 100\r\n\r\n0123456789")
+        time.sleep(0.5)
+    _, contract = served.get_json("/api/v1/contracts/backup")  # still answering
+    assert "exit code 9" not in json.dumps(contract)
+    time.sleep(0.5)
+    assert "Traceback" not in served.log() and "Exception" not in served.log()
+
+
 # --- read timeouts (the real uvicorn server of `fresh serve`, a short timeout) -----------
 
 

@@ -30,6 +30,7 @@ from monitor.alerts.render import Links, Message, render, style_of
 from monitor.alerts.routing import url_id
 from monitor.alerts.sender import Sender, SendResult
 from monitor.config.settings import Settings
+from monitor.core.durations import doubling
 from monitor.store import Store
 from monitor.store.schema import alert_state, outbox, transitions
 
@@ -55,8 +56,7 @@ def backoff(
     attempts: int, first: timedelta = BACKOFF_FIRST, cap: timedelta = BACKOFF_CAP
 ) -> timedelta:
     """The wait after `attempts` failed tries: `first`, doubling each time, at most `cap`."""
-    wait: timedelta = first * (2 ** max(0, min(attempts, 30) - 1))
-    return min(cap, wait)
+    return doubling(first, attempts, cap)
 
 
 # --- flush -------------------------------------------------------------------------------

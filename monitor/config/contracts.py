@@ -18,6 +18,7 @@ from monitor.config.source_specs import read_source
 from monitor.config.yamlpos import YList, YMap
 from monitor.core.errors import Problem
 from monitor.core.models import (
+    DEFAULT_CHECK_EVERY,
     Contract,
     Expectation,
     Location,
@@ -44,7 +45,6 @@ CONTRACT_KEYS = (
 )
 DEFAULT_KEYS = tuple(k for k in CONTRACT_KEYS if k != "name" and k not in SOURCES)
 FILE_KEYS = ("defaults", "contracts")
-DEFAULT_CHECK_EVERY = timedelta(minutes=5)
 
 
 @lru_cache(maxsize=256)

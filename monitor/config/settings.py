@@ -6,6 +6,7 @@ every other module only reads these values.
 
 from __future__ import annotations
 
+import difflib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,12 +69,11 @@ class ItemError(ValueError):
         self.at_key = at_key
 
 
-def did_you_mean(word: str, choices: Any) -> str:
-    """` (did you mean 'x'?)` for the closest choice, or "" when nothing is close."""
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def did_you_mean(word: str, choices: Any, n: int = 1) -> str:
+    """` (did you mean 'x'?)` (up to `n` close choices, joined by "or"), or "" when nothing
+    is close. The one spelling-suggestion rule of config errors, the CLI and the ping API."""
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def check_timezone(name: str) -> str:

@@ -17,7 +17,10 @@ from monitor.config.sqldeny import host_reach
 
 # A dotted name of plain identifiers: `orders`, `raw_shopify.orders`, `db.schema.table`.
 # `-` is allowed inside a part for BigQuery project ids; readers quote every part.
-_PART = r"[A-Za-z_][A-Za-z0-9_$]*(?:-[A-Za-z0-9_$]+)*"
+# One part of a table name as written without quotes (`-` inside a part: BigQuery project
+# ids); run-time quoting (monitor/sources/sql/shared.py) reads names by the same pattern.
+IDENTIFIER_PART = r"[A-Za-z_][A-Za-z0-9_$]*(?:-[A-Za-z0-9_$]+)*"
+_PART = IDENTIFIER_PART
 _DOTTED = re.compile(rf"{_PART}(?:\.{_PART}){{0,3}}")
 _SINGLE = re.compile(_PART)
 

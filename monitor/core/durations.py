@@ -53,3 +53,9 @@ def compact_duration(delta: timedelta) -> str:
         if n:
             parts.append(f"{n}{unit}")
     return "".join(parts) or "0s"
+
+
+def doubling(first: timedelta, attempts: int, cap: timedelta) -> timedelta:
+    """The wait after `attempts` failed tries: `first`, doubling each time, at most `cap`
+    (evaluation retries in serve, alert deliveries in the outbox)."""
+    return min(cap, first * (1 << max(0, min(attempts, 30) - 1)))

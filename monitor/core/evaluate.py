@@ -114,6 +114,45 @@ def _hung_since(
     return None
 
 
+# --- When to look again ----------------------------------------------------------------
+
+
+def next_check_at(verdict: Verdict, check_every: timedelta, now: datetime) -> datetime:
+    """The next time worth checking: `check_every` from now, or sooner at a deadline.
+
+    A verdict knows when it turns warn and stale without new data; checking right then is
+    what makes a status flip on time whatever the poll interval (the scheduler's plan and
+    the store's `next_check_at` column both ask this).
+    """
+    due = now + check_every
+    for deadline in (verdict.warn_at, verdict.error_at):
+        if deadline is not None and now < deadline < due:
+            due = deadline
+    return due
+
+
+def error_verdict(
+    contract: Contract,
+    now: datetime,
+    error: str,
+    description: str,
+    last_update: datetime | None = None,
+    duration_seconds: float = 0.0,
+) -> Verdict:
+    """The `error` verdict of a contract that could not be read or judged: no deadlines."""
+    return Verdict(
+        contract=contract.name,
+        status=Status.ERROR,
+        checked_at=now,
+        last_update=last_update,
+        warn_at=None,
+        error_at=None,
+        description=description,
+        error=error,
+        duration_seconds=duration_seconds,
+    )
+
+
 # --- Words -----------------------------------------------------------------------------
 
 

@@ -122,6 +122,9 @@ class Expectation:
     timezone: str = "UTC"  # IANA name
 
 
+DEFAULT_CHECK_EVERY = timedelta(minutes=5)  # a contract without `check_every`
+
+
 def _frozen_map(m: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(m or {}))
 
@@ -139,7 +142,7 @@ class Contract:
     description: str = ""
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=_frozen_map)
-    check_every: timedelta = timedelta(minutes=5)
+    check_every: timedelta = DEFAULT_CHECK_EVERY
     location: Location | None = None
 
     @property

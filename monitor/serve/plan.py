@@ -8,7 +8,9 @@ from __future__ import annotations
 import heapq
 from datetime import datetime, timedelta
 
-from monitor.core.models import Contract, Status, Verdict
+from monitor.core.durations import doubling
+from monitor.core.evaluate import error_verdict
+from monitor.core.models import Contract, Verdict
 
 #: first retry after an evaluation that raised; doubles per failure, capped at check_every
 RETRY_FIRST = timedelta(seconds=5)
@@ -77,34 +79,11 @@ class Plan:
         heapq.heapify(self._heap)
 
 
-def next_check_at(contract: Contract, verdict: Verdict, now: datetime) -> datetime:
-    """The next time worth checking: `check_every` from now, or sooner at a deadline.
-
-    A verdict knows when it turns warn and stale without new data; checking right then is
-    what makes a status flip on time whatever the poll interval.
-    """
-    nxt = now + contract.check_every
-    for deadline in (verdict.warn_at, verdict.error_at):
-        if deadline is not None and now < deadline < nxt:
-            nxt = deadline
-    return nxt
-
-
 def retry_at(contract: Contract, failures: int, now: datetime) -> datetime:
     """When to retry a contract whose evaluation raised `failures` times in a row."""
-    step = RETRY_FIRST * (1 << max(0, min(failures - 1, 20)))
-    return now + min(step, contract.check_every)
+    return now + doubling(RETRY_FIRST, failures, contract.check_every)
 
 
 def failed_verdict(contract: Contract, now: datetime, message: str) -> Verdict:
     """The `error` verdict recorded when reading or evaluating a contract raised."""
-    return Verdict(
-        contract=contract.name,
-        status=Status.ERROR,
-        checked_at=now,
-        last_update=None,
-        warn_at=None,
-        error_at=None,
-        description=f"could not be checked: {message}",
-        error=message,
-    )
+    return error_verdict(contract, now, message, f"could not be checked: {message}")

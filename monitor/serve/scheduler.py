@@ -9,7 +9,8 @@ own contracts, and one store thread, so writes to an SQLite store are serialised
 and the database drivers release the GIL while a query runs, so reads on different
 warehouses really overlap.
 
-The pure part (`Plan`, `next_check_at`, `retry_at`, in monitor/serve/plan.py) decides *what is
+The pure part (`Plan`, `retry_at` in monitor/serve/plan.py; `next_check_at` in
+monitor/core/evaluate.py) decides *what is
 due at `now`* and *when to wake next*; it takes `now` as a value and is unit-tested with a
 FakeClock.
 """
@@ -26,11 +27,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from monitor.core.clock import Clock
+from monitor.core.evaluate import next_check_at
 from monitor.core.models import Contract, Reading, Verdict
 from monitor.serve.plan import (  # the pure part
     Plan,
     failed_verdict,
-    next_check_at,
     retry_at,
 )
 
@@ -353,7 +354,7 @@ class Scheduler:
                 self.plan.schedule(c.name, retry_at(current, self._failures[c.name], now))
             else:
                 self._failures.pop(c.name, None)
-                at = next_check_at(current, by_name[c.name], now)
+                at = next_check_at(by_name[c.name], current.check_every, now)
                 self.plan.schedule(c.name, at)
                 if at < now + current.check_every:  # a deadline: flip on time
                     self._urgent.add(c.name)

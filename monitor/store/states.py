@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from monitor.core.errors import StoreError
-from monitor.core.models import Contract, Status, Verdict
+from monitor.core.evaluate import next_check_at
+from monitor.core.models import DEFAULT_CHECK_EVERY, Contract, Status, Verdict
 from monitor.store.core import chunks
 from monitor.store.records import HistoryEntry, StatusChange, StoredState
 from monitor.store.schema import contract_state, history, leases, pings
@@ -23,18 +24,7 @@ from monitor.store.schema import contract_state, history, leases, pings
 if TYPE_CHECKING:
     from monitor.store.core import Database
 
-DEFAULT_CHECK_EVERY = timedelta(minutes=5)
 _RETRIES = 5
-
-
-def next_check_at(verdict: Verdict, check_every: timedelta, now: datetime) -> datetime:
-    """The next poll: after `check_every`, or earlier at a warn/error deadline still ahead,
-    so a status flips when the data becomes late, not at the next poll."""
-    due = now + check_every
-    for deadline in (verdict.warn_at, verdict.error_at):
-        if deadline is not None and now < deadline < due:
-            due = deadline
-    return due
 
 
 def keeps_reading(last_kept: datetime | None, checked_at: datetime, every: timedelta) -> bool:

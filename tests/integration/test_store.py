@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.core.errors import StoreError
+from monitor.core.evaluate import next_check_at
 from monitor.core.models import Contract, Expectation, HeartbeatSource, Status, Verdict
 from monitor.store import Store, migrations, schema, states
 
@@ -278,9 +279,9 @@ def test_history_keeps_every_change_and_one_reading_per_check_every(store: Store
 def test_the_next_check_is_pulled_forward_to_a_deadline() -> None:
     every = timedelta(minutes=5)
     v = verdict("o", Status.FRESH, T0, warn_at=T0 + timedelta(minutes=2))
-    assert states.next_check_at(v, every, T0) == T0 + timedelta(minutes=2)
+    assert next_check_at(v, every, T0) == T0 + timedelta(minutes=2)
     v = verdict("o", Status.WARN, T0, warn_at=T0 - timedelta(minutes=1), error_at=T0 + 4 * every)
-    assert states.next_check_at(v, every, T0) == T0 + every
+    assert next_check_at(v, every, T0) == T0 + every
 
 
 def test_prune_deletes_old_history_and_pings_but_keeps_the_newest_ping_of_each_kind(

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.core.clock import FakeClock
+from monitor.core.evaluate import next_check_at
 from monitor.core.models import (
     Contract,
     Expectation,
@@ -19,7 +20,7 @@ from monitor.core.models import (
     TableSource,
     Verdict,
 )
-from monitor.serve.plan import RETRY_FIRST, Plan, next_check_at, retry_at
+from monitor.serve.plan import RETRY_FIRST, Plan, retry_at
 from monitor.serve.scheduler import Scheduler
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -137,7 +138,7 @@ def test_the_heap_stays_small_under_constant_rescheduling() -> None:
 def test_the_next_check_is_at_the_warn_deadline_when_it_comes_before_check_every() -> None:
     c = contract("a", warn=timedelta(minutes=20), error=timedelta(hours=2))
     v = judge(c, Reading("a", last_update=T0), T0 + timedelta(minutes=1))
-    assert next_check_at(c, v, T0 + timedelta(minutes=1)) == T0 + timedelta(minutes=20)
+    assert next_check_at(v, c.check_every, T0 + timedelta(minutes=1)) == T0 + timedelta(minutes=20)
 
 
 def test_the_next_check_is_at_the_error_deadline_once_warn_has_passed() -> None:
@@ -145,14 +146,14 @@ def test_the_next_check_is_at_the_error_deadline_once_warn_has_passed() -> None:
     now = T0 + timedelta(minutes=30)
     v = judge(c, Reading("a", last_update=T0), now)
     assert v.status is Status.WARN
-    assert next_check_at(c, v, now) == T0 + timedelta(minutes=50)
+    assert next_check_at(v, c.check_every, now) == T0 + timedelta(minutes=50)
 
 
 def test_without_a_coming_deadline_the_next_check_is_check_every_later() -> None:
     c = contract("a", every=timedelta(minutes=5), error=timedelta(minutes=10))
     now = T0 + timedelta(minutes=20)
     v = judge(c, Reading("a", last_update=T0), now)
-    assert next_check_at(c, v, now) == now + timedelta(minutes=5)
+    assert next_check_at(v, c.check_every, now) == now + timedelta(minutes=5)
 
 
 def test_retries_back_off_and_never_wait_longer_than_check_every() -> None:

@@ -22,8 +22,8 @@ import typer
 from monitor.config.loader import load_project
 from monitor.core.clock import SystemClock
 from monitor.core.errors import ExitCode, UsageError
-from monitor.core.evaluate import evaluate
-from monitor.core.models import Contract, Reading, Status, Verdict
+from monitor.core.evaluate import error_verdict, evaluate
+from monitor.core.models import Contract, Reading, Verdict
 from monitor.report.render import render
 from monitor.report.results import FORMATS, Result, failing_statuses, summary_line
 from monitor.sources import read_contracts
@@ -122,16 +122,9 @@ def _judge(
     try:
         return evaluate(contract, reading, now)
     except Exception as exc:  # one broken contract must not hide the report of the others
-        return Verdict(
-            contract=contract.name,
-            status=Status.ERROR,
-            checked_at=now,
-            last_update=reading.last_update,
-            warn_at=None,
-            error_at=None,
-            description=f"could not evaluate: {exc}",
-            error=f"could not evaluate: {exc}",
-            duration_seconds=reading.duration_seconds,
+        why = f"could not evaluate: {exc}"
+        return error_verdict(
+            contract, now, why, why, reading.last_update, reading.duration_seconds
         )
 
 

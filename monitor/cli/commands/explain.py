@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 import typer
 
 from monitor.config.loader import load_project
+from monitor.config.settings import did_you_mean
 from monitor.core.clock import SystemClock
 from monitor.core.errors import UsageError
 from monitor.core.evaluate import expectation_in_words
@@ -40,10 +40,9 @@ def explain_command(name: str, config: Path | None, checks: Path | None) -> int:
 
 def unknown_contract_message(name: str, known: list[str]) -> str:
     """`unknown contract 'x' (did you mean 'y'?)`, or how to list them."""
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    if close:
-        hint = " or ".join(repr(c) for c in close)
-        return f"unknown contract {name!r} (did you mean {hint}?)"
+    hint = did_you_mean(name, known, n=3)
+    if hint:
+        return f"unknown contract {name!r}{hint}"
     if not known:
         return f"unknown contract {name!r}: no contracts are declared"
     return f"unknown contract {name!r} (`fresh check` lists all {len(known)} contracts)"

@@ -19,9 +19,10 @@ from urllib.parse import quote, urlencode
 
 from monitor.core.durations import format_duration
 from monitor.core.links import safe_link
+from monitor.core.models import Status
 
 STATUSES = ("error", "stale", "warn", "fresh")
-_RANK = {"error": 3, "stale": 2, "warn": 1, "fresh": 0}
+_RANK = {s.value: s.rank for s in Status}  # Status owns the order
 _COLOUR = {"fresh": "#1a7f37", "warn": "#b08800", "stale": "#cf222e", "error": "#8250df"}
 
 

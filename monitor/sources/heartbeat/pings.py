@@ -5,7 +5,6 @@ a ping to a running serve (`--url` / FRESH_URL) for job hosts that cannot reach 
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from datetime import datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from monitor.config.redact import mask_password
+from monitor.config.settings import did_you_mean
 from monitor.core.errors import ExitCode, FreshError, UsageError
 from monitor.core.models import Contract
 from monitor.store import OUTPUT_LIMIT, Ping, PingKind, Store
@@ -51,9 +51,7 @@ class UnknownContractError(UsageError):
 
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        super().__init__(f"unknown contract {name!r}{hint}")
+        super().__init__(f"unknown contract {name!r}{did_you_mean(name, known)}")
 
 
 class NotAHeartbeatError(UsageError):

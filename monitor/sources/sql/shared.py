@@ -9,13 +9,14 @@ import re
 from collections.abc import Callable, Sequence
 
 from monitor.config.sqldeny import host_reach
+from monitor.config.sqlguard import IDENTIFIER_PART
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, QuerySource, Reading, TableSource
 from monitor.sources.base import ReadContext, error_reading, resolve_path
 from monitor.sources.timestamps import TimestampError, to_utc
 
-# Plain parts as config validation allows them (`-` inside a part: BigQuery project ids).
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:-[A-Za-z0-9_$]+)*\Z")
+# Plain parts as config validation allows them (one pattern, owned by sqlguard).
+_PLAIN = re.compile(IDENTIFIER_PART + r"\Z")
 
 
 def duckdb_path(url: str, ctx: ReadContext) -> str | None:

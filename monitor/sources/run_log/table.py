@@ -18,6 +18,7 @@ from typing import Any
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, RunLogSource
 from monitor.sources._ctx import warehouse_timezone
+from monitor.sources.asof import cut_condition
 from monitor.sources.base import ReadContext, describe, error_reading
 from monitor.sources.run_log.rule import JobRuns, reading_for, source_of
 from monitor.sources.sql.alchemy import engine_for
@@ -191,8 +192,6 @@ def _cut(runner: _Runner, tz: str, ctx: ReadContext) -> Callable[[str], str] | N
     as_of = ctx.as_of
     if as_of is None:
         return None
-    from monitor.sources.asof import cut_condition
-
     backend = runner.backend
     return lambda column: cut_condition(column, backend, as_of, tz, None)
 

@@ -391,7 +391,7 @@ def test_json_on_duckdb_imports_no_other_format_nor_rich_nor_sqlalchemy(
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = {'rich', 'monitor.report.table', 'monitor.report.junit', "
         "'monitor.report.github', 'monitor.report.markdown', 'xml', 'sqlalchemy', "
-        "'sqlglot', 'duckdb_engine', 'monitor.store'}\n"
+        "'sqlglot', 'duckdb_engine', 'monitor.store', 'jinja2'}\n"
         "print('LOADED', sorted(m for m in sys.modules if m in heavy or "
         "m.split('.')[0] in heavy), file=sys.stderr)\n"
     )

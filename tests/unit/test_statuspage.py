@@ -120,7 +120,7 @@ def test_the_contract_page_shows_runbook_first_history_sql_and_alerts() -> None:
         NOW,
     )
     assert html.index("Runbook") < html.index("pii")
-    assert "SELECT max(&quot;ts&quot;)" in html
+    assert "SELECT max(&#34;ts&#34;)" in html  # escaped by the template
     assert "fired: fresh → stale" in html
 
 

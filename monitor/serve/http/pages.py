@@ -19,6 +19,7 @@ from monitor.serve.http.statuspage import (
     PageOptions,
     render_contract,
     render_index,
+    render_missing,
 )
 from monitor.sources import explain_contract
 
@@ -77,7 +78,7 @@ async def contract_page(service: Runtime, request: Request) -> Response:
     name = request.path_params["name"]
     contract = service.contract(name)
     if contract is None:
-        return HTMLResponse(f"<h1>No contract named {_esc(name)}</h1>", status_code=404)
+        return HTMLResponse(render_missing(name), status_code=404)
     now = service.clock.now()
 
     def load() -> tuple[Any, list[Any], list[dict[str, Any]], str]:
@@ -124,8 +125,3 @@ async def contract_page(service: Runtime, request: Request) -> Response:
     html = render_contract(row, history, explained, alert_rows, now, _options(service))
     return HTMLResponse(html)
 
-
-def _esc(text: str) -> str:
-    from html import escape
-
-    return escape(text)

@@ -1,7 +1,8 @@
 """The status page (`GET /`) and a page per contract, rendered on the server.
 
 Pure functions: they take the result objects of `fresh check --format json` (SPEC section 4,
-the same dicts `/api/v1/contracts` serves) plus recent history, and return HTML. No external
+the same dicts `/api/v1/contracts` serves) plus recent history, and return HTML rendered from
+the Jinja2 templates in templates/ (autoescape on: no HTML is built from strings here). No external
 assets (the machine may be offline), no JavaScript: refresh is a `<meta http-equiv>`, filters
 are a plain GET form. One stylesheet serves a 375 px phone (rows become cards) and a desktop.
 """
@@ -13,9 +14,13 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import escape
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
+
+from markupsafe import Markup
+from starlette.templating import Jinja2Templates
 
 from monitor.core.durations import format_duration
 from monitor.core.links import safe_link
@@ -99,21 +104,21 @@ def sort_worst_first(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any
 
 def spark_svg(history: Sequence[str], width: int = 96, height: int = 16) -> str:
     """Recent statuses (oldest first) as small coloured bars in an inline SVG."""
-    if not history:
-        return '<svg class="spark" width="96" height="16" aria-label="no history"></svg>'
     n = len(history)
-    bar = width / n
-    rects = "".join(
-        f'<rect x="{i * bar:.1f}" y="{0 if s != "fresh" else height / 2:.0f}" '
-        f'width="{max(bar - 1, 1):.1f}" height="{height if s != "fresh" else height / 2:.0f}" '
-        f'fill="{_COLOUR.get(s, "#999")}"><title>{escape(s)}</title></rect>'
+    bar = width / n if n else 0.0
+    bars = [
+        {
+            "x": f"{i * bar:.1f}",
+            "y": f"{0 if s != 'fresh' else height / 2:.0f}",
+            "w": f"{max(bar - 1, 1):.1f}",
+            "h": f"{height if s != 'fresh' else height / 2:.0f}",
+            "fill": _COLOUR.get(s, "#999"),
+            "status": s,
+        }
         for i, s in enumerate(history)
-    )
-    label = escape(f"last {n} checks: " + ", ".join(history[-5:]))
-    return (
-        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{label}">{rects}</svg>'
-    )
+    ]
+    label = f"last {n} checks: " + ", ".join(history[-5:])
+    return _render("spark.html", bars=bars, width=width, height=height, label=label)
 
 
 _CSS = """
@@ -154,51 +159,33 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Templates (monitor/serve/http/templates/) with autoescape on: every value is escaped unless
+# it is markup a template or macro made. Loaded once, on the first page served.
+_TEMPLATES = Path(__file__).with_name("templates")
+
+
+@cache
+def _env() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=_TEMPLATES)
+    templates.env.filters["safe_link"] = safe_link
+    return templates
+
+
+def _render(template: str, **context: Any) -> str:
+    return _env().get_template(template).render(**context)
+
+
+def _macro(name: str) -> Any:
+    return getattr(_env().get_template("macros.html").module, name)
+
+
 def link(url: object, text: str) -> str:
     """An `<a>` to `url` when it is a safe http(s) link, else `text` as plain text."""
-    href = safe_link(url)
-    if href is None:
-        return escape(text)
-    return f'<a href="{escape(href)}" rel="noopener noreferrer">{escape(text)}</a>'
+    return str(_macro("link")(url, text))
 
 
-def _pill(status: str, href: str | None = None, text: str | None = None) -> str:
-    label = escape(text or status)
-    cls = f'class="pill status-{escape(status)}"'
-    if href:
-        return f'<a {cls} href="{escape(href)}">{label}</a>'
-    return f"<span {cls}>{label}</span>"
-
-
-def _document(title: str, body: str, options: PageOptions) -> str:
-    refresh = (
-        f'<meta http-equiv="refresh" content="{options.refresh_seconds}">'
-        if options.refresh_seconds
-        else ""
-    )
-    links = "".join(
-        f'<a href="{escape(url)}">{escape(name)}</a>' for name, url in options.links.items()
-    )
-    if safe_link(options.dashboard_url):
-        links += link(options.dashboard_url, "dashboard")
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"{refresh}<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-        f'<header><h1><a href="/">{escape(options.title)}</a></h1>{links}</header>'
-        f"<main>{body}</main></body></html>"
-    )
-
-
-def _select(name: str, label: str, values: Sequence[str], chosen: Sequence[str]) -> str:
-    opts = "".join(
-        f'<option value="{escape(v)}"{" selected" if v in chosen else ""}>{escape(v)}</option>'
-        for v in values
-    )
-    return (
-        f'<label>{escape(label)} <select name="{name}"><option value="">all</option>'
-        f"{opts}</select></label>"
-    )
+def _page(template: str, title: str, options: PageOptions, **context: Any) -> str:
+    return _render(template, title=title, options=options, css=Markup(_CSS), **context)
 
 
 def render_index(
@@ -211,51 +198,37 @@ def render_index(
     """The status page: every contract passing `filters`, worst first.
 
     `history` maps a contract to its recent statuses, oldest first (for the spark)."""
-    counts = {s: sum(1 for r in rows if r.get("status") == s) for s in STATUSES}
-    chips = "".join(_pill(s, f"/?status={s}", f"{counts[s]} {s}") for s in STATUSES)
-    owners = sorted({str(r.get("owner")) for r in rows})
-    tags = sorted({str(t) for r in rows for t in r.get("tags") or ()})
-    form = (
-        '<form method="get" action="/">'
-        + _select("owner", "Owner", owners, filters.owners)
-        + _select("tag", "Tag", tags, filters.tags)
-        + _select("status", "Status", list(STATUSES), filters.statuses)
-        + '<button type="submit">Filter</button>'
-        + ('<a href="/">clear</a>' if filters.query() else "")
-        + "</form>"
-    )
     shown = sort_worst_first([r for r in rows if filters.keep(r)])
-    body_rows = "".join(_row(r, history.get(str(r["contract"]), ()), now) for r in shown)
-    if not shown:
-        body_rows = '<tr><td colspan="7" class="muted">No contract matches.</td></tr>'
-    table = (
-        '<table id="contracts"><thead><tr><th>Status</th><th>Contract</th><th>Owner</th>'
-        "<th>Age</th><th>Limit</th><th>Deadline</th><th>Recent</th></tr></thead>"
-        f"<tbody>{body_rows}</tbody></table>"
-    )
-    summary = f'<p class="muted">{len(shown)} of {len(rows)} contracts · {now:%H:%M:%S} UTC</p>'
-    return _document(
-        options.title, f'<div class="counts">{chips}</div>{form}{summary}{table}', options
+    return _page(
+        "index.html",
+        options.title,
+        options,
+        statuses=list(STATUSES),
+        counts={s: sum(1 for r in rows if r.get("status") == s) for s in STATUSES},
+        owners=sorted({str(r.get("owner")) for r in rows}),
+        tags=sorted({str(t) for r in rows for t in r.get("tags") or ()}),
+        filters=filters,
+        rows=[_row(r, history.get(str(r["contract"]), ()), now) for r in shown],
+        total=len(rows),
+        now=now,
     )
 
 
-def _row(row: Mapping[str, Any], history: Sequence[str], now: datetime) -> str:
+def _row(row: Mapping[str, Any], history: Sequence[str], now: datetime) -> dict[str, Any]:
     name = str(row["contract"])
-    status = str(row.get("status"))
-    why = row.get("error") or row.get("detail") or ""
-    tags = "".join(f'<span class="tag">{escape(str(t))}</span>' for t in row.get("tags") or ())
-    return (
-        f'<tr class="row status-{escape(status)}" data-contract="{escape(name)}">'
-        f'<td data-label="Status">{_pill(status)} '
-        f'<span class="muted">{escape(str(row.get("severity", "")))}</span></td>'
-        f'<td class="name" data-label="Contract"><a href="/contracts/{quote(name, safe="")}">'
-        f'{escape(name)}</a> {tags}<div class="why">{escape(str(why))}</div></td>'
-        f'<td data-label="Owner">{escape(str(row.get("owner", "")))}</td>'
-        f'<td data-label="Age" class="age">{escape(age_text(row, now))}</td>'
-        f'<td data-label="Limit">{escape(limit_text(row))}</td>'
-        f'<td data-label="Deadline">{escape(_utc(row.get("deadline")))}</td>'
-        f'<td data-label="Recent">{spark_svg(history)}</td></tr>'
-    )
+    return {
+        "name": name,
+        "href_name": quote(name, safe=""),
+        "status": str(row.get("status")),
+        "severity": str(row.get("severity", "")),
+        "tags": [str(t) for t in row.get("tags") or ()],
+        "why": str(row.get("error") or row.get("detail") or ""),
+        "owner": str(row.get("owner", "")),
+        "age": age_text(row, now),
+        "limit": limit_text(row),
+        "deadline": _utc(row.get("deadline")),
+        "spark": Markup(spark_svg(history)),
+    }
 
 
 def render_contract(
@@ -271,56 +244,57 @@ def render_contract(
     `history` entries have `checked_at`, `status`, `last_update` (newest first); `alerts`
     entries have `at`, `kind`, `from_status`, `to_status` (newest first)."""
     name = str(row["contract"])
-    facts = {
-        "Status": _pill(str(row.get("status"))),
-        "Owner": escape(str(row.get("owner", ""))),
-        "Severity": escape(str(row.get("severity", ""))),
-        "Warehouse": escape(str(row.get("warehouse", ""))),
-        "Age": escape(age_text(row, now)),
-        "Last update": escape(_utc(row.get("last_update"))),
-        "Limit": escape(limit_text(row)),
-        "Deadline": escape(_utc(row.get("deadline"))),
-        "Tags": escape(", ".join(str(t) for t in row.get("tags") or ())),
+    facts: dict[str, Any] = {
+        "Status": _macro("pill")(str(row.get("status"))),
+        "Owner": str(row.get("owner", "")),
+        "Severity": str(row.get("severity", "")),
+        "Warehouse": str(row.get("warehouse", "")),
+        "Age": age_text(row, now),
+        "Last update": _utc(row.get("last_update")),
+        "Limit": limit_text(row),
+        "Deadline": _utc(row.get("deadline")),
+        "Tags": ", ".join(str(t) for t in row.get("tags") or ()),
     }
     if row.get("error"):
-        facts["Error"] = escape(str(row["error"]))
+        facts["Error"] = str(row["error"])
     if row.get("detail"):
-        facts["Detail"] = escape(str(row["detail"]))
+        facts["Detail"] = str(row["detail"])
     meta = dict(row.get("metadata") or {})
     runbook = meta.pop("runbook", None)
     if runbook:
-        facts["Runbook"] = link(runbook, str(runbook))
+        facts["Runbook"] = Markup(link(runbook, str(runbook)))
     for key, value in meta.items():
-        facts[escape(str(key))] = escape(str(value))
-    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts.items())
+        facts[str(key)] = str(value)
     spark = spark_svg([str(h.get("status")) for h in reversed(history)], width=240, height=20)
-    hist_rows = (
-        "".join(
-            f'<tr><td data-label="Checked">{escape(_utc(h.get("checked_at")))}</td>'
-            f'<td data-label="Status">{_pill(str(h.get("status")))}</td>'
-            f'<td data-label="Last update">{escape(_utc(h.get("last_update")))}</td></tr>'
+    return _page(
+        "contract.html",
+        f"{name} · {options.title}",
+        options,
+        name=name,
+        description=str(row.get("description") or ""),
+        facts=list(facts.items()),
+        spark=Markup(spark),
+        explain=explain,
+        history=[
+            {
+                "checked": _utc(h.get("checked_at")),
+                "status": str(h.get("status")),
+                "last_update": _utc(h.get("last_update")),
+            }
             for h in history
-        )
-        or '<tr><td colspan="3" class="muted">No history yet.</td></tr>'
-    )
-    alert_rows = (
-        "".join(
-            f'<tr><td data-label="When">{escape(_utc(a.get("at")))}</td>'
-            f'<td data-label="Alert">{escape(str(a.get("kind", "")))}: '
-            f"{escape(str(a.get('from_status') or '—'))} → {escape(str(a.get('to_status', '')))}"
-            "</td></tr>"
+        ],
+        alerts=[
+            {
+                "when": _utc(a.get("at")),
+                "kind": str(a.get("kind", "")),
+                "from_status": str(a.get("from_status") or "—"),
+                "to_status": str(a.get("to_status", "")),
+            }
             for a in alerts
-        )
-        or '<tr><td colspan="2" class="muted">No alerts.</td></tr>'
+        ],
     )
-    body = (
-        f"<h2>{escape(name)}</h2>"
-        f'<p class="muted">{escape(str(row.get("description") or ""))}</p>'
-        f"<dl>{dl}</dl><p>{spark}</p>"
-        f'<h3>What runs</h3><pre id="explain">{escape(explain)}</pre>'
-        '<h3>History</h3><table id="history"><thead><tr><th>Checked</th><th>Status</th>'
-        f"<th>Last update</th></tr></thead><tbody>{hist_rows}</tbody></table>"
-        '<h3>Recent alerts</h3><table id="alerts"><thead><tr><th>When</th><th>Alert</th>'
-        f"</tr></thead><tbody>{alert_rows}</tbody></table>"
-    )
-    return _document(f"{name} · {options.title}", body, options)
+
+
+def render_missing(name: str) -> str:
+    """The 404 page of `/contracts/{name}` for a name no contract has."""
+    return _render("missing.html", name=name)

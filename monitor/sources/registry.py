@@ -24,10 +24,6 @@ from monitor.core.models import (
     TableSource,
 )
 from monitor.sources.base import ReadContext
-from monitor.sources.files import reader as files_reader
-from monitor.sources.run_log import reader as run_log_reader
-from monitor.sources.sql import metadata
-from monitor.sources.sql import reader as sql_reader
 
 
 class Reader(Protocol):
@@ -60,18 +56,45 @@ def _in_a_table(contract: Contract) -> bool:
     return isinstance(contract.source, RunLogSource) and contract.source.table is not None
 
 
+# Each reader is imported on first use: a check reads only the kinds its contracts have, so a
+# project of DuckDB tables never loads the files, run-log or heartbeat readers (the last one
+# loads the state store, and with it SQLAlchemy).
+
+
+def _sql() -> Reader:
+    from monitor.sources.sql import reader
+
+    return reader
+
+
+def _metadata() -> Reader:
+    from monitor.sources.sql import metadata
+
+    return metadata
+
+
+def _files() -> Reader:
+    from monitor.sources.files import reader
+
+    return reader
+
+
+def _run_log() -> Reader:
+    from monitor.sources.run_log import reader
+
+    return reader
+
+
 def _heartbeat() -> Reader:
-    # Imported on first use: it reads the state store, which loads SQLAlchemy; a `fresh
-    # check` without heartbeat contracts pays nothing for it.
     from monitor.sources.heartbeat import reader
 
     return reader
 
 
-SQL = Kind("sql", "table/query", lambda: sql_reader, _always)
-METADATA = Kind("metadata", "table (metadata)", lambda: metadata, _always)
-FILES = Kind("files", "files", lambda: files_reader, _never)
-RUN_LOG = Kind("run_log", "run_log", lambda: run_log_reader, _in_a_table)
+SQL = Kind("sql", "table/query", _sql, _always)
+METADATA = Kind("metadata", "table (metadata)", _metadata, _always)
+FILES = Kind("files", "files", _files, _never)
+RUN_LOG = Kind("run_log", "run_log", _run_log, _in_a_table)
 HEARTBEAT = Kind("heartbeat", "heartbeat", _heartbeat, _never)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.alerts.lifecycle import Kind
 from monitor.core.models import Contract, Status, Verdict
+from monitor.core.serial import from_json, to_json
 
 
 @dataclass(frozen=True)
@@ -51,74 +52,12 @@ class AlertFacts:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (stored with the transition)."""
-
-        def ts(d: datetime | None) -> str | None:
-            return None if d is None else d.isoformat()
-
-        def secs(d: timedelta | None) -> float | None:
-            return None if d is None else d.total_seconds()
-
-        return {
-            "contract": self.contract,
-            "kind": self.kind.value,
-            "status": self.status.value,
-            "previous": None if self.previous is None else self.previous.value,
-            "at": ts(self.at),
-            "owner": self.owner,
-            "severity": self.severity,
-            "warehouse": self.warehouse,
-            "tags": list(self.tags),
-            "metadata": dict(self.metadata),
-            "description": self.description,
-            "last_update": ts(self.last_update),
-            "checked_at": ts(self.checked_at),
-            "warn_after": secs(self.warn_after),
-            "error_after": secs(self.error_after),
-            "schedule": self.schedule,
-            "timezone": self.timezone,
-            "deadline": ts(self.deadline),
-            "error": self.error,
-            "detail": self.detail,
-            "output_tail": self.output_tail,
-            "reason": self.reason,
-        }
+        return to_json(self)
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> AlertFacts:
-        """The inverse of `to_json`."""
-
-        def ts(v: Any) -> datetime | None:
-            return None if v is None else datetime.fromisoformat(v)
-
-        def secs(v: Any) -> timedelta | None:
-            return None if v is None else timedelta(seconds=float(v))
-
-        at = ts(d["at"])
-        assert at is not None
-        return cls(
-            contract=d["contract"],
-            kind=Kind(d["kind"]),
-            status=Status(d["status"]),
-            previous=None if d.get("previous") is None else Status(d["previous"]),
-            at=at,
-            owner=d["owner"],
-            severity=d["severity"],
-            warehouse=d["warehouse"],
-            tags=tuple(d.get("tags") or ()),
-            metadata=dict(d.get("metadata") or {}),
-            description=d.get("description") or "",
-            last_update=ts(d.get("last_update")),
-            checked_at=ts(d.get("checked_at")),
-            warn_after=secs(d.get("warn_after")),
-            error_after=secs(d.get("error_after")),
-            schedule=d.get("schedule"),
-            timezone=d.get("timezone") or "UTC",
-            deadline=ts(d.get("deadline")),
-            error=d.get("error"),
-            detail=d.get("detail"),
-            output_tail=d.get("output_tail"),
-            reason=d.get("reason") or "",
-        )
+        """The inverse of `to_json` (rows written by older versions included)."""
+        return from_json(cls, d)
 
 
 def facts_of(

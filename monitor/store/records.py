@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Literal
 
@@ -34,18 +34,9 @@ class StoredState:
 
     def to_verdict(self) -> Verdict:
         """The verdict this state was saved from."""
-        return Verdict(
-            contract=self.name,
-            status=self.status,
-            checked_at=self.checked_at,
-            last_update=self.last_update,
-            warn_at=self.warn_at,
-            error_at=self.error_at,
-            description=self.description,
-            error=self.error,
-            detail=self.detail,
-            duration_seconds=self.duration_seconds,
-        )
+        # Every Verdict field but `contract` (here `name`) has a field of the same name here.
+        copied = {f.name: getattr(self, f.name) for f in fields(Verdict) if f.name != "contract"}
+        return Verdict(contract=self.name, **copied)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.core.models import (
     FilesSource,
     HeartbeatSource,
@@ -337,9 +339,8 @@ def test_several_files_are_read_in_name_order(tmp_path: Path):
 # --- every message ---------------------------------------------------------------------
 
 
-def test_an_unknown_contract_key_gets_a_did_you_mean(tmp_path: Path):
-    found = contract_problems(
-        tmp_path,
+PROBLEM_CASES = [
+    pytest.param(
         """
         name: t
         owner: o
@@ -347,8 +348,146 @@ def test_an_unknown_contract_key_gets_a_did_you_mean(tmp_path: Path):
         warn_afer: 20m
         error_after: 1h
         """,
-    )
-    assert found == ["checks/a.yml:5:5: unknown key 'warn_afer' (did you mean 'warn_after'?)"]
+        ["checks/a.yml:5:5: unknown key 'warn_afer' (did you mean 'warn_after'?)"],
+        id="an_unknown_contract_key_gets_a_did_you_mean",
+    ),
+    pytest.param(
+        """
+        name: t
+        owner: o
+        heartbeat: {}
+        schedule: "61 6 * * *"
+        warn_after: 1h
+        """,
+        [
+        "checks/a.yml:5:15: schedule: invalid cron expression '61 6 * * *': bad minute"
+    ],
+        id="a_malformed_cron_is_reported_at_the_schedule",
+    ),
+    pytest.param(
+        """
+        name: t
+        owner: o
+        heartbeat: {}
+        warn_after: 20x
+        error_after: 60
+        check_every: soon
+        """,
+        [
+        "checks/a.yml:5:17: warn_after: invalid duration '20x' (use e.g. 90s, 20m, 1h30m, 2d)",
+        "checks/a.yml:6:18: error_after: duration 60 needs a unit (e.g. 60m)",
+        "checks/a.yml:7:18: check_every: invalid duration 'soon' (use e.g. 90s, 20m, 1h30m, 2d)",
+    ],
+        id="a_malformed_duration_is_reported",
+    ),
+    pytest.param(
+        """
+        name: t
+        owner: o
+        heartbeat: {}
+        warn_after: 2h
+        error_after: 1h
+        """,
+        ["checks/a.yml:5:17: warn_after must be shorter than error_after"],
+        id="warn_after_must_come_before_error_after",
+    ),
+    pytest.param(
+        "name: t\nowner: o\nheartbeat: {}\n",
+        [
+        "checks/a.yml:2:5: an expectation is required: give warn_after and/or error_after"
+    ],
+        id="an_expectation_is_required",
+    ),
+    pytest.param(
+        """
+        name: t
+        owner: o
+        table: a
+        column: ts
+        query: select 1
+        warn_after: 1h
+        """,
+        ["checks/a.yml:6:5: exactly one source is allowed, found 2: table, query"],
+        id="two_sources_are_named",
+    ),
+    pytest.param(
+        "name: t\nowner: o\nwarn_after: 1h\n",
+        [
+        "checks/a.yml:2:5: no source: give one of table, query, files, run_log, heartbeat"
+    ],
+        id="no_source_lists_the_choices",
+    ),
+    pytest.param(
+        "heartbeat: {}\nwarn_after: 1h\n",
+        [
+        "checks/a.yml:2:5: missing required key 'name'",
+        "checks/a.yml:2:5: missing required key 'owner' (here or in defaults)",
+    ],
+        id="owner_and_name_are_required",
+    ),
+    pytest.param(
+        "name: t\nowner: o\ntable: orders\nwarn_after: 1h\n",
+        [
+        "checks/a.yml:4:5: table: duckdb keeps no last-modified time for tables: "
+        "add `column:` (the column whose newest value is the last update)"
+    ],
+        id="table_without_column_on_duckdb_suggests_a_column",
+    ),
+    pytest.param(
+        """
+        name: t
+        owner: o
+        severity: critcal
+        table: orders
+        column: ts
+        column_format: epoch_sec
+        schedule: "0 6 * * *"
+        timezone: Europe/Pariss
+        warn_after: 1h
+        """,
+        [
+        "checks/a.yml:4:15: severity: unknown severity 'critcal' (did you mean 'critical'?) "
+        "(info, warning or critical)",
+        "checks/a.yml:7:20: column_format: 'epoch_sec' is not epoch_s or epoch_ms "
+        "(did you mean 'epoch_s'?)",
+        "checks/a.yml:9:15: timezone: unknown time zone 'Europe/Pariss' "
+        "(did you mean 'Europe/Paris'?) (use an IANA name)",
+    ],
+        id="bad_severity_timezone_and_column_format",
+    ),
+    pytest.param(
+        """
+        name: t
+        owner: o
+        heartbeat: {}
+        where: "a = 1"
+        warn_after: 1h
+        """,
+        ["checks/a.yml:5:5: where: not used with heartbeat (only with table)"],
+        id="keys_that_do_not_fit_the_source_are_refused",
+    ),
+    pytest.param(
+        "name: t\nowner: o\nwarn_after: 1h\nrun_log: {job: x}\n",
+        [
+        "checks/a.yml:5:14: run_log: give table (a run-log table), file (a glob) or preset"
+    ],
+        id="a_run_log_needs_a_table_or_file",
+    ),
+    pytest.param(
+        "name: t\nowner: o\nheartbeat: {}\nwarn_after: 1h\ncheck_every: 10ms\n",
+        ["checks/a.yml:6:18: check_every: must be at least 1s"],
+        id="check_every_must_be_at_least_a_second",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PROBLEM_CASES)
+def test_each_problem_is_reported_at_its_position(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    assert contract_problems(tmp_path, text) == expected
+
+
 
 
 def test_a_duplicate_name_cites_both_locations(tmp_path: Path):
@@ -365,20 +504,6 @@ def test_a_duplicate_name_cites_both_locations(tmp_path: Path):
     ]
 
 
-def test_a_malformed_cron_is_reported_at_the_schedule(tmp_path: Path):
-    found = contract_problems(
-        tmp_path,
-        """
-        name: t
-        owner: o
-        heartbeat: {}
-        schedule: "61 6 * * *"
-        warn_after: 1h
-        """,
-    )
-    assert found == [
-        "checks/a.yml:5:15: schedule: invalid cron expression '61 6 * * *': bad minute"
-    ]
 
 
 def test_a_cron_with_seconds_is_refused_as_the_evaluator_would(tmp_path: Path):
@@ -396,74 +521,16 @@ def test_a_cron_with_seconds_is_refused_as_the_evaluator_would(tmp_path: Path):
     assert found[0].startswith("checks/a.yml:5:15: schedule:")
 
 
-def test_a_malformed_duration_is_reported(tmp_path: Path):
-    found = contract_problems(
-        tmp_path,
-        """
-        name: t
-        owner: o
-        heartbeat: {}
-        warn_after: 20x
-        error_after: 60
-        check_every: soon
-        """,
-    )
-    assert found == [
-        "checks/a.yml:5:17: warn_after: invalid duration '20x' (use e.g. 90s, 20m, 1h30m, 2d)",
-        "checks/a.yml:6:18: error_after: duration 60 needs a unit (e.g. 60m)",
-        "checks/a.yml:7:18: check_every: invalid duration 'soon' (use e.g. 90s, 20m, 1h30m, 2d)",
-    ]
 
 
-def test_warn_after_must_come_before_error_after(tmp_path: Path):
-    found = contract_problems(
-        tmp_path,
-        """
-        name: t
-        owner: o
-        heartbeat: {}
-        warn_after: 2h
-        error_after: 1h
-        """,
-    )
-    assert found == ["checks/a.yml:5:17: warn_after must be shorter than error_after"]
 
 
-def test_an_expectation_is_required(tmp_path: Path):
-    found = contract_problems(tmp_path, "name: t\nowner: o\nheartbeat: {}\n")
-    assert found == [
-        "checks/a.yml:2:5: an expectation is required: give warn_after and/or error_after"
-    ]
 
 
-def test_two_sources_are_named(tmp_path: Path):
-    found = contract_problems(
-        tmp_path,
-        """
-        name: t
-        owner: o
-        table: a
-        column: ts
-        query: select 1
-        warn_after: 1h
-        """,
-    )
-    assert found == ["checks/a.yml:6:5: exactly one source is allowed, found 2: table, query"]
 
 
-def test_no_source_lists_the_choices(tmp_path: Path):
-    found = contract_problems(tmp_path, "name: t\nowner: o\nwarn_after: 1h\n")
-    assert found == [
-        "checks/a.yml:2:5: no source: give one of table, query, files, run_log, heartbeat"
-    ]
 
 
-def test_owner_and_name_are_required(tmp_path: Path):
-    found = contract_problems(tmp_path, "heartbeat: {}\nwarn_after: 1h\n")
-    assert found == [
-        "checks/a.yml:2:5: missing required key 'name'",
-        "checks/a.yml:2:5: missing required key 'owner' (here or in defaults)",
-    ]
 
 
 def test_an_identifier_with_a_quote_or_semicolon_is_refused(tmp_path: Path):
@@ -554,51 +621,10 @@ def test_an_unknown_warehouse_gets_a_did_you_mean(tmp_path: Path):
     ]
 
 
-def test_table_without_column_on_duckdb_suggests_a_column(tmp_path: Path):
-    found = contract_problems(tmp_path, "name: t\nowner: o\ntable: orders\nwarn_after: 1h\n")
-    assert found == [
-        "checks/a.yml:4:5: table: duckdb keeps no last-modified time for tables: "
-        "add `column:` (the column whose newest value is the last update)"
-    ]
 
 
-def test_bad_severity_timezone_and_column_format(tmp_path: Path):
-    found = contract_problems(
-        tmp_path,
-        """
-        name: t
-        owner: o
-        severity: critcal
-        table: orders
-        column: ts
-        column_format: epoch_sec
-        schedule: "0 6 * * *"
-        timezone: Europe/Pariss
-        warn_after: 1h
-        """,
-    )
-    assert found == [
-        "checks/a.yml:4:15: severity: unknown severity 'critcal' (did you mean 'critical'?) "
-        "(info, warning or critical)",
-        "checks/a.yml:7:20: column_format: 'epoch_sec' is not epoch_s or epoch_ms "
-        "(did you mean 'epoch_s'?)",
-        "checks/a.yml:9:15: timezone: unknown time zone 'Europe/Pariss' "
-        "(did you mean 'Europe/Paris'?) (use an IANA name)",
-    ]
 
 
-def test_keys_that_do_not_fit_the_source_are_refused(tmp_path: Path):
-    found = contract_problems(
-        tmp_path,
-        """
-        name: t
-        owner: o
-        heartbeat: {}
-        where: "a = 1"
-        warn_after: 1h
-        """,
-    )
-    assert found == ["checks/a.yml:5:5: where: not used with heartbeat (only with table)"]
 
 
 def test_run_log_problems_are_reported(tmp_path: Path):
@@ -622,11 +648,6 @@ def test_run_log_problems_are_reported(tmp_path: Path):
     )
 
 
-def test_a_run_log_needs_a_table_or_file(tmp_path: Path):
-    found = contract_problems(tmp_path, "name: t\nowner: o\nwarn_after: 1h\nrun_log: {job: x}\n")
-    assert found == [
-        "checks/a.yml:5:14: run_log: give table (a run-log table), file (a glob) or preset"
-    ]
 
 
 def test_sources_cannot_be_defaults(tmp_path: Path):
@@ -689,8 +710,3 @@ def test_a_warehouse_is_required_when_several_are_declared_and_none_is_main(tmp_
     ]
 
 
-def test_check_every_must_be_at_least_a_second(tmp_path: Path):
-    found = contract_problems(
-        tmp_path, "name: t\nowner: o\nheartbeat: {}\nwarn_after: 1h\ncheck_every: 10ms\n"
-    )
-    assert found == ["checks/a.yml:6:18: check_every: must be at least 1s"]

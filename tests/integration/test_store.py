@@ -386,8 +386,13 @@ def test_an_unknown_database_kind_is_refused(tmp_path: Path) -> None:
         Store.open("mysql+pymysql://u:pw@h/db", tmp_path)
 
 
-def test_the_store_answers_a_readiness_ping(store: Store) -> None:
-    store.ping()
+def test_the_store_answers_a_readiness_ping_and_a_dead_one_says_so(store: Store) -> None:
+    store.ping()  # answers: no exception
+    url = "postgresql+psycopg://u@127.0.0.1:1/x"  # nothing listens on port 1
+    dead = Store(sa.create_engine(url, connect_args={"connect_timeout": 2}), "postgresql://127.0.0.1:1/x")
+    with pytest.raises(StoreError, match=r"state store postgresql://127.0.0.1:1/x: "):
+        dead.ping()
+    dead.close()
 
 
 def test_skip_locked_lets_two_claimers_on_postgres_take_different_rows(

@@ -339,45 +339,30 @@ def test_sighup_with_a_broken_file_keeps_the_last_good_config(tmp_path: Path) ->
         assert "contracts_removed" in served.log()
 
 
+def serve_once(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`fresh serve ARGS` in a subprocess expected to give up at once (it has no stdin)."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "serve", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **env} if env else None,
+    )
+
+
 def test_a_second_serve_on_one_sqlite_file_exits_2_naming_the_file(tmp_path: Path) -> None:
     project(tmp_path)
     with serving(tmp_path):
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "monitor.cli",
-                "serve",
-                "--listen",
-                f"127.0.0.1:{servers.free_port()}",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        out = serve_once(tmp_path, "--listen", f"127.0.0.1:{servers.free_port()}")
     assert out.returncode == 2
     assert str(tmp_path / ".fresh" / "state.db") in out.stderr
 
 
 def test_an_invalid_configuration_at_start_exits_2_with_positions(tmp_path: Path) -> None:
     project(tmp_path, checks=CHECKS.replace("warn_after: 20m", "warn_after: soon"))
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monitor.cli",
-            "serve",
-            "--listen",
-            f"127.0.0.1:{servers.free_port()}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    out = serve_once(tmp_path, "--listen", f"127.0.0.1:{servers.free_port()}")
     assert out.returncode == 2
     assert re.search(r"checks/shop\.yml:\d+:\d+: ", out.stderr), out.stderr
 
@@ -385,24 +370,8 @@ def test_an_invalid_configuration_at_start_exits_2_with_positions(tmp_path: Path
 def test_a_busy_port_exits_2(tmp_path: Path) -> None:
     project(tmp_path)
     with serving(tmp_path) as served:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "monitor.cli",
-                "serve",
-                "--listen",
-                f"127.0.0.1:{served.port}",
-                "--config",
-                "fresh.yml",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "FRESH_TEST": "1"},
-        )
+        listen = f"127.0.0.1:{served.port}"
+        out = serve_once(tmp_path, "--listen", listen, "--config", "fresh.yml", FRESH_TEST="1")
     assert out.returncode == 2
 
 

@@ -13,7 +13,7 @@ from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading
 from monitor.sources.asof import cut_table
 from monitor.sources.base import ReadContext, error_reading
-from monitor.sources.sql import alchemy, duckdb_reader
+from monitor.sources.sql import duckdb_reader
 from monitor.sources.sql.shared import duck_quote, duckdb_path, statement
 
 
@@ -28,7 +28,7 @@ def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]
         return _read_as_of(url, duck, contracts, ctx)
     if duck is not None:
         return duckdb_reader.read_batch(duck, contracts, ctx)
-    return alchemy.read_batch(url, contracts, ctx)
+    return _alchemy_read(url, contracts, ctx)
 
 
 def _read_as_of(
@@ -42,7 +42,7 @@ def _read_as_of(
     cut = [cut_table(c, backend, ctx.as_of, tz) for c in contracts]
     if duck is not None:
         return duckdb_reader.read_batch(duck, cut, ctx)
-    return alchemy.read_batch(url, cut, ctx)
+    return _alchemy_read(url, cut, ctx)
 
 
 def explain(contract: Contract, ctx: ReadContext) -> str:
@@ -52,4 +52,20 @@ def explain(contract: Contract, ctx: ReadContext) -> str:
     if duck is not None:
         sql = statement(contract, duck_quote, dialect="duckdb")
         return f"-- warehouse {ctx.warehouse} (DuckDB file {duck}, opened read-only)\n{sql}"
+    return _alchemy_explain(url, contract, ctx)
+
+
+# The SQLAlchemy reader is imported only for a warehouse that is no DuckDB file: a check of
+# DuckDB tables never loads it (nor, through it, SQLAlchemy).
+
+
+def _alchemy_read(url: str, contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
+    from monitor.sources.sql import alchemy
+
+    return alchemy.read_batch(url, contracts, ctx)
+
+
+def _alchemy_explain(url: str, contract: Contract, ctx: ReadContext) -> str:
+    from monitor.sources.sql import alchemy
+
     return alchemy.explain(url, contract, ctx)

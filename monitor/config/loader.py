@@ -8,6 +8,7 @@ warnings included; warnings alone (an owner not declared under `owners:`) are re
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import types
@@ -101,9 +102,22 @@ def _config_path(config: Path | None, cwd: Path, problems: list[Problem]) -> Pat
 
 def _read(path: Path, display: str, problems: list[Problem]) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(display, 1, 1, f"cannot read: {exc}"))
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(display, 1, 1, f"cannot read: {exc.strerror or exc}"))
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Point at the byte itself: line and column counted in characters before it.
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        col = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.append(
+            Problem(
+                display, line, col, f"not UTF-8 text: byte 0x{data[exc.start]:02x} ({exc.reason})"
+            )
+        )
         return None
 
 
@@ -300,7 +314,8 @@ def _load_checks(
     files = sorted(
         p
         for p in (*folder.rglob("*.yml"), *folder.rglob("*.yaml"))
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and (p.is_file() or _bad_link(p, _display(p, cwd), problems))
     )
     wh = Warehouses(urls or {}, known=urls is not None)
     found: list[Contract] = []
@@ -314,6 +329,20 @@ def _load_checks(
         problems.extend(Problem(display, p.pos.line, p.pos.col, p.message) for p in yproblems)
         found.extend(contracts_mod.parse_file(display, data, wh, problems, names))
     return found
+
+
+def _bad_link(path: Path, display: str, problems: list[Problem]) -> bool:
+    """Report a `.yml` symlink that leads nowhere (broken, or a loop); False always, so the
+    file is left out of the contracts while the problem makes the configuration invalid."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:  # Python 3.11-3.12 raise this for a loop, later OSError(ELOOP)
+            problems.append(Problem(display, 1, 1, "symlink loop: it points to no file"))
+        except OSError as exc:
+            why = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
+            problems.append(Problem(display, 1, 1, f"{why}: it points to no file"))
+    return False
 
 
 def _owner_warnings(settings: Settings, contracts: list[Contract]) -> list[Problem]:

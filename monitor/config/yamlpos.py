@@ -5,6 +5,12 @@ Events come straight from the C parser (faster than `yaml.compose` and a walk ov
 nodes). Why not `yaml.load`: it forgets positions, and every problem we report must say
 `path:line:col`. Why not ruamel: 20 times slower on a 1,000-contract file (see bench notes).
 
+Aliases are never copied (an alias is the anchored object itself), but whoever walks the
+result (pydantic, JSON output, `metadata`) sees it expanded, so the builder counts what the
+expanded document would hold and refuses alias bombs before anyone expands them: at most
+`EXPANSION` times the document's own nodes and bytes, at most `MAX_NODES` nodes, nesting at
+most `MAX_DEPTH` levels (through aliases too), and no alias inside its own anchor.
+
 `YMap` is a dict and `YList` a list, so validation code and pydantic read them as usual;
 `.pos`, `.key_pos(k)`, `.val_pos(k)` and `.item_pos(i)` give 1-based positions.
 """
@@ -37,6 +43,14 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _MERGE = "tag:yaml.org,2002:merge"
 _SCALARS = SafeConstructor()  # only its stateless scalar constructors are used
+
+#: SPEC 16: the expanded document is at most EXPANSION times its own nodes and bytes, ...
+EXPANSION = 50
+#: ... and at most MAX_NODES nodes whatever its size (100,000 contracts sharing
+#: `<<: *defaults` stay well under it);
+MAX_NODES = 5_000_000
+#: deeper nesting is refused (pydantic, json and our own walks recurse).
+MAX_DEPTH = 100
 
 # ${VAR} or ${VAR:-default}; `$${` writes a literal `${`.
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -119,18 +133,34 @@ _SKIP = object()  # the value of a key that was refused (complex or duplicate)
 _MERGE_KEY = object()  # the value of `<<`
 
 
+class _Refused(Exception):
+    """The document is refused whole (too big once expanded, too deep, recursive)."""
+
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
+        self.pos = _at(mark)
+        self.message = message
+
+
 class _Frame:
     """A mapping or sequence being built, with the key waiting for its value."""
 
-    __slots__ = ("anchor", "key", "key_mark", "merges", "obj", "start")
+    __slots__ = ("anchor", "depth", "key", "key_mark", "merges", "nodes", "obj", "size", "start")
 
-    def __init__(self, obj: YMap | YList, anchor: str | None, start: Any) -> None:
+    def __init__(
+        self, obj: YMap | YList, anchor: str | None, start: Any, nodes: int, size: int
+    ) -> None:
         self.obj = obj
         self.start = start  # the mark where this container starts
         self.anchor = anchor
         self.key: Any = _NO_KEY
         self.key_mark: Any = None
         self.merges: list[YMap] = []
+        # The builder's expanded counts when this container started (its own size is the
+        # difference at its end), and the deepest expanded nesting below it so far.
+        self.nodes = nodes
+        self.size = size
+        self.depth = 0
 
 
 class _Builder:
@@ -144,15 +174,65 @@ class _Builder:
         self.env = env
         self.problems: list[YamlProblem] = []
         self.anchors: dict[str, Any] = {}
+        # What the document would hold with every alias expanded: anchor → (nodes, bytes,
+        # depth) of its value; anchors whose container is still open (an alias to one of
+        # them would be a cycle); running totals and the caps they are held to.
+        self.sizes: dict[str, tuple[int, int, int]] = {}
+        self.open: set[str] = set()
+        self.own = 0
+        self.nodes = 0
+        self.size = 0
+        self.max_size = 0
+        self.biggest: tuple[int, Any] = (0, None)  # the alias adding most nodes, and where
         self.tags: dict[tuple[str, Any], str] = {}  # (text, implicit) → resolved tag
         self.resolver = Resolver()
 
     def build(self, text: str) -> Any:
+        self.max_size = EXPANSION * max(len(text), 1)
         loader = _Loader(text)
         try:
-            return self._run(loader)
+            root = self._run(loader)
         finally:
             loader.dispose()
+        if self.nodes > EXPANSION * self.own:
+            raise _Refused(
+                self.biggest[1],
+                f"aliases expand this document to {self.nodes:,} nodes, more than {EXPANSION}"
+                f" times its own {self.own:,}: refused (an alias bomb?)",
+            )
+        return root
+
+    def _alias(self, stack: list[_Frame], ev: Any) -> None:
+        """Count what alias `ev` adds to the expanded document; refuse past the caps."""
+        name = ev.anchor
+        if name in self.open:
+            raise _Refused(
+                ev.start_mark, f"alias *{name} is inside its own anchor (a recursive structure)"
+            )
+        nodes, size, depth = self.sizes[name]
+        self.own += 1
+        self.nodes += nodes
+        self.size += size
+        if nodes > self.biggest[0]:
+            self.biggest = (nodes, ev.start_mark)
+        if len(stack) + depth > MAX_DEPTH:
+            raise _Refused(
+                ev.start_mark, f"nesting deeper than {MAX_DEPTH} levels (through *{name})"
+            )
+        if stack and stack[-1].depth < depth:
+            stack[-1].depth = depth
+        if self.nodes > MAX_NODES:
+            raise _Refused(
+                ev.start_mark,
+                f"aliases expand this document to more than {MAX_NODES:,} nodes: refused"
+                " (an alias bomb?)",
+            )
+        if self.size > self.max_size:
+            raise _Refused(
+                ev.start_mark,
+                f"aliases expand this document to more than {EXPANSION} times its own"
+                f" {self.max_size // EXPANSION:,} characters: refused (an alias bomb?)",
+            )
 
     def _run(self, loader: Any) -> Any:
         stack: list[_Frame] = []
@@ -165,6 +245,11 @@ class _Builder:
                 return root
             kind = type(ev)
             if kind is ScalarEvent:
+                self.own += 1
+                self.nodes += 1
+                self.size += len(ev.value)  # as written: `${VAR}` values are not the author's
+                if ev.anchor is not None:
+                    self.sizes[ev.anchor] = (1, len(ev.value), 0)
                 frame = stack[-1] if stack else None
                 if frame is not None and frame.key is _NO_KEY and type(frame.obj) is YMap:
                     self._key(frame, ev)
@@ -173,14 +258,29 @@ class _Builder:
                 if not stack:
                     root = self._last
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if len(stack) >= MAX_DEPTH:
+                    raise _Refused(ev.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
                 pos = Pos(ev.start_mark.line + 1, ev.start_mark.column + 1)
                 obj: YMap | YList = YMap(pos) if kind is MappingStartEvent else YList(pos)
-                frame = _Frame(obj, ev.anchor, ev.start_mark)
+                self.own += 1
+                self.nodes += 1
+                frame = _Frame(obj, ev.anchor, ev.start_mark, self.nodes - 1, self.size)
                 if ev.anchor is not None:
                     self.anchors[ev.anchor] = obj
+                    self.open.add(ev.anchor)
                 stack.append(frame)
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 done = stack.pop()
+                depth = done.depth + 1
+                if stack and stack[-1].depth < depth:
+                    stack[-1].depth = depth
+                if done.anchor is not None:
+                    self.open.discard(done.anchor)
+                    self.sizes[done.anchor] = (
+                        self.nodes - done.nodes,
+                        self.size - done.size,
+                        depth,
+                    )
                 if type(done.obj) is YMap:
                     for source in done.merges:  # `<<: *anchor` fills keys not written here
                         for key in source:
@@ -200,6 +300,7 @@ class _Builder:
                 if frame is not None and frame.key is _NO_KEY and type(frame.obj) is YMap:
                     self._bad_key(frame, ev.start_mark)
                     continue
+                self._alias(stack, ev)
                 self._attach(stack, self.anchors[ev.anchor], ev.start_mark, None)
                 if not stack:
                     root = self._last
@@ -318,6 +419,15 @@ def load(text: str, env: Mapping[str, str]) -> tuple[Any, list[YamlProblem]]:
     builder = _Builder(env)
     try:
         value = builder.build(text)
+    except _Refused as exc:
+        return None, [YamlProblem(exc.pos, exc.message)]
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: say where it is
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return None, [
+            YamlProblem(
+                _index_pos(text, exc.position), f"invalid YAML: {exc.reason} (#x{char:04x})"
+            )
+        ]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
@@ -329,3 +439,9 @@ def load(text: str, env: Mapping[str, str]) -> tuple[Any, list[YamlProblem]]:
     if value is None:
         return YMap(Pos(1, 1)), builder.problems
     return (None if value is _EMPTY else value), builder.problems
+
+
+def _index_pos(text: str, index: int) -> Pos:
+    """The line and column of character `index` of `text`."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return Pos(text.count("\n", 0, index) + 1, index - line_start + 1)

@@ -40,6 +40,7 @@ from monitor.serve.leases import hold_leases, keeper_for
 from monitor.serve.metrics import ServiceMetrics
 from monitor.serve.reload import watch_files
 from monitor.serve.scheduler import Scheduler
+from monitor.serve.shutdown import exit_after, in_daemon_thread
 from monitor.sources import kind_of, read_contracts
 
 if TYPE_CHECKING:
@@ -221,7 +222,9 @@ class Service:
         """Load the configuration again; keep the last good one when it is invalid."""
         async with self._reload_lock:
             try:
-                project = await asyncio.to_thread(
+                # Not asyncio.to_thread: its threads are joined at exit, and SIGTERM must end
+                # the service even while a huge configuration is being read.
+                project = await in_daemon_thread(
                     load_project, self.config_arg, self.checks_arg, None, self.cwd
                 )
             except ConfigError as exc:
@@ -333,6 +336,7 @@ class Service:
                 f"{name} received: finishing in-flight checks",
                 extra={"event": "stopping", "signal": name},
             )
+            exit_after()  # a check or send that never returns must not outlive SIGTERM
         self.stopping.set()
 
 

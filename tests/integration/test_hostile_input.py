@@ -1,0 +1,127 @@
+"""Hostile configuration against the real `fresh` processes (SPEC 16): an alias bomb is a
+`validate` / `check` error naming the file, fast and with flat memory; a `fresh serve`
+reload refuses it and keeps the last good configuration; SIGTERM ends `fresh serve` even
+in the middle of a long reload."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.integration.cli_project import FRESH, clean_env
+from tests.integration.serving import sample, start, wait_for, write_duckdb, write_project
+from tests.unit.test_config_limits import lol
+
+FRESH_YML = """\
+warehouses:
+  main:
+    url: duckdb:///warehouse.duckdb
+state:
+  url: sqlite:///.fresh/state.db
+"""
+
+GOOD = """\
+defaults:
+  owner: ops
+contracts:
+  - name: shop.orders
+    table: orders
+    column: t
+    error_after: 1h
+"""
+
+BOMB = "defaults:\n  owner: ops\ncontracts:\n  - name: shop.bomb\n    table: t\n" + (
+    "    column: c\n    error_after: 1h\n    " + lol().replace("\n  ", "\n      ")
+)
+
+
+def _project(root: Path) -> None:
+    from datetime import UTC, datetime
+
+    write_project(root, FRESH_YML, {"shop.yml": GOOD})
+    write_duckdb(root / "warehouse.duckdb", {"orders": datetime.now(UTC)})
+
+
+def _run_measured(args: list[str], cwd: Path) -> tuple[int, str, float, float]:
+    """(exit code, output, wall seconds, peak RSS in MB) of one real `fresh` process."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [FRESH, *args],
+        cwd=cwd,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    with proc.stdout:
+        output = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, output, time.monotonic() - started, usage.ru_maxrss / 1024
+
+
+def test_validate_and_check_refuse_an_alias_bomb_naming_the_file_fast_with_flat_memory(
+    tmp_path: Path,
+):
+    _project(tmp_path)
+    (tmp_path / "checks" / "bomb.yml").write_text(BOMB)
+    for args in (["validate"], ["check"], ["check", "--format", "json"]):
+        code, output, seconds, rss_mb = _run_measured(args, tmp_path)
+        assert code == 2, output
+        assert re.search(r"checks/bomb\.yml:\d+:\d+: aliases expand this document", output), output
+        # the process as a whole (Python start-up and imports included) on a busy machine;
+        # expanding the bomb took 4.8 GB in 30 s before the cap
+        assert seconds < 15, seconds
+        assert rss_mb < 200, rss_mb
+        assert len(output) < 2000
+
+
+def test_a_serve_reload_refuses_a_bomb_and_keeps_the_last_good_configuration(tmp_path: Path):
+    _project(tmp_path)
+    served = start(tmp_path)
+    try:
+        wait_for(lambda: served.get_json("/api/v1/contracts/shop.orders")[0] == 200)
+        (tmp_path / "checks" / "bomb.yml").write_text(BOMB)
+        wait_for(lambda: "reload_refused" in served.log(), timeout=30)
+        assert re.search(r"checks/bomb\.yml:\d+:\d+: aliases expand", served.log()), served.log()
+        assert sample(served.metrics(), "fresh_config_last_reload_successful") == 0
+        assert served.get_json("/api/v1/contracts/shop.orders")[0] == 200
+        assert served.get_json("/api/v1/contracts/shop.bomb")[0] == 404
+        rss_kb = int(
+            Path(f"/proc/{served.proc.pid}/status").read_text().split("VmHWM:")[1].split()[0]
+        )
+        assert rss_kb < 400 * 1024
+    finally:
+        assert served.stop() == 0, served.log()
+
+
+def test_sigterm_ends_serve_in_the_middle_of_a_long_reload(tmp_path: Path):
+    _project(tmp_path)
+    served = start(tmp_path)
+    try:
+        wait_for(lambda: served.get_json("/api/v1/contracts/shop.orders")[0] == 200)
+        # An honest but huge file: reading it takes several seconds (100,000 contracts)
+        big = "".join(
+            f"  - name: big.t{i}\n    table: t{i}\n    column: c\n    error_after: 1h\n"
+            for i in range(100_000)
+        )
+        (tmp_path / "checks" / "big.yml").write_text("defaults:\n  owner: ops\ncontracts:\n" + big)
+        wait_for(lambda: "files_changed" in served.log(), timeout=30)
+        time.sleep(0.5)  # well inside the reload
+        served.proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        code = served.proc.wait(timeout=60)
+        took = time.monotonic() - started
+        log = served.log()
+        assert "event=reloaded" not in log, "the reload finished before SIGTERM: test invalid"
+        assert code == 0, log
+        assert took < 5, f"{took:.1f}s after SIGTERM\n{log}"
+    finally:
+        if served.proc.poll() is None:
+            served.proc.kill()
+            served.proc.wait()

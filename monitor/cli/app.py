@@ -13,6 +13,7 @@ import typer
 
 from monitor import __version__
 from monitor.core.errors import ConfigError, ExitCode, FreshError
+from monitor.core.textsafe import terminal_safe
 
 app = typer.Typer(
     name="fresh",
@@ -52,7 +53,7 @@ def run_command(fn: Callable[[], int]) -> None:
         typer.echo(f"{n} error{'s' if n != 1 else ''} found.", err=True)
         raise typer.Exit(int(ExitCode.INVALID)) from None
     except FreshError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(terminal_safe(f"error: {exc}"), err=True)
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

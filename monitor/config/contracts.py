@@ -24,6 +24,7 @@ from monitor.core.models import (
     Location,
     Severity,
 )
+from monitor.core.textsafe import control_problem
 
 CONTRACT_KEYS = (
     "name",
@@ -74,6 +75,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _control_in_tags(r: Reader, m: YMap) -> None:
+    """Refuse control characters in the tags of `m`, at the tag that holds one."""
+    value = m.get("tags")
+    items = (
+        [(v, value.item_pos(i)) for i, v in enumerate(value)]
+        if isinstance(value, YList)
+        else [(value, m.val_pos("tags"))]
+    )
+    for tag, pos in items:
+        if isinstance(tag, str) and (why := control_problem(tag)):
+            r.error(pos, f"tags: {why}")
+
+
 def _contract(
     path: str, item: YMap, defaults: YMap, wh: Warehouses, out: list[Problem]
 ) -> Contract | None:
@@ -92,6 +106,10 @@ def _contract(
         r.error(item.pos, "missing required key 'owner' (here or in defaults)")
     elif not owner.strip():
         r.error(r.pos("owner"), "owner: must not be empty")
+    # Names, owners and tags reach terminals, logs, labels and alerts as they are written.
+    for key, value in (("name", name), ("owner", owner)):
+        if value is not None and (why := control_problem(value)):
+            r.error(r.pos(key), f"{key}: {why}")
     severity = r.text("severity") or "warning"
     if severity not in SEVERITIES:
         r.error(
@@ -104,6 +122,8 @@ def _contract(
     tags = r.words(defaults.get("tags"), "tags", defaults.val_pos("tags"))
     if "tags" in item:
         tags = tuple(dict.fromkeys(tags + r.words(item["tags"], "tags", item.val_pos("tags"))))
+    for m in (defaults, item):
+        _control_in_tags(r, m)
     metadata: dict[str, Any] = {}
     for m, label in ((defaults, "defaults"), (item, "contract")):
         meta = m.get("metadata")

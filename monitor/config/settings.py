@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from monitor.core.durations import parse_duration
 from monitor.core.links import safe_link
+from monitor.core.textsafe import control_problem
 
 
 def _duration(value: Any) -> timedelta:
@@ -252,6 +253,14 @@ class Settings(_Model):
     metric_labels: tuple[str, ...] = ()
     base_dir: Path = Path(".")
     config_path: Path | None = None  # None when there is no fresh.yml
+
+    @field_validator("owners")
+    @classmethod
+    def _owner_names(cls, owners: dict[str, Owner]) -> dict[str, Owner]:
+        for name in owners:
+            if why := control_problem(name):
+                raise ItemError(f"owner name {why}", name, at_key=True)
+        return owners
 
     @field_validator("metric_labels")
     @classmethod

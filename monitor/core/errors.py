@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from monitor.core.textsafe import terminal_safe
+
 
 class ExitCode(IntEnum):
     """Exit codes of every command but `fresh run` (which passes its child's through)."""
@@ -37,8 +39,9 @@ class Problem:
     warning: bool = False
 
     def __str__(self) -> str:
+        # One line whatever a file name or a quoted value holds (it is printed and logged).
         kind = "warning: " if self.warning else ""
-        return f"{self.path}:{self.line}:{self.col}: {kind}{self.message}"
+        return terminal_safe(f"{self.path}:{self.line}:{self.col}: {kind}{self.message}")
 
 
 class FreshError(Exception):

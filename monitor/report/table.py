@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from monitor.core.textsafe import terminal_safe
 from monitor.report.results import (
     Result,
     age_text,
@@ -24,14 +25,16 @@ _COLORS = {"fresh": "32", "warn": "33", "stale": "31", "error": "1;31"}
 
 def render_table(results: Sequence[Result], checked_at: datetime, color: bool = False) -> str:
     """The table and a summary line; ANSI colours on the status only when `color`."""
+    # Every cell goes through terminal_safe: a name, an owner or a warehouse's error text
+    # may hold ESC, newlines or bidi overrides that would repaint or forge the table.
     rows = [
         (
             r.verdict.status.value,
-            r.contract.name,
-            r.contract.owner,
+            terminal_safe(r.contract.name),
+            terminal_safe(r.contract.owner),
             age_text(r.verdict),
             limits_text(r.contract),
-            note_text(r.verdict),
+            terminal_safe(note_text(r.verdict)),
         )
         for r in worst_first(results)
     ]
@@ -49,7 +52,7 @@ def render_table(results: Sequence[Result], checked_at: datetime, color: bool = 
         lines.append("")
     else:
         lines.append("No contracts to check.")
-    lines.append(summary_line(results, checked_at))
+    lines.append(terminal_safe(summary_line(results, checked_at)))
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from monitor.config.redact import mask
 from monitor.core.errors import UsageError
+from monitor.core.textsafe import terminal_safe
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -42,7 +43,9 @@ class TextFormatter(logging.Formatter):
         line = " ".join(parts)
         if record.exc_info:
             line += " exception=" + json.dumps(self.formatException(record.exc_info))
-        return mask(line.replace("\n", "\\n"))
+        # One inert line: no ESC sequence, newline or bidi override from a name or an error
+        # reaches the terminal or forges a log line (JSON lines are escaped by json.dumps).
+        return mask(terminal_safe(line))
 
 
 class JsonFormatter(logging.Formatter):

@@ -12,6 +12,7 @@ from monitor.core.clock import SystemClock
 from monitor.core.errors import UsageError
 from monitor.core.evaluate import expectation_in_words
 from monitor.core.models import Contract
+from monitor.core.textsafe import terminal_safe
 from monitor.report.results import value_text
 from monitor.sources import explain_contract
 
@@ -64,8 +65,10 @@ def describe(contract: Contract) -> str:
     if contract.metadata:
         for key, value in contract.metadata.items():
             lines.append(f"  {key}: {value_text(value)}")
-    return "\n".join(lines)
+    # Each line alone: a description holding ESC, a newline or a bidi override prints inert.
+    return "\n".join(terminal_safe(line) for line in lines)
 
 
 def _indent(text: str) -> str:
-    return "\n".join("  " + line if line else line for line in text.rstrip().splitlines())
+    lines = (terminal_safe(line) for line in text.rstrip().splitlines())
+    return "\n".join("  " + line if line else line for line in lines)

@@ -9,11 +9,12 @@ channel) stops the retries instead of hammering the service forever.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -60,6 +61,63 @@ def load_apprise() -> Any:
             import imghdr  # noqa: F401
 
     return apprise
+
+
+#: fresh's own senders by URL scheme (alertmanager://, slackbot://… as they are added): each
+#: says why it cannot deliver to a URL of its scheme, or None. Consulted before apprise.
+OWN_SCHEMES: dict[str, Callable[[str], str | None]] = {}
+
+
+def notify_url_problem(url: str) -> str | None:
+    """Why no sender of fresh can deliver to `url` (None when one can).
+
+    The one check of notify URLs (owners' `notify`, `alerts.fallback`, routes' `notify`):
+    `fresh validate` and `fresh serve` call it through `load_project(notify_check=…)`, so
+    a URL apprise cannot read is a validate error at its position instead of a failed send
+    when an alert is due. The answer never quotes the URL (it may hold a password).
+    """
+    scheme = url.partition("://")[0].lower()
+    own = OWN_SCHEMES.get(scheme)
+    if own is not None:
+        return own(url)
+    return _apprise_problem(url, scheme)
+
+
+@functools.lru_cache(maxsize=1024)
+def _apprise_problem(url: str, scheme: str) -> str | None:
+    apprise = load_apprise()
+    with _quiet_apprise():  # its log lines quote parts of the URL: not for our logs
+        server = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if server is not None:
+        return None
+    try:
+        from apprise.manager_plugins import NotificationManager
+
+        known = scheme in NotificationManager()  # type: ignore[no-untyped-call]
+    except ImportError:  # another apprise layout: fall back to the general answer
+        known = True
+    if not known:
+        return f"unknown notify scheme {scheme!r} (neither apprise nor fresh sends to it)"
+    return (
+        f"apprise cannot read this {scheme}:// URL: a part is missing or malformed"
+        f" (see apprise's page for {scheme}://)"
+    )
+
+
+@contextlib.contextmanager
+def _quiet_apprise() -> Iterator[None]:
+    """Drop apprise's log records made by this thread only (a send elsewhere still logs)."""
+    me = threading.get_ident()
+    logger = logging.getLogger("apprise")
+
+    def other_threads(record: logging.LogRecord) -> bool:
+        return record.thread != me
+
+    logger.addFilter(other_threads)
+    try:
+        yield
+    finally:
+        logger.removeFilter(other_threads)
 
 
 def http_status(lines: list[str]) -> int | None:

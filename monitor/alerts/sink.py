@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from monitor.alerts.sender import notify_url_problem
 from monitor.alerts.worker import Alerting
 from monitor.config.project import Project
 
@@ -43,6 +44,7 @@ class _Service(Protocol):
     sinks: list[Any]
     tasks: list[Callable[[], Coroutine[Any, Any, None]]]
     stopping: asyncio.Event
+    notify_check: Callable[[str], str | None] | None
 
 
 class AlertsSink:
@@ -79,6 +81,8 @@ def attach(service: _Service) -> Alerting:
         on_result=service.metrics.count_notification,
         project=lambda: service.project,
     )
+    # a reload refuses notify URLs no sender can use, as `fresh validate` does
+    service.notify_check = notify_url_problem
     # several replicas on PostgreSQL: send only while this replica's leases are live
     alerting.may_send = getattr(service, "may_act", None)
     service.sinks.append(AlertsSink(alerting, project))

@@ -13,7 +13,7 @@ import gc
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from monitor.config import contracts as contracts_mod
 from monitor.config import yamlpos
 from monitor.config.fields import Warehouses
+from monitor.config.notify import notify_problems
 from monitor.config.project import Project
 from monitor.config.settings import ItemError, Settings, did_you_mean
 from monitor.config.yamlpos import Pos, YList, YMap
@@ -38,12 +39,17 @@ def load_project(
     checks: Path | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    *,
+    notify_check: Callable[[str], str | None] | None = None,
 ) -> Project:
     """Read fresh.yml (or defaults) and every checks/**/*.yml; raise ConfigError on errors.
 
     `config` / `checks` are the `--config` / `--checks` options (relative to `cwd`). Paths
     inside contracts (globs, run-log files) are kept as written: readers resolve them
     against `settings.base_dir`, the folder holding fresh.yml (else `cwd`).
+    `notify_check(url)` says why alerts cannot be sent to a notify URL (None: they can);
+    the alerts layer passes it in for `validate` and `serve`, so `check` never imports a
+    sender.
     """
     # Loading allocates tens of thousands of small objects and frees none of them: the
     # cyclic GC would scan them again and again (a third of the time for 1,000 contracts).
@@ -51,14 +57,24 @@ def load_project(
     gc.disable()
     try:
         return _load(
-            config, checks, os.environ if env is None else env, (cwd or Path.cwd()).absolute()
+            config,
+            checks,
+            os.environ if env is None else env,
+            (cwd or Path.cwd()).absolute(),
+            notify_check,
         )
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _load(config: Path | None, checks: Path | None, env: Mapping[str, str], cwd: Path) -> Project:
+def _load(
+    config: Path | None,
+    checks: Path | None,
+    env: Mapping[str, str],
+    cwd: Path,
+    notify_check: Callable[[str], str | None] | None,
+) -> Project:
     problems: list[Problem] = []
 
     path = _config_path(config, cwd, problems)
@@ -70,7 +86,9 @@ def _load(config: Path | None, checks: Path | None, env: Mapping[str, str], cwd:
         owners_declared = False
     else:
         base_dir = path.parent
-        settings, urls, owners_declared = _load_settings(path, _display(path, cwd), env, problems)
+        settings, urls, owners_declared = _load_settings(
+            path, _display(path, cwd), env, problems, notify_check
+        )
 
     contracts = _load_checks(checks, base_dir, cwd, env, urls, problems)
     if settings and owners_declared:
@@ -122,7 +140,11 @@ def _read(path: Path, display: str, problems: list[Problem]) -> str | None:
 
 
 def _load_settings(
-    path: Path, display: str, env: Mapping[str, str], problems: list[Problem]
+    path: Path,
+    display: str,
+    env: Mapping[str, str],
+    problems: list[Problem],
+    notify_check: Callable[[str], str | None] | None = None,
 ) -> tuple[Settings | None, dict[str, str | None] | None, bool]:
     """(settings or None when invalid, warehouse name → URL as far as known, owners declared)."""
     text = _read(path, display, problems)
@@ -161,6 +183,11 @@ def _load_settings(
         return None, urls, "owners" in data
     if settings is not None and "owners" in data:
         problems.extend(_route_owner_warnings(display, data, settings))
+    if settings is not None and notify_check is not None:
+        found = notify_problems(display, data, notify_check)
+        if found:
+            problems.extend(found)
+            return None, urls, "owners" in data
     return settings, urls, "owners" in data
 
 

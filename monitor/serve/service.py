@@ -15,6 +15,7 @@ needs to know what an alert is.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -119,6 +120,8 @@ class Service:
         self.sinks: list[AlertSink] = []
         self.tasks: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.stopping = asyncio.Event()
+        # How a reload checks notify URLs (the alerts layer's check; tests may replace it).
+        self.notify_check: Callable[[str], str | None] | None = None
         self.config_loaded = True
         self._reload_lock = asyncio.Lock()
         self.metrics = ServiceMetrics(
@@ -225,7 +228,11 @@ class Service:
                 # Not asyncio.to_thread: its threads are joined at exit, and SIGTERM must end
                 # the service even while a huge configuration is being read.
                 project = await in_daemon_thread(
-                    load_project, self.config_arg, self.checks_arg, None, self.cwd
+                    functools.partial(load_project, notify_check=self.notify_check),
+                    self.config_arg,
+                    self.checks_arg,
+                    None,
+                    self.cwd,
                 )
             except ConfigError as exc:
                 self.metrics.reload_successful = False

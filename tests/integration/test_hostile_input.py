@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -125,3 +126,49 @@ def test_sigterm_ends_serve_in_the_middle_of_a_long_reload(tmp_path: Path):
         if served.proc.poll() is None:
             served.proc.kill()
             served.proc.wait()
+
+
+BAD_NOTIFY = FRESH_YML + "owners:\n  ops:\n    notify: ['slack://not-a-token']\n"
+
+
+def test_validate_refuses_a_notify_url_apprise_cannot_read_while_check_never_imports_apprise(
+    tmp_path: Path,
+):
+    _project(tmp_path)
+    (tmp_path / "fresh.yml").write_text(BAD_NOTIFY)
+    code, output, _, _ = _run_measured(["validate"], tmp_path)
+    assert code == 2
+    assert "fresh.yml:8:14: owners.ops.notify[0]: apprise cannot read this slack:// URL" in output
+    assert "not-a-token" not in output
+    # `fresh check` sends nothing: it neither checks the URL nor pays apprise's import
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('apprise' in sys.modules, file=sys.stderr))\n"
+        "sys.argv = ['fresh', 'check']\n"
+        "from monitor.cli.app import main\n"
+        "main()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_a_serve_reload_refuses_a_notify_url_no_sender_can_read(tmp_path: Path):
+    _project(tmp_path)
+    served = start(tmp_path)
+    try:
+        wait_for(lambda: served.get_json("/api/v1/contracts/shop.orders")[0] == 200)
+        (tmp_path / "fresh.yml").write_text(BAD_NOTIFY)
+        wait_for(lambda: "reload_refused" in served.log(), timeout=30)
+        assert "fresh.yml:8:14: owners.ops.notify[0]: apprise cannot read" in served.log()
+        assert "not-a-token" not in served.log()
+        assert sample(served.metrics(), "fresh_config_last_reload_successful") == 0
+    finally:
+        assert served.stop() == 0, served.log()

@@ -27,7 +27,9 @@ def serve_command(
     """
     logs.setup(log_format)
     cwd = Path.cwd()
-    project = load_project(config, checks, None, cwd)
+    from monitor.alerts.sender import notify_url_problem
+
+    project = load_project(config, checks, None, cwd, notify_check=notify_url_problem)
     for w in project.warnings:
         logging.getLogger("fresh.config").warning(str(w), extra={"event": "config_warning"})
     where = Listen.parse(listen or project.settings.server.listen)

@@ -16,7 +16,11 @@ def validate_project(config: Path | None, checks: Path | None) -> int:
     Errors raise ConfigError, which `cli.run_command` prints the same way (warnings
     included) before exiting 2.
     """
-    project = load_project(config=config, checks=checks)
+    from monitor.alerts.sender import notify_url_problem
+
+    # Notify URLs are parsed by the senders themselves (apprise is imported only when
+    # fresh.yml has URLs to check).
+    project = load_project(config=config, checks=checks, notify_check=notify_url_problem)
     for problem in project.warnings:
         typer.echo(str(problem), err=True)
     n = len(project.contracts)

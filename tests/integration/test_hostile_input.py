@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tests.integration.cli_project import clean_env
 from tests.integration.serving import sample, start, wait_for, write_duckdb, write_project
+from tests.servers import free_port
 from tests.unit.test_config_limits import lol
 
 FRESH_YML = """\
@@ -134,7 +135,7 @@ def test_sigterm_ends_serve_in_the_middle_of_a_long_reload(tmp_path: Path):
         log = served.log()
         assert "event=reloaded" not in log, "the reload finished before SIGTERM: test invalid"
         assert code == 0, log
-        assert took < 5, f"{took:.1f}s after SIGTERM\n{log}"
+        assert took < 10, f"{took:.1f}s after SIGTERM\n{log}"
     finally:
         if served.proc.poll() is None:
             served.proc.kill()
@@ -185,3 +186,54 @@ def test_a_serve_reload_refuses_a_notify_url_no_sender_can_read(tmp_path: Path):
         assert sample(served.metrics(), "fresh_config_last_reload_successful") == 0
     finally:
         assert served.stop() == 0, served.log()
+
+
+# `fresh serve` whose configuration loads block for good once a file named BLOCK exists:
+# the stand-in for a reload that never ends (the alias bomb that grew to 5 GB did not).
+_BLOCKING_SERVE = (
+    "import sys, threading\n"
+    "from pathlib import Path\n"
+    "import monitor.config as config\n"
+    "real = config.load_project\n"
+    "def load_project(*args, **kw):\n"
+    "    if Path('BLOCK').exists():\n"
+    "        print('reload blocked', file=sys.stderr, flush=True)\n"
+    "        threading.Event().wait()\n"
+    "    return real(*args, **kw)\n"
+    "config.load_project = load_project\n"
+    "sys.argv = ['fresh', *sys.argv[1:]]\n"
+    "from monitor.cli import main\n"
+    "main()\n"
+)
+
+
+def test_sigterm_ends_serve_even_when_a_reload_never_returns(tmp_path: Path):
+    _project(tmp_path)
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _BLOCKING_SERVE, "serve", "--listen", f"127.0.0.1:{port}"],
+            cwd=tmp_path,
+            env=clean_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: "event=started" in log_path.read_text(), timeout=60)
+        (tmp_path / "BLOCK").touch()
+        proc.send_signal(signal.SIGHUP)  # reload now
+        wait_for(lambda: "reload blocked" in log_path.read_text(), timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        code = proc.wait(timeout=60)  # before the fix: never (until SIGKILL)
+        took = time.monotonic() - started
+        log = log_path.read_text()
+        assert code == 0, log
+        assert took < 15, f"{took:.1f}s after SIGTERM\n{log}"
+        assert "event=stopped" in log and "stop_forced" not in log
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

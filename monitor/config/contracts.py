@@ -78,13 +78,9 @@ def _plain(value: Any) -> Any:
 def _control_in_tags(r: Reader, m: YMap) -> None:
     """Refuse control characters in the tags of `m`, at the tag that holds one."""
     value = m.get("tags")
-    items = (
-        [(v, value.item_pos(i)) for i, v in enumerate(value)]
-        if isinstance(value, YList)
-        else [(value, m.val_pos("tags"))]
-    )
-    for tag, pos in items:
+    for i, tag in enumerate(value if isinstance(value, YList) else (value,)):
         if isinstance(tag, str) and (why := control_problem(tag)):
+            pos = value.item_pos(i) if isinstance(value, YList) else m.val_pos("tags")
             r.error(pos, f"tags: {why}")
 
 

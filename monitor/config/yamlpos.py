@@ -202,8 +202,11 @@ class _Builder:
             )
         return root
 
-    def _alias(self, stack: list[_Frame], ev: Any) -> None:
-        """Count what alias `ev` adds to the expanded document; refuse past the caps."""
+    def _alias(self, stack: list[_Frame], ev: Any, read: int, read_size: int) -> None:
+        """Count what alias `ev` adds to the expanded document; refuse past the caps.
+
+        While `_run` reads, `self.own/nodes/size` count aliases only: the nodes and
+        characters read so far (`read`, `read_size`) stay in its locals, the hot path."""
         name = ev.anchor
         if name in self.open:
             raise _Refused(
@@ -221,13 +224,13 @@ class _Builder:
             )
         if stack and stack[-1].depth < depth:
             stack[-1].depth = depth
-        if self.nodes > MAX_NODES:
+        if self.nodes + read > MAX_NODES:
             raise _Refused(
                 ev.start_mark,
                 f"aliases expand this document to more than {MAX_NODES:,} nodes: refused"
                 " (an alias bomb?)",
             )
-        if self.size > self.max_size:
+        if self.size + read_size > self.max_size:
             raise _Refused(
                 ev.start_mark,
                 f"aliases expand this document to more than {EXPANSION} times its own"
@@ -238,16 +241,19 @@ class _Builder:
         stack: list[_Frame] = []
         root: Any = None
         documents = 0
+        read = read_size = 0  # nodes (scalars and containers) and characters read
         get = loader.get_event
         while True:
             ev = get()
             if ev is None:
+                self.own += read
+                self.nodes += read
+                self.size += read_size
                 return root
             kind = type(ev)
             if kind is ScalarEvent:
-                self.own += 1
-                self.nodes += 1
-                self.size += len(ev.value)  # as written: `${VAR}` values are not the author's
+                read += 1
+                read_size += len(ev.value)  # as written: `${VAR}` values are not the author's
                 if ev.anchor is not None:
                     self.sizes[ev.anchor] = (1, len(ev.value), 0)
                 frame = stack[-1] if stack else None
@@ -262,9 +268,10 @@ class _Builder:
                     raise _Refused(ev.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
                 pos = Pos(ev.start_mark.line + 1, ev.start_mark.column + 1)
                 obj: YMap | YList = YMap(pos) if kind is MappingStartEvent else YList(pos)
-                self.own += 1
-                self.nodes += 1
-                frame = _Frame(obj, ev.anchor, ev.start_mark, self.nodes - 1, self.size)
+                frame = _Frame(
+                    obj, ev.anchor, ev.start_mark, self.nodes + read, self.size + read_size
+                )
+                read += 1
                 if ev.anchor is not None:
                     self.anchors[ev.anchor] = obj
                     self.open.add(ev.anchor)
@@ -277,8 +284,8 @@ class _Builder:
                 if done.anchor is not None:
                     self.open.discard(done.anchor)
                     self.sizes[done.anchor] = (
-                        self.nodes - done.nodes,
-                        self.size - done.size,
+                        self.nodes + read - done.nodes,
+                        self.size + read_size - done.size,
                         depth,
                     )
                 if type(done.obj) is YMap:
@@ -300,7 +307,7 @@ class _Builder:
                 if frame is not None and frame.key is _NO_KEY and type(frame.obj) is YMap:
                     self._bad_key(frame, ev.start_mark)
                     continue
-                self._alias(stack, ev)
+                self._alias(stack, ev, read, read_size)
                 self._attach(stack, self.anchors[ev.anchor], ev.start_mark, None)
                 if not stack:
                     root = self._last

@@ -56,7 +56,7 @@ _MEASURED = (
     "    print('PEAK_KB=' + re.search(r'VmHWM:\\s*(\\d+)', status).group(1), file=sys.stderr)\n"
     "atexit.register(peak)\n"
     "sys.argv = ['fresh', *sys.argv[1:]]\n"
-    "from monitor.cli import main\n"
+    "from monitor.cli.app import main\n"
     "main()\n"
 )
 
@@ -193,16 +193,16 @@ def test_a_serve_reload_refuses_a_notify_url_no_sender_can_read(tmp_path: Path):
 _BLOCKING_SERVE = (
     "import sys, threading\n"
     "from pathlib import Path\n"
-    "import monitor.config as config\n"
-    "real = config.load_project\n"
+    "import monitor.serve.service as service\n"
+    "real = service.load_project\n"
     "def load_project(*args, **kw):\n"
     "    if Path('BLOCK').exists():\n"
     "        print('reload blocked', file=sys.stderr, flush=True)\n"
     "        threading.Event().wait()\n"
     "    return real(*args, **kw)\n"
-    "config.load_project = load_project\n"
+    "service.load_project = load_project  # what reloads call\n"
     "sys.argv = ['fresh', *sys.argv[1:]]\n"
-    "from monitor.cli import main\n"
+    "from monitor.cli.app import main\n"
     "main()\n"
 )
 

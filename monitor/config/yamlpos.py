@@ -5,11 +5,8 @@ Events come straight from the C parser (faster than `yaml.compose` and a walk ov
 nodes). Why not `yaml.load`: it forgets positions, and every problem we report must say
 `path:line:col`. Why not ruamel: 20 times slower on a 1,000-contract file (see bench notes).
 
-Aliases are never copied (an alias is the anchored object itself), but whoever walks the
-result (pydantic, JSON output, `metadata`) sees it expanded, so the builder counts what the
-expanded document would hold and refuses alias bombs before anyone expands them: at most
-`EXPANSION` times the document's own nodes and bytes, at most `MAX_NODES` nodes, nesting at
-most `MAX_DEPTH` levels (through aliases too), and no alias inside its own anchor.
+Aliases are never copied (an alias is the anchored object itself); `yamllimits` counts
+what the expanded document would hold and refuses alias bombs and deep nesting.
 
 `YMap` is a dict and `YList` a list, so validation code and pydantic read them as usual;
 `.pos`, `.key_pos(k)`, `.val_pos(k)` and `.item_pos(i)` give 1-based positions.
@@ -35,6 +32,8 @@ from yaml.events import (
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
+from monitor.config.yamllimits import MAX_DEPTH, Expansion, Refused, too_deep
+
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C when libyaml is there
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -43,14 +42,6 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _MERGE = "tag:yaml.org,2002:merge"
 _SCALARS = SafeConstructor()  # only its stateless scalar constructors are used
-
-#: SPEC 16: the expanded document is at most EXPANSION times its own nodes and bytes, ...
-EXPANSION = 50
-#: ... and at most MAX_NODES nodes whatever its size (100,000 contracts sharing
-#: `<<: *defaults` stay well under it);
-MAX_NODES = 5_000_000
-#: deeper nesting is refused (pydantic, json and our own walks recurse).
-MAX_DEPTH = 100
 
 # ${VAR} or ${VAR:-default}; `$${` writes a literal `${`.
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -133,15 +124,6 @@ _SKIP = object()  # the value of a key that was refused (complex or duplicate)
 _MERGE_KEY = object()  # the value of `<<`
 
 
-class _Refused(Exception):
-    """The document is refused whole (too big once expanded, too deep, recursive)."""
-
-    def __init__(self, mark: Any, message: str) -> None:
-        super().__init__(message)
-        self.pos = _at(mark)
-        self.message = message
-
-
 class _Frame:
     """A mapping or sequence being built, with the key waiting for its value."""
 
@@ -156,8 +138,8 @@ class _Frame:
         self.key: Any = _NO_KEY
         self.key_mark: Any = None
         self.merges: list[YMap] = []
-        # The builder's expanded counts when this container started (its own size is the
-        # difference at its end), and the deepest expanded nesting below it so far.
+        # The expanded counts when this container started (its own size is the difference
+        # at its end), and the deepest expanded nesting below it so far.
         self.nodes = nodes
         self.size = size
         self.depth = 0
@@ -174,88 +156,36 @@ class _Builder:
         self.env = env
         self.problems: list[YamlProblem] = []
         self.anchors: dict[str, Any] = {}
-        # What the document would hold with every alias expanded: anchor → (nodes, bytes,
-        # depth) of its value; anchors whose container is still open (an alias to one of
-        # them would be a cycle); running totals and the caps they are held to.
-        self.sizes: dict[str, tuple[int, int, int]] = {}
-        self.open: set[str] = set()
-        self.own = 0
-        self.nodes = 0
-        self.size = 0
-        self.max_size = 0
-        self.biggest: tuple[int, Any] = (0, None)  # the alias adding most nodes, and where
+        self.expansion = Expansion(0)
         self.tags: dict[tuple[str, Any], str] = {}  # (text, implicit) → resolved tag
         self.resolver = Resolver()
 
     def build(self, text: str) -> Any:
-        self.max_size = EXPANSION * max(len(text), 1)
+        self.expansion = Expansion(len(text))
         loader = _Loader(text)
         try:
-            root = self._run(loader)
+            return self._run(loader)
         finally:
             loader.dispose()
-        if self.nodes > EXPANSION * self.own:
-            raise _Refused(
-                self.biggest[1],
-                f"aliases expand this document to {self.nodes:,} nodes, more than {EXPANSION}"
-                f" times its own {self.own:,}: refused (an alias bomb?)",
-            )
-        return root
-
-    def _alias(self, stack: list[_Frame], ev: Any, read: int, read_size: int) -> None:
-        """Count what alias `ev` adds to the expanded document; refuse past the caps.
-
-        While `_run` reads, `self.own/nodes/size` count aliases only: the nodes and
-        characters read so far (`read`, `read_size`) stay in its locals, the hot path."""
-        name = ev.anchor
-        if name in self.open:
-            raise _Refused(
-                ev.start_mark, f"alias *{name} is inside its own anchor (a recursive structure)"
-            )
-        nodes, size, depth = self.sizes[name]
-        self.own += 1
-        self.nodes += nodes
-        self.size += size
-        if nodes > self.biggest[0]:
-            self.biggest = (nodes, ev.start_mark)
-        if len(stack) + depth > MAX_DEPTH:
-            raise _Refused(
-                ev.start_mark, f"nesting deeper than {MAX_DEPTH} levels (through *{name})"
-            )
-        if stack and stack[-1].depth < depth:
-            stack[-1].depth = depth
-        if self.nodes + read > MAX_NODES:
-            raise _Refused(
-                ev.start_mark,
-                f"aliases expand this document to more than {MAX_NODES:,} nodes: refused"
-                " (an alias bomb?)",
-            )
-        if self.size + read_size > self.max_size:
-            raise _Refused(
-                ev.start_mark,
-                f"aliases expand this document to more than {EXPANSION} times its own"
-                f" {self.max_size // EXPANSION:,} characters: refused (an alias bomb?)",
-            )
 
     def _run(self, loader: Any) -> Any:
         stack: list[_Frame] = []
         root: Any = None
         documents = 0
         read = read_size = 0  # nodes (scalars and containers) and characters read
+        expansion = self.expansion
         get = loader.get_event
         while True:
             ev = get()
             if ev is None:
-                self.own += read
-                self.nodes += read
-                self.size += read_size
+                expansion.finish(read)
                 return root
             kind = type(ev)
             if kind is ScalarEvent:
                 read += 1
                 read_size += len(ev.value)  # as written: `${VAR}` values are not the author's
                 if ev.anchor is not None:
-                    self.sizes[ev.anchor] = (1, len(ev.value), 0)
+                    expansion.sizes[ev.anchor] = (1, len(ev.value), 0)
                 frame = stack[-1] if stack else None
                 if frame is not None and frame.key is _NO_KEY and type(frame.obj) is YMap:
                     self._key(frame, ev)
@@ -265,16 +195,20 @@ class _Builder:
                     root = self._last
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 if len(stack) >= MAX_DEPTH:
-                    raise _Refused(ev.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
+                    raise too_deep(ev.start_mark)
                 pos = Pos(ev.start_mark.line + 1, ev.start_mark.column + 1)
                 obj: YMap | YList = YMap(pos) if kind is MappingStartEvent else YList(pos)
                 frame = _Frame(
-                    obj, ev.anchor, ev.start_mark, self.nodes + read, self.size + read_size
+                    obj,
+                    ev.anchor,
+                    ev.start_mark,
+                    expansion.nodes + read,
+                    expansion.size + read_size,
                 )
                 read += 1
                 if ev.anchor is not None:
                     self.anchors[ev.anchor] = obj
-                    self.open.add(ev.anchor)
+                    expansion.open.add(ev.anchor)
                 stack.append(frame)
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 done = stack.pop()
@@ -282,10 +216,10 @@ class _Builder:
                 if stack and stack[-1].depth < depth:
                     stack[-1].depth = depth
                 if done.anchor is not None:
-                    self.open.discard(done.anchor)
-                    self.sizes[done.anchor] = (
-                        self.nodes + read - done.nodes,
-                        self.size + read_size - done.size,
+                    expansion.open.discard(done.anchor)
+                    expansion.sizes[done.anchor] = (
+                        expansion.nodes + read - done.nodes,
+                        expansion.size + read_size - done.size,
                         depth,
                     )
                 if type(done.obj) is YMap:
@@ -307,7 +241,9 @@ class _Builder:
                 if frame is not None and frame.key is _NO_KEY and type(frame.obj) is YMap:
                     self._bad_key(frame, ev.start_mark)
                     continue
-                self._alias(stack, ev, read, read_size)
+                depth = expansion.alias(ev.anchor, ev.start_mark, len(stack), read, read_size)
+                if stack and stack[-1].depth < depth:
+                    stack[-1].depth = depth
                 self._attach(stack, self.anchors[ev.anchor], ev.start_mark, None)
                 if not stack:
                     root = self._last
@@ -426,8 +362,8 @@ def load(text: str, env: Mapping[str, str]) -> tuple[Any, list[YamlProblem]]:
     builder = _Builder(env)
     try:
         value = builder.build(text)
-    except _Refused as exc:
-        return None, [YamlProblem(exc.pos, exc.message)]
+    except Refused as exc:
+        return None, [YamlProblem(_at(exc.mark), exc.message)]
     except yaml.reader.ReaderError as exc:  # a character YAML refuses: say where it is
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
         return None, [

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config.yamlpos import EXPANSION, MAX_DEPTH, MAX_NODES, Pos, load
+from monitor.config.yamllimits import EXPANSION, MAX_DEPTH, MAX_NODES
+from monitor.config.yamlpos import Pos, load
 from tests.unit.configkit import problems
 
 

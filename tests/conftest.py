@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests import servers
+
+# Property tests: modest example counts so the suite stays fast on a loaded 2-core machine,
+# no per-example deadline (timing there is noise), no example database written into the
+# checkout. HYPOTHESIS_PROFILE=thorough runs many more examples by hand.
+settings.register_profile(
+    "fresh",
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("thorough", parent=settings.get_profile("fresh"), max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fresh"))
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+)(ms|s|m|h|d|w)")
+# ASCII digits only: `\d` would also take Arabic-Indic or full-width digits, which int()
+# accepts, so text no reader of the YAML would call a number passed as one.
+_PART = re.compile(r"([0-9]{1,30})(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A limit, retention or silence longer than a century is a typo; beyond ~2.7 million years
+# `timedelta` overflows, and a deadline (`last_update + limit`) must stay a valid datetime.
+MAX_DURATION = timedelta(days=36500)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -22,9 +27,9 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"invalid duration {text!r} (use e.g. 90s, 20m, 1h30m, 2d)")
     if total <= 0:
         raise ValueError(f"duration {text!r} must be greater than zero")
+    if total > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {text!r} is longer than the limit of 36500d (100 years)")
     return timedelta(seconds=total)
-
-
 def format_duration(delta: timedelta | float) -> str:
     """Render seconds the way people read ages: `3h 12m`, `2d 4h`, `45s`."""
     seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)

@@ -19,6 +19,8 @@ from functools import lru_cache
 from monitor.core.durations import compact_duration, format_duration
 from monitor.core.models import Contract, Expectation, Reading, Status, Verdict
 
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
 
 def evaluate(contract: Contract, reading: Reading, now: datetime) -> Verdict:
     """Judge `reading` of `contract` as of `now` (aware)."""
@@ -29,7 +31,7 @@ def evaluate(contract: Contract, reading: Reading, now: datetime) -> Verdict:
     hung_since = _hung_since(exp, reading, last, now)
     if hung_since is not None and last is not None:
         # A hung run can make it late before the tick-derived deadline does.
-        hang_at = hung_since + _hang_limit(exp)
+        hang_at = _plus(hung_since, _hang_limit(exp))
         if error_at is not None:
             error_at = min(error_at, hang_at)
         elif warn_at is not None:
@@ -88,10 +90,22 @@ def _deadlines(
     if exp.schedule:
         from monitor.core.schedule import first_tick_after  # cronsim only when needed
 
-        tick = base = first_tick_after(exp.schedule, exp.timezone, last)
-    warn_at = base + exp.warn_after if exp.warn_after is not None else None
-    error_at = base + exp.error_after if exp.error_after is not None else None
+        try:
+            tick = base = first_tick_after(exp.schedule, exp.timezone, last)
+        except (OverflowError, ValueError):
+            base = END_OF_TIME  # no tick left before year 10000
+    warn_at = _plus(base, exp.warn_after) if exp.warn_after is not None else None
+    error_at = _plus(base, exp.error_after) if exp.error_after is not None else None
     return warn_at, error_at, tick
+
+
+def _plus(at: datetime, delta: timedelta) -> datetime:
+    # A column may hold an "end of time" sentinel (9999-12-31 23:59:59): its deadline is
+    # the last representable instant rather than an OverflowError for the whole check.
+    try:
+        return at + delta
+    except OverflowError:
+        return END_OF_TIME
 
 
 def _hang_limit(exp: Expectation) -> timedelta:
@@ -109,7 +123,7 @@ def _hung_since(
     started = _utc(reading.started_at)
     if last is not None and started <= last:
         return None  # that run finished: the success is newer than its start
-    if now >= started + _hang_limit(exp):
+    if now >= _plus(started, _hang_limit(exp)):
         return started
     return None
 

@@ -10,7 +10,7 @@ only feed it local time and keep every tick strictly after the instant asked abo
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -96,7 +96,10 @@ def first_tick_after(expr: str, tz: str, after: datetime) -> datetime:
 
 
 def _compute_first_tick_after(expr: str, tz: str, after: datetime) -> datetime:
-    for tick in CronSim(expr, after.astimezone(_zone(tz))):
+    zone = _zone(tz)
+    if zone is not UTC and not _wall_time(expr):
+        return _real_time_tick(expr, zone, after)
+    for tick in CronSim(expr, after.astimezone(zone)):
         # In wall-time mode cronsim forgets `fold`: after the first pass through a
         # repeated hour it may offer a tick that is earlier in real time. Skipping it
         # is what makes a daily tick in the repeated hour fire once.
@@ -104,3 +107,60 @@ def _compute_first_tick_after(expr: str, tz: str, after: datetime) -> datetime:
         if at > after:
             return at
     raise ValueError(f"cron expression {expr!r} never fires")  # pragma: no cover
+
+
+def _wall_time(expr: str) -> bool:
+    """cronsim runs a job with a fixed minute and hour on wall time (as Debian's cron)."""
+    minute, hour = expr.split()[:2]
+    return not minute.startswith("*") and not hour.startswith("*")
+
+
+def _real_time_tick(expr: str, zone: tzinfo, after: datetime) -> datetime:
+    """The first real instant after `after` whose local time in `zone` matches `expr`.
+
+    cronsim's own handling of an aware zone steps whole hours and builds midnights that may
+    not exist: it skipped ticks where the offset moves by 30 minutes (Lord Howe) and
+    returned a nonexistent 00:00 where DST starts at midnight (Santiago, Havana, Beirut…);
+    the property tests found both. Within one span of constant offset a fixed-offset zone
+    is exact, so ask cronsim per span and move to the next span when its answer lies past
+    an offset change.
+    """
+    at, offset = after, after.astimezone(zone).utcoffset()
+    for _ in range(64):  # a year holds a few offset changes; a tick is at most years away
+        assert offset is not None
+        tick = next(CronSim(expr, at.astimezone(timezone(offset)))).astimezone(UTC)
+        change = _offset_change(zone, at, tick, offset)
+        if change is None:
+            return tick
+        # The next span starts at `change`: cronsim's first candidate is `change` itself.
+        at, offset = change - timedelta(seconds=1), change.astimezone(zone).utcoffset()
+    raise ValueError(f"cron expression {expr!r} never fires")  # pragma: no cover
+
+
+def _offset_change(
+    zone: tzinfo, lo: datetime, hi: datetime, offset: timedelta
+) -> datetime | None:
+    """The first whole second in (lo, hi] where `zone`'s offset is not `offset`, or None."""
+
+    def other(at: datetime) -> bool:
+        return at.astimezone(zone).utcoffset() != offset
+
+    # Offsets hold for weeks at a time: a probe a week apart cannot step over a change and
+    # its undoing. Then bisect to the second.
+    probe, good = lo.replace(microsecond=0), lo.replace(microsecond=0)
+    while True:
+        probe = min(probe + timedelta(days=7), hi)
+        if other(probe):
+            break
+        if probe >= hi:
+            return None
+        good = probe
+    bad = probe
+    while bad - good > timedelta(seconds=1):
+        mid = good + (bad - good) // 2
+        mid = mid.replace(microsecond=0)
+        if other(mid):
+            bad = mid
+        else:
+            good = mid
+    return bad

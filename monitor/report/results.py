@@ -40,7 +40,8 @@ def iso_z(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is None:  # naive means UTC everywhere in fresh
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat() writes the year with four digits, strftime's %Y does not (year 1 → "1").
+    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def _seconds(delta: timedelta | None) -> int | None:

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import __version__
+from monitor.serve.metrics import CONTENT_TYPE
 from monitor.sources.heartbeat.pings import EXIT_CODE_RANGE, MAX_DURATION
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_OPEN: list[dict[str, list[str]]] = []  # no credentials, even with server.auth set
+_TIME = {"type": "string", "format": "date-time"}
+_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_STATUS = {"type": "string", "enum": ["fresh", "warn", "stale", "error"]}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -56,7 +61,9 @@ def _ping(kind: str, summary: str) -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "Recorded",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Ping"}}
+                    },
                 },
                 **_errors(400, 401, 404, 409, 413),
             },
@@ -66,7 +73,6 @@ def _ping(kind: str, summary: str) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     """The whole OpenAPI document."""
-    result = {"type": "object", "description": "One result of `fresh check --format json`."}
     return {
         "openapi": "3.1.0",
         "info": {"title": "fresh", "version": __version__},
@@ -90,15 +96,7 @@ def document() -> dict[str, Any]:
                             "description": "checked_at, summary, results",
                             "content": {
                                 "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["checked_at", "summary", "results"],
-                                        "properties": {
-                                            "checked_at": {"type": "string"},
-                                            "summary": {"type": "object"},
-                                            "results": {"type": "array", "items": result},
-                                        },
-                                    }
+                                    "schema": {"$ref": "#/components/schemas/Report"}
                                 }
                             },
                         },
@@ -121,7 +119,11 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "The result with `history`",
-                            "content": {"application/json": {"schema": result}},
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ResultWithHistory"}
+                                }
+                            },
                         },
                         **_errors(400, 401, 404),
                     },
@@ -130,6 +132,8 @@ def document() -> dict[str, Any]:
             "/api/v1/ping/{name}": _ping("success", "A run of the job succeeded"),
             "/api/v1/ping/{name}/start": _ping("start", "A run of the job started"),
             "/api/v1/ping/{name}/fail": _ping("fail", "A run of the job failed"),
+            "/api/v1/ping/{name}/log": _ping("log", "Output of a run, without a verdict"),
+            **_other_paths(),
         },
         "components": {
             "parameters": {
@@ -141,11 +145,12 @@ def document() -> dict[str, Any]:
                 }
             },
             "schemas": {
+                **_schemas(),
                 "Error": {
                     "type": "object",
                     "required": ["error", "status"],
                     "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
-                }
+                },
             },
             "securitySchemes": {
                 "basicAuth": {"type": "http", "scheme": "basic"},
@@ -153,4 +158,191 @@ def document() -> dict[str, Any]:
             },
         },
         "security": [{"basicAuth": []}, {}],
+    }
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _filter(name: str, description: str, values: list[str] | None = None) -> dict[str, Any]:
+    items: dict[str, Any] = {"type": "string"}
+    if values:
+        items["enum"] = values
+    return {
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": {"type": "array", "items": items},
+        "style": "form",
+        "explode": True,
+    }
+
+
+def _other_paths() -> dict[str, Any]:
+    """The endpoints beside the JSON API: pages, metrics, health, this document."""
+    return {
+        "/api/v1/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "operationId": "openapi",
+                "responses": {"200": _json("OpenAPI 3.1", {"type": "object"}), **_errors(401)},
+            }
+        },
+        "/": {
+            "get": {
+                "summary": "The status page: every contract, worst first",
+                "operationId": "statusPage",
+                "parameters": [
+                    _filter("owner", "Only these owners"),
+                    _filter("tag", "Only contracts with one of these tags"),
+                    _filter("status", "Only these statuses (others are ignored)"),
+                ],
+                "responses": {"200": _html("The page"), **_errors(401)},
+            }
+        },
+        "/contracts/{name}": {
+            "get": {
+                "summary": "One contract's page: verdict, history, the read, recent alerts",
+                "operationId": "contractPage",
+                "parameters": [{"$ref": "#/components/parameters/Name"}],
+                "responses": {
+                    "200": _html("The page"),
+                    "404": _html("No such contract"),
+                    **_errors(401),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (text format)",
+                "operationId": "metrics",
+                "security": _OPEN,
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition",
+                        "content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Alive",
+                "operationId": "healthz",
+                "security": _OPEN,
+                "responses": {
+                    "200": _json(
+                        "The process runs",
+                        {
+                            "type": "object",
+                            "required": ["status"],
+                            "properties": {"status": {"const": "ok"}},
+                        },
+                    )
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Ready: configuration loaded and state store reachable",
+                "operationId": "readyz",
+                "security": _OPEN,
+                "responses": {
+                    "200": _json(
+                        "Ready",
+                        {
+                            "type": "object",
+                            "required": ["status", "contracts"],
+                            "properties": {
+                                "status": {"const": "ready"},
+                                "contracts": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                    ),
+                    **_errors(503),
+                },
+            }
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    """The response objects: `fresh check --format json`'s, one result with history, a ping."""
+    seconds = {"type": ["integer", "null"], "minimum": 0}
+    text = {"type": ["string", "null"]}
+    result: dict[str, Any] = {
+        "type": "object",
+        "description": "One result of `fresh check --format json`.",
+        "properties": {
+            "contract": {"type": "string"},
+            "status": _STATUS,
+            "owner": {"type": "string"},
+            "severity": {"type": "string", "enum": ["info", "warning", "critical"]},
+            "warehouse": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "metadata": {"type": "object"},
+            "last_update": _MAYBE_TIME,
+            "age_seconds": {"type": ["number", "null"]},
+            "warn_after_seconds": seconds,
+            "error_after_seconds": seconds,
+            "deadline": _MAYBE_TIME,
+            "error": text,
+            "detail": text,
+            "duration_seconds": {"type": "number", "minimum": 0},
+        },
+    }
+    result["required"] = list(result["properties"])  # every field is always there
+    history = {
+        "type": "object",
+        "required": ["checked_at", "status", "last_update", "error", "detail"],
+        "properties": {
+            "checked_at": _TIME,
+            "status": _STATUS,
+            "last_update": _MAYBE_TIME,
+            "error": text,
+            "detail": text,
+        },
+    }
+    with_history = {
+        **result,
+        "required": [*result["required"], "checked_at", "history"],
+        "properties": {
+            **result["properties"],
+            "checked_at": _TIME,
+            "history": {"type": "array", "items": history},
+        },
+    }
+    counts = {"type": "integer", "minimum": 0}
+    return {
+        "Result": result,
+        "ResultWithHistory": with_history,
+        "Report": {
+            "type": "object",
+            "required": ["checked_at", "summary", "results"],
+            "properties": {
+                "checked_at": _TIME,
+                "summary": {
+                    "type": "object",
+                    "required": ["fresh", "warn", "stale", "error"],
+                    "properties": {k: counts for k in ("fresh", "warn", "stale", "error")},
+                    "additionalProperties": False,
+                },
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
+            },
+        },
+        "Ping": {
+            "type": "object",
+            "required": ["contract", "kind", "at", "exit_code"],
+            "properties": {
+                "contract": {"type": "string"},
+                "kind": {"type": "string", "enum": ["success", "start", "fail", "log"]},
+                "at": _TIME,
+                "exit_code": {"type": ["integer", "null"]},
+            },
+        },
     }

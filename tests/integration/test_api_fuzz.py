@@ -204,3 +204,14 @@ def test_every_served_endpoint_is_in_the_document_and_nothing_else() -> None:
 def test_the_served_document_is_the_module_document(document: dict[str, Any]) -> None:
     assert document == json.loads(json.dumps(build_document()))
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", document["info"]["version"])
+
+
+def test_an_empty_number_parameter_is_refused_as_the_document_says(served: Served) -> None:
+    """Found by the fuzz run: `?limit=` and `?exit_code=` were read as absent (200)."""
+    basic, bearer = {"Authorization": BASIC}, {"Authorization": BEARER}
+    assert served.request("/api/v1/contracts/shop.orders?limit=", headers=basic)[0] == 400
+    for query in ("exit_code=", "duration="):
+        status, body, _ = served.request(
+            f"/api/v1/ping/nightly_export?{query}", "POST", headers=bearer
+        )
+        assert status == 400 and query[:-1] in json.loads(body)["error"]

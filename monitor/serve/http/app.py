@@ -274,7 +274,7 @@ _SECONDS = re.compile(r"[0-9]{1,15}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?", re.A
 
 def _int_param(request: Request, key: str, default: int | None, low: int, high: int) -> Any:
     raw = request.query_params.get(key)
-    if raw is None or raw == "":
+    if raw is None:  # an empty `?key=` is no number either: 400, as the document says
         return default
     if not _INT.fullmatch(raw):
         raise HTTPException(400, f"{key} must be an integer, not {raw[:40]!r}")
@@ -286,7 +286,7 @@ def _int_param(request: Request, key: str, default: int | None, low: int, high: 
 
 def _float_param(request: Request, key: str, high: float) -> float | None:
     raw = request.query_params.get(key)
-    if raw is None or raw == "":
+    if raw is None:  # an empty `?key=` is no number either: 400, as the document says
         return None
     if not _SECONDS.fullmatch(raw):
         raise HTTPException(400, f"{key} must be a number of seconds, not {raw[:40]!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
@@ -9,6 +10,12 @@ from monitor.core.errors import UsageError
 from monitor.core.models import Contract
 
 _KEYS = ("owner", "tag", "warehouse")
+# A `key:` prefix spelled like a key (ASCII letters, digits, `_`) must be one of ours: a typo
+# (`ownr:ops`) would select nothing. Both are also the API document's rule for `select=`
+# (same syntax in Python and ECMAScript regular expressions).
+KEY_PREFIX = r"^[A-Za-z_][A-Za-z0-9_]*:"
+KNOWN_PREFIX = r"^(owner|tag|warehouse|name|contract):"
+_KEY_PREFIX, _KNOWN_PREFIX = re.compile(KEY_PREFIX), re.compile(KNOWN_PREFIX)
 
 
 def matches(contract: Contract, selector: str) -> bool:
@@ -27,8 +34,8 @@ def matches(contract: Contract, selector: str) -> bool:
 
 def validate_selector(selector: str) -> None:
     """Raise UsageError for a `key:` prefix we do not know (a typo would select nothing)."""
-    key, sep, _ = selector.partition(":")
-    if sep and key.isidentifier() and key not in (*_KEYS, "name", "contract") and "*" not in key:
+    if _KEY_PREFIX.match(selector) and not _KNOWN_PREFIX.match(selector):
+        key = selector.partition(":")[0]
         raise UsageError(f"unknown selector {key!r} in {selector!r} (use owner:, tag:, warehouse:)")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import __version__
+from monitor.config.selection import KEY_PREFIX, KNOWN_PREFIX
 from monitor.serve.metrics import CONTENT_TYPE
 from monitor.sources.heartbeat.pings import EXIT_CODE_RANGE, MAX_DURATION
 
@@ -86,7 +87,16 @@ def document() -> dict[str, Any]:
                             "name": "select",
                             "in": "query",
                             "description": "Name glob, owner:X, tag:X or warehouse:X",
-                            "schema": {"type": "array", "items": {"type": "string"}},
+                            "schema": {
+                                "type": "array",
+                                "items": {
+                                    "type": "string",
+                                    "anyOf": [
+                                        {"pattern": KNOWN_PREFIX},
+                                        {"not": {"pattern": KEY_PREFIX}},
+                                    ],
+                                },
+                            },
                             "style": "form",
                             "explode": True,
                         }

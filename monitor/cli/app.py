@@ -108,6 +108,29 @@ def check(
     run_command(lambda: check_command(config, checks, select or [], format, output, fail_on, at))
 
 
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="dbt or datacontract.")],
+    path: Annotated[str, typer.Argument(help="Manifest, dbt project folder, or contract glob.")],
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Owner of sources that name none.")
+    ] = None,
+    warehouse: Annotated[
+        str | None, typer.Option("--warehouse", help="The warehouse that reads them (main).")
+    ] = None,
+    server: Annotated[
+        list[str] | None,
+        typer.Option("--server", help="SERVER=WAREHOUSE: a data contract's server (repeatable)."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write dbt sources or data contracts as checks/ YAML (exit codes as validate)."""
+    from monitor.cli.commands.import_ import import_command
+
+    run_command(lambda: import_command(kind, path, owner, warehouse, server or [], output, config))
+
+
 @app.command()
 def explain(name: str, config: ConfigOpt = None, checks: ChecksOpt = None) -> None:
     """Show the SQL or file read and the expectation in words."""

@@ -53,8 +53,35 @@ server:
   listen: {listen}
 
 metric_labels: [domain]
+
+imports:                              # contracts from where they already live (dbt here)
+  - dbt: dbt/                         # a dbt project folder: its sources .yml, read without dbt
+    owner: marketing-analytics        # for sources with no meta.owner
 """
 )
+
+# A dbt project as its team wrote it: `fresh.yml` imports its source freshness in place.
+DBT_PROJECT_YML = """\
+name: demo_analytics
+version: "1.0.0"
+profile: demo
+vars:
+  crm_schema: crm
+"""
+DBT_SOURCES_YML = """\
+version: 2
+sources:
+  - name: crm
+    schema: "{{ var('crm_schema') }}"
+    loaded_at_field: synced_at
+    freshness:
+      warn_after: {count: 1, period: hour}
+      error_after: {count: 6, period: hour}
+    meta: {domain: sales}
+    tables:
+      - name: customers
+        description: Customers synced from the CRM every 15 minutes.
+"""
 
 CHECKS_YML = """\
 # The demo's freshness contracts. `fresh explain NAME` shows what each one reads.
@@ -172,8 +199,8 @@ def build_demo(
 ) -> Path:
     """Write the demo project into `directory` (rebuilt if it holds an earlier demo) and
     return the path of its fresh.yml. Statuses at `now`: orders, payments, products, events,
-    partner feed and the export job fresh; invoices warn; campaign stats and the nightly
-    rollup stale; the backup heartbeat stale (never pinged)."""
+    partner feed, the export job and the dbt-imported crm.customers fresh; invoices warn;
+    campaign stats and the nightly rollup stale; the backup heartbeat stale (never pinged)."""
     directory = Path(directory)
     config = directory / "fresh.yml"
     _claim(directory, config)
@@ -183,6 +210,9 @@ def build_demo(
     config.write_text(FRESH_YML.format(fallback=fallback, listen=listen), encoding="utf-8")
     (directory / "checks").mkdir(exist_ok=True)
     (directory / "checks" / "demo.yml").write_text(CHECKS_YML, encoding="utf-8")
+    (directory / "dbt" / "models").mkdir(parents=True, exist_ok=True)
+    (directory / "dbt" / "dbt_project.yml").write_text(DBT_PROJECT_YML, encoding="utf-8")
+    (directory / "dbt" / "models" / "sources.yml").write_text(DBT_SOURCES_YML, encoding="utf-8")
 
     _write_warehouse(directory / WAREHOUSE, now)
     feed = directory / "landing" / "partner_feed"
@@ -206,6 +236,7 @@ def advance_demo(directory: Path, now: datetime) -> None:
             [naive, naive - timedelta(hours=5)],
         )
         con.execute("UPDATE shop.products SET updated_at = ? WHERE id = 1", [naive])
+        con.execute("UPDATE crm.customers SET synced_at = ? WHERE id = 1", [naive])
         newest = con.execute("SELECT max(paid_at) FROM shop.payments").fetchone()
         if newest is None or newest[0] is None or _utc(newest[0]) <= now - PAYMENTS_EVERY:
             con.execute("INSERT INTO shop.payments VALUES (?, 19.99)", [now])
@@ -245,7 +276,12 @@ def _write_warehouse(path: Path, now: datetime) -> None:
     n = now.replace(tzinfo=None)  # TIMESTAMP columns hold naive UTC
     with _connect(path) as con:
         con.execute("CREATE SCHEMA shop; CREATE SCHEMA web; CREATE SCHEMA finance")
-        con.execute("CREATE SCHEMA marketing; CREATE SCHEMA ops")
+        con.execute("CREATE SCHEMA marketing; CREATE SCHEMA ops; CREATE SCHEMA crm")
+        con.execute("CREATE TABLE crm.customers (id INTEGER, synced_at TIMESTAMP)")
+        con.execute(
+            "INSERT INTO crm.customers VALUES (1, ?), (2, ?)",
+            [n - timedelta(minutes=12), n - timedelta(days=2)],
+        )
         con.execute("CREATE SEQUENCE shop.order_ids START 1000")
         con.execute(
             "CREATE TABLE shop.orders AS SELECT i AS id, "

@@ -192,6 +192,12 @@ def _contract(
     )
 
 
+def parse_contract(path: str, item: YMap, wh: Warehouses, out: list[Problem]) -> Contract | None:
+    """One contract written in checks/ keys (an imported draft, monitor.imports), validated
+    like a hand-written one; problems go to `out`."""
+    return _contract(path, item, YMap(item.pos), wh, out)
+
+
 def parse_file(
     path: str,
     data: Any,

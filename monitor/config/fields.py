@@ -16,7 +16,7 @@ from monitor.config.yamlpos import Pos, YList, YMap
 from monitor.core.durations import parse_duration
 from monitor.core.errors import Problem
 
-SOURCES = ("table", "query", "files", "run_log", "heartbeat")
+SOURCES = ("table", "query", "files", "run_log", "heartbeat", "openlineage")
 
 
 @dataclass

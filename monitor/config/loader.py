@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from monitor.config import contracts as contracts_mod
 from monitor.config import yamlpos
 from monitor.config.fields import Warehouses
+from monitor.config.imports import loader as imports
 from monitor.config.notify import notify_problems
 from monitor.config.project import Project
 from monitor.config.settings import ItemError, Settings, did_you_mean
@@ -90,13 +91,41 @@ def _load(
             path, _display(path, cwd), env, problems, notify_check
         )
 
-    contracts = _load_checks(checks, base_dir, cwd, env, urls, problems)
+    names: dict[str, Location] = {}
+    contracts = _load_checks(checks, base_dir, cwd, env, urls, problems, names)
+    imported: tuple[Path, ...] = ()
+    if settings is not None and settings.imports and path is not None:
+        more, files = imports.load(
+            settings.imports,
+            _import_positions(path, _display(path, cwd), env),
+            base_dir,
+            env,
+            lambda p: _display(p, cwd),
+            Warehouses(urls or {}, known=urls is not None),
+            names,
+            problems,
+        )
+        contracts.extend(more)
+        imported = tuple(files)
     if settings and owners_declared:
         problems.extend(_owner_warnings(settings, contracts))
     if settings is None or any(not p.warning for p in problems):
         raise ConfigError(problems)
     warnings = tuple(sorted(p for p in problems if p.warning))
-    return Project(settings=settings, contracts=tuple(contracts), warnings=warnings)
+    return Project(
+        settings=settings, contracts=tuple(contracts), warnings=warnings, imported_files=imported
+    )
+
+
+def _import_positions(path: Path, display: str, env: Mapping[str, str]) -> list[tuple[str, Pos]]:
+    """(fresh.yml as shown, where each `imports:` entry starts): problems of an import
+    that has no file of its own to point at are reported there."""
+    text = path.read_text(encoding="utf-8")
+    data, _ = yamlpos.load(text, env)
+    entries = data.get("imports") if isinstance(data, YMap) else None
+    if not isinstance(entries, YList):
+        return []
+    return [(display, entries.item_pos(i)) for i in range(len(entries))]
 
 
 def _display(path: Path, cwd: Path) -> str:
@@ -165,7 +194,7 @@ def _load_settings(
             )
         )
         return None, None, False
-    urls = _known_urls(data)
+    urls = known_urls(data)
     before = len(problems)
     user = {k: v for k, v in data.items() if k not in _INTERNAL}
     for key in _INTERNAL:
@@ -218,7 +247,7 @@ def _route_owner_warnings(display: str, data: YMap, settings: Settings) -> list[
     return out
 
 
-def _known_urls(data: YMap) -> dict[str, str | None] | None:
+def known_urls(data: YMap) -> dict[str, str | None] | None:
     """Warehouses as far as readable, so contracts are checked even when fresh.yml is not
     (None: not readable at all)."""
     whs = data.get("warehouses")
@@ -328,6 +357,7 @@ def _load_checks(
     env: Mapping[str, str],
     urls: dict[str, str | None] | None,
     problems: list[Problem],
+    names: dict[str, Location],
 ) -> list[Contract]:
     if checks is not None:
         folder = checks if checks.is_absolute() else cwd / checks
@@ -346,7 +376,6 @@ def _load_checks(
     )
     wh = Warehouses(urls or {}, known=urls is not None)
     found: list[Contract] = []
-    names: dict[str, Location] = {}
     for f in files:
         display = _display(f, cwd)
         text = _read(f, display, problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from monitor.config.selection import select
 from monitor.config.settings import Settings
@@ -18,6 +19,7 @@ class Project:
     settings: Settings
     contracts: tuple[Contract, ...]
     warnings: tuple[Problem, ...] = ()
+    imported_files: tuple[Path, ...] = ()  # read by `imports:`: what a reload watches too
 
     def by_name(self) -> dict[str, Contract]:
         """Contracts keyed by name."""

@@ -11,7 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from monitor.core.durations import parse_duration
 from monitor.core.links import safe_link
@@ -240,6 +248,37 @@ class Server(_Model):
         return _check_http(url)
 
 
+class Import(_Model):
+    """One entry of `imports:` (SPEC 11): a dbt manifest or project folder, or data contracts."""
+
+    dbt: str | None = None
+    datacontract: str | None = None
+    warehouse: str = "main"
+    owner: str | None = None
+    servers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Import:
+        if (self.dbt is None) == (self.datacontract is None):
+            raise ValueError(
+                "give exactly one of dbt: (a manifest or project folder) or "
+                "datacontract: (a glob of contract files)"
+            )
+        if self.servers and self.dbt is not None:
+            raise ValueError("servers: maps a data contract's servers; a dbt import has none")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """dbt or datacontract."""
+        return "dbt" if self.dbt is not None else "datacontract"
+
+    @property
+    def path(self) -> str:
+        """The manifest, folder or glob it reads."""
+        return self.dbt if self.dbt is not None else str(self.datacontract)
+
+
 class Settings(_Model):
     """All of fresh.yml. `base_dir` is the folder relative paths are read from."""
 
@@ -251,6 +290,7 @@ class Settings(_Model):
     alerts: Alerts = Alerts()
     server: Server = Server()
     metric_labels: tuple[str, ...] = ()
+    imports: tuple[Import, ...] = ()
     base_dir: Path = Path(".")
     config_path: Path | None = None  # None when there is no fresh.yml
 

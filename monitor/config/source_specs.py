@@ -124,6 +124,10 @@ def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | No
         elif not (value is None or value is True or isinstance(value, YMap)):
             r.error(r.pos("heartbeat"), "heartbeat: write `heartbeat: {}`")
         return HeartbeatSource() if r.ok else None
+    if kind == "openlineage":
+        from monitor.config.lineage_spec import read_openlineage
+
+        return read_openlineage(r)
     return _run_log(r)
 
 

@@ -48,7 +48,8 @@ class Location:
     col: int
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
+        # Line 0: a file with no useful lines (an imported dbt manifest is one line of JSON).
+        return f"{self.path}:{self.line}:{self.col}" if self.line > 0 else self.path
 
 
 # --- Sources: exactly one per contract -------------------------------------------------
@@ -106,7 +107,20 @@ class HeartbeatSource:
     kind: Literal["heartbeat"] = "heartbeat"
 
 
-Source = TableSource | QuerySource | FilesSource | RunLogSource | HeartbeatSource
+@dataclass(frozen=True)
+class OpenLineageSource:
+    """`openlineage: {namespace, job}` or `{namespace, dataset}`: OpenLineage RunEvents that
+    `fresh serve` received (SPEC 12); exactly one of `job` / `dataset`."""
+
+    namespace: str
+    job: str | None = None
+    dataset: str | None = None
+    kind: Literal["openlineage"] = "openlineage"
+
+
+Source = (
+    TableSource | QuerySource | FilesSource | RunLogSource | HeartbeatSource | OpenLineageSource
+)
 
 
 # --- Contract ---------------------------------------------------------------------------
@@ -144,6 +158,7 @@ class Contract:
     metadata: Mapping[str, Any] = field(default_factory=_frozen_map)
     check_every: timedelta = DEFAULT_CHECK_EVERY
     location: Location | None = None
+    node: str | None = None  # imported (SPEC 11): the dbt unique_id or data contract element
 
     @property
     def kind(self) -> str:

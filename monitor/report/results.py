@@ -91,6 +91,19 @@ def verdict_to_json(contract: Contract, verdict: Verdict) -> dict[str, Any]:
         "error": verdict.error,
         "detail": verdict.detail,
         "duration_seconds": round(float(verdict.duration_seconds), 6),
+        "origin": origin(contract),
+    }
+
+
+def origin(contract: Contract) -> dict[str, Any]:
+    """Where the contract was declared (SPEC 11): its file and line, and for an imported one
+    the dbt unique_id or data contract element; null for what does not apply (a manifest is
+    one line of JSON: no line)."""
+    loc = contract.location
+    return {
+        "file": loc.path if loc else None,
+        "line": loc.line if loc and loc.line > 0 else None,
+        "node": contract.node,
     }
 
 

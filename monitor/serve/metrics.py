@@ -214,6 +214,12 @@ class ServiceMetrics:
             ["owner", "result", "replica"],
             registry=self.registry,
         )
+        self._lineage = Counter(
+            "fresh_lineage_events",
+            "OpenLineage events received, by result (stored, ignored or refused).",
+            ["result", "replica"],
+            registry=self.registry,
+        )
         self.registry.register(_ProcessState(self))
         quiet = _NoRegistry()
         for inner in (
@@ -237,6 +243,13 @@ class ServiceMetrics:
         if result not in ("sent", "failed"):
             raise ValueError(f"result must be sent or failed, not {result!r}")
         self._notifications.labels(owner, result, self.replica).inc()
+
+    def count_lineage(self, result: str, n: int = 1) -> None:
+        """Count OpenLineage events: `stored`, `ignored` or `refused` (SPEC 12)."""
+        if result not in ("stored", "ignored", "refused"):
+            raise ValueError(f"result must be stored, ignored or refused, not {result!r}")
+        if n:
+            self._lineage.labels(result, self.replica).inc(n)
 
     def forget(self, names: Iterable[str]) -> None:
         """Drop the error counts of contracts removed from the configuration."""

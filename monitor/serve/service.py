@@ -39,7 +39,7 @@ from monitor.core.models import Contract, Reading, Verdict
 from monitor.serve.http.app import build_app, make_server
 from monitor.serve.leases import hold_leases, keeper_for
 from monitor.serve.metrics import ServiceMetrics
-from monitor.serve.reload import watch_files
+from monitor.serve.reload import load_settled, watch_files
 from monitor.serve.scheduler import Scheduler
 from monitor.serve.shutdown import exit_after, in_daemon_thread
 from monitor.sources import kind_of, read_contracts
@@ -226,13 +226,18 @@ class Service:
         async with self._reload_lock:
             try:
                 # Not asyncio.to_thread: its threads are joined at exit, and SIGTERM must end
-                # the service even while a huge configuration is being read.
+                # the service even while a huge configuration is being read. load_settled
+                # waits out an imported manifest caught mid-write (SPEC 11).
                 project = await in_daemon_thread(
-                    functools.partial(load_project, notify_check=self.notify_check),
-                    self.config_arg,
-                    self.checks_arg,
-                    None,
-                    self.cwd,
+                    load_settled,
+                    functools.partial(
+                        load_project,
+                        self.config_arg,
+                        self.checks_arg,
+                        None,
+                        self.cwd,
+                        notify_check=self.notify_check,
+                    ),
                 )
             except ConfigError as exc:
                 self.metrics.reload_successful = False

@@ -18,6 +18,7 @@ from monitor.core.models import (
     Contract,
     FilesSource,
     HeartbeatSource,
+    OpenLineageSource,
     QuerySource,
     Reading,
     RunLogSource,
@@ -91,11 +92,19 @@ def _heartbeat() -> Reader:
     return reader
 
 
+def _openlineage() -> Reader:
+    # Imported on first use, like heartbeats: the events are in the state store.
+    from monitor.sources.openlineage import reader
+
+    return reader
+
+
 SQL = Kind("sql", "table/query", _sql, _always)
 METADATA = Kind("metadata", "table (metadata)", _metadata, _always)
 FILES = Kind("files", "files", _files, _never)
 RUN_LOG = Kind("run_log", "run_log", _run_log, _in_a_table)
 HEARTBEAT = Kind("heartbeat", "heartbeat", _heartbeat, _never)
+OPENLINEAGE = Kind("openlineage", "openlineage", _openlineage, _never)
 
 
 def kind_of(contract: Contract) -> Kind:
@@ -113,5 +122,7 @@ def kind_of(contract: Contract) -> Kind:
             return RUN_LOG
         case HeartbeatSource():
             return HEARTBEAT
+        case OpenLineageSource():
+            return OPENLINEAGE
         case _:
             assert_never(src)

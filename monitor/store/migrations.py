@@ -239,3 +239,32 @@ def _alerts_lifecycle(conn: Connection) -> None:
 @migration(3, "replicas: index leases by holder (each lease round renews its own)")
 def _leases_by_holder(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_leases_holder ON leases (holder, expires_at)"))
+
+
+@migration(4, "openlineage: lineage_events and lineage_outputs (watched RunEvents)")
+def _lineage(conn: Connection) -> None:
+    md = sa.MetaData()
+    ts = UTCDateTime
+    sa.Table(
+        "lineage_events",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("job_namespace", sa.String(1024), nullable=False),
+        sa.Column("job_name", sa.String(1024), nullable=False),
+        sa.Column("run_id", sa.String(36), nullable=False),
+        sa.Column("event_type", sa.String(16), nullable=False),
+        sa.Column("event_time", ts, nullable=False),
+        sa.Column("received_at", ts, nullable=False),
+        sa.Index("ix_lineage_events_job", "job_namespace", "job_name", "event_time"),
+        sa.Index("ix_lineage_events_time", "event_time"),
+    )
+    sa.Table(
+        "lineage_outputs",
+        md,
+        sa.Column("event_id", sa.Integer, nullable=False),
+        sa.Column("namespace", sa.String(1024), nullable=False),
+        sa.Column("name", sa.String(1024), nullable=False),
+        sa.Index("ix_lineage_outputs_dataset", "namespace", "name", "event_id"),
+        sa.Index("ix_lineage_outputs_event", "event_id"),
+    )
+    md.create_all(conn)

@@ -185,3 +185,28 @@ replicas = sa.Table(
     sa.Column("id", sa.String(255), primary_key=True),
     sa.Column("heartbeat_at", UTCDateTime, nullable=False),
 )
+
+# OpenLineage RunEvents of watched jobs and datasets (SPEC 12; migration 4).
+lineage_events = sa.Table(
+    "lineage_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job_namespace", sa.String(1024), nullable=False),
+    sa.Column("job_name", sa.String(1024), nullable=False),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("event_type", sa.String(16), nullable=False),
+    sa.Column("event_time", UTCDateTime, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Index("ix_lineage_events_job", "job_namespace", "job_name", "event_time"),
+    sa.Index("ix_lineage_events_time", "event_time"),
+)
+
+lineage_outputs = sa.Table(
+    "lineage_outputs",
+    metadata,
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("namespace", sa.String(1024), nullable=False),
+    sa.Column("name", sa.String(1024), nullable=False),
+    sa.Index("ix_lineage_outputs_dataset", "namespace", "name", "event_id"),
+    sa.Index("ix_lineage_outputs_event", "event_id"),
+)

@@ -254,14 +254,18 @@ def read_history(store: Database, name: str, limit: int = 50) -> list[HistoryEnt
 
 
 def prune(store: Database, older_than: datetime) -> int:
-    """Delete history and pings older than `older_than`; keep the newest ping of each kind
-    per contract (a weekly job's last success must outlive a shorter retention)."""
+    """Delete history, pings and OpenLineage events older than `older_than`; keep the newest
+    ping of each kind per contract and each job's newest COMPLETE (a weekly job's last
+    success must outlive a shorter retention)."""
     newest = sa.select(sa.func.max(pings.c.id)).group_by(pings.c.name, pings.c.kind)
     with store.write() as conn:
         gone = conn.execute(history.delete().where(history.c.checked_at < older_than)).rowcount
         gone += conn.execute(
             pings.delete().where(pings.c.at < older_than, pings.c.id.not_in(newest))
         ).rowcount
+        from monitor.store import lineage
+
+        gone += lineage.prune(conn, older_than)  # keeps each job's newest COMPLETE and after
     return int(gone)
 
 

@@ -40,7 +40,8 @@ def test_the_demo_has_fresh_late_and_stale_tables(tmp_path: Path) -> None:
     assert seen["jobs.export_orders"] == "fresh"
     assert seen["jobs.nightly_rollup"] == "stale"
     assert seen["backup.nightly"] == "stale"  # nobody has pinged it yet
-    assert len(seen) == 10
+    assert seen["crm.customers"] == "fresh"  # imported from the demo's dbt project
+    assert len(seen) == 11
 
 
 def test_the_run_log_contracts_count_failed_runs(tmp_path: Path) -> None:

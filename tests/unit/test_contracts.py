@@ -413,7 +413,8 @@ PROBLEM_CASES = [
     pytest.param(
         "name: t\nowner: o\nwarn_after: 1h\n",
         [
-        "checks/a.yml:2:5: no source: give one of table, query, files, run_log, heartbeat"
+        "checks/a.yml:2:5: no source: give one of table, query, files, run_log, heartbeat, "
+        "openlineage"
     ],
         id="no_source_lists_the_choices",
     ),
@@ -529,6 +530,16 @@ def test_a_cron_with_seconds_is_refused_as_the_evaluator_would(tmp_path: Path):
 
 
 
+def test_openlineage_needs_a_namespace_and_one_of_job_or_dataset(tmp_path: Path):
+    found = contract_problems(
+        tmp_path,
+        "name: t\nowner: o\nwarn_after: 1h\nopenlineage: {job: j, dataset: d, jb: x}\n",
+    )
+    assert found == [
+        "checks/a.yml:5:18: openlineage: give exactly one of job or dataset",
+        "checks/a.yml:5:18: openlineage: missing namespace (the job's or dataset's namespace)",
+        "checks/a.yml:5:39: unknown key 'jb' in openlineage (did you mean 'job'?)",
+    ]
 
 
 

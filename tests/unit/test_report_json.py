@@ -23,7 +23,7 @@ from tests.unit.report_fixtures import NOW, contract, sample, verdict
 RESULT_KEYS = [
     "contract", "status", "owner", "severity", "warehouse", "tags", "metadata",
     "last_update", "age_seconds", "warn_after_seconds", "error_after_seconds", "deadline",
-    "error", "detail", "duration_seconds",
+    "error", "detail", "duration_seconds", "origin",
 ]  # fmt: skip
 
 
@@ -50,6 +50,7 @@ def test_a_result_matches_the_spec_example_exactly() -> None:
         "error": None,
         "detail": None,
         "duration_seconds": 0.004,
+        "origin": {"file": "checks/shop.yml", "line": 10, "node": None},
     }
 
 

@@ -35,6 +35,7 @@ def row(name: str, status: str, **kw: Any) -> dict[str, Any]:
         "error": None,
         "detail": None,
         "duration_seconds": 0.01,
+        "origin": {"file": None, "line": None, "node": None},
     }
     base.update(kw)
     return base

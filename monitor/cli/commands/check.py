@@ -32,6 +32,10 @@ from monitor.sources import read_contracts
 PROGRESS_THRESHOLD = 50
 
 
+# Source kinds read from the state store (pings; OpenLineage events that serve received).
+STORE_KINDS = ("heartbeat", "openlineage")
+
+
 def parse_at(text: str) -> datetime:
     """`--at`: ISO-8601 (`Z` or an offset; naive means UTC; a date alone is midnight UTC)."""
     value = text.strip()
@@ -155,7 +159,7 @@ def _read(
             store.close()
     if store_error is not None:
         for c in contracts:
-            if c.kind == "heartbeat":
+            if c.kind in STORE_KINDS:
                 readings[c.name] = Reading(c.name, error=store_error)
     return readings
 
@@ -163,7 +167,7 @@ def _read(
 def _open_store(contracts: Sequence[Contract], settings: Any) -> tuple[Any, str | None]:
     """The state store, opened only when a heartbeat contract needs its pings (SQLAlchemy
     is then imported; a run without heartbeats never pays for it)."""
-    if not any(c.kind == "heartbeat" for c in contracts):
+    if not any(c.kind in STORE_KINDS for c in contracts):
         return None, None
     try:
         from monitor.store import Store

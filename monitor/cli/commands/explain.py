@@ -51,7 +51,10 @@ def unknown_contract_message(name: str, known: list[str]) -> str:
 
 def describe(contract: Contract) -> str:
     """The header: name, where it is declared, and who it belongs to."""
-    lines = [contract.name + (f"  ({contract.location})" if contract.location else "")]
+    where = [str(contract.location)] if contract.location else []
+    if contract.node:  # imported: the dbt unique_id or data contract element (SPEC 11)
+        where.append(contract.node)
+    lines = [contract.name + (f"  ({', '.join(where)})" if where else "")]
     if contract.description:
         lines.append(f"  {contract.description}")
     facts = [

@@ -1,10 +1,10 @@
 """The HTTP side of `fresh serve` (starlette + uvicorn): metrics, health, API, pings, `/`.
 
-Every handler only reads the current `Project` and the store (pings write one row), so
-what it answers is the same on every replica. Errors are JSON `{"error": ..., "status":
-...}` with the proper status code; `server.auth` (basic auth) guards `/` and `/api/v1/*`
-except the ping endpoints; `ping_token` guards those with a Bearer token. Secrets are
-compared with `hmac.compare_digest` (constant time).
+Every handler only reads the current `Project` and the store (pings and lineage events
+write rows), so what it answers is the same on every replica. Errors are JSON `{"error":
+..., "status": ...}` with the proper status code; `server.auth` (basic auth) guards `/` and
+`/api/v1/*` except the ping and lineage endpoints; `ping_token` guards those with a Bearer
+token. Secrets are compared with `hmac.compare_digest` (constant time).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from monitor.serve.http.guard import (
     relative_slash_redirect,
     timed_protocol,
 )
+from monitor.serve.http.lineage import lineage as receive_lineage
 from monitor.serve.http.openapi import document
 from monitor.serve.http.pages import contract_page, status_page
 from monitor.serve.metrics import CONTENT_TYPE
@@ -188,6 +189,10 @@ def build_app(service: Runtime) -> Starlette:
             {"contract": name, "kind": kind, "at": _iso(at), "exit_code": exit_code}
         )
 
+    async def lineage(request: Request) -> Response:
+        # OpenLineage events (SPEC 12): the ping token, never basic auth (lineage_http.py).
+        return await receive_lineage(service, request)
+
     async def openapi(request: Request) -> Response:
         _guard(service, request)
         return JSONResponse(document())
@@ -227,6 +232,7 @@ def build_app(service: Runtime) -> Starlette:
         Route("/api/v1/contracts/{name}", one_contract, methods=["GET"]),
         Route("/api/v1/ping/{name}", ping, methods=["POST"]),
         Route("/api/v1/ping/{name}/{kind}", ping, methods=["POST"]),
+        Route("/api/v1/lineage", lineage, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

@@ -22,7 +22,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "Missing or wrong credentials",
         404: "No such contract (or not checked yet)",
         409: "The contract is not a heartbeat contract",
-        413: "Output tail larger than 10 kB",
+        413: "Body too large (a ping's output tail: 10 kB; lineage events: 1 MB)",
         503: "Not ready",
     }
     return {
@@ -67,6 +67,46 @@ def _ping(kind: str, summary: str) -> dict[str, Any]:
                     },
                 },
                 **_errors(400, 401, 404, 409, 413),
+            },
+        }
+    }
+
+
+def _lineage() -> dict[str, Any]:
+    counts = {
+        "type": "object",
+        "required": ["stored", "ignored"],
+        "properties": {
+            "stored": {"type": "integer", "minimum": 0},
+            "ignored": {"type": "integer", "minimum": 0},
+        },
+        "additionalProperties": False,
+    }
+    return {
+        "post": {
+            "summary": "OpenLineage events (one RunEvent, DatasetEvent or JobEvent, or an array)",
+            "operationId": "postLineage",
+            "security": [{"pingToken": []}, {}],
+            "requestBody": {
+                "required": True,
+                "description": "OpenLineage JSON as the clients' HTTP transport sends it "
+                "(Content-Encoding: gzip accepted; at most 1 MB decompressed).",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                {"type": "object"},
+                                {"type": "array", "items": {"type": "object"}},
+                            ]
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json("Dataset or job events only (or none): ignored", counts),
+                "201": _json("Run events of watched jobs or datasets stored", counts),
+                "202": _json("Accepted, but nothing watches these runs: not stored", counts),
+                **_errors(400, 401, 413),
             },
         }
     }
@@ -143,6 +183,7 @@ def document() -> dict[str, Any]:
             "/api/v1/ping/{name}/start": _ping("start", "A run of the job started"),
             "/api/v1/ping/{name}/fail": _ping("fail", "A run of the job failed"),
             "/api/v1/ping/{name}/log": _ping("log", "Output of a run, without a verdict"),
+            "/api/v1/lineage": _lineage(),
             **_other_paths(),
         },
         "components": {

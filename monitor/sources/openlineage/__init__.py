@@ -1,0 +1,1 @@
+"""`openlineage` sources: RunEvents that `fresh serve` received, kept in the state store."""

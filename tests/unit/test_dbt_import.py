@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.config.imports.dbt import _UNSET, limits, merge_freshness, render, source_fields
+from monitor.config.imports.dbt import UNSET, limits, merge_freshness, source_fields
+from monitor.config.imports.dbt_folder import render
 from monitor.config.yamlpos import Pos
 
 H1 = {"count": 1, "period": "hour"}
@@ -17,7 +18,7 @@ def merged(source: Any, table: Any) -> dict[str, str]:
 
 
 def test_a_table_without_a_block_takes_its_sources_default() -> None:
-    assert merged({"warn_after": H1, "error_after": H2}, _UNSET) == {
+    assert merged({"warn_after": H1, "error_after": H2}, UNSET) == {
         "warn_after": "1h",
         "error_after": "2h",
     }
@@ -35,7 +36,7 @@ def test_freshness_null_on_a_table_turns_it_off() -> None:
 
 
 def test_freshness_null_on_a_source_clears_only_its_default() -> None:
-    assert merged(None, _UNSET) == {}
+    assert merged(None, UNSET) == {}
     assert merged(None, {"error_after": H1}) == {"error_after": "1h"}
 
 

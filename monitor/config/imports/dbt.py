@@ -1,4 +1,5 @@
-"""dbt sources → contract drafts (SPEC 11), from a manifest or a project folder, without dbt.
+"""dbt sources → contract drafts (SPEC 11): the freshness merge and the manifest (the project
+folder, read without dbt, is dbt_folder.py).
 
 Freshness is merged as dbt merges it (dbt-core's `merge_freshness`): the table's block over
 its source's, one level deep, so a table that sets only `warn_after` keeps the source's
@@ -20,13 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from monitor.config import yamlpos
 from monitor.config.imports.draft import NO_POS, Draft, duration_text
-from monitor.config.yamlpos import Pos, YList, YMap
 from monitor.core.errors import Problem
 
 _PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
-_UNSET = object()  # a key not written at all (as opposed to written as null)
+UNSET = object()  # a key not written at all (as opposed to written as null)
 # A plain or quoted column name (dbt users write `_loaded_at` or `"Loaded At"`).
 _COLUMN = re.compile(r'[A-Za-z_][A-Za-z0-9_$]*|"[^"]+"|`[^`]+`')
 
@@ -34,21 +33,21 @@ _COLUMN = re.compile(r'[A-Za-z_][A-Za-z0-9_$]*|"[^"]+"|`[^`]+`')
 # --- merging, shared by the manifest and the folder -------------------------------------
 
 
-def _get(node: Mapping[str, Any], key: str) -> Any:
-    """`key` under `config:` when written there, else at the top level (else _UNSET)."""
+def config_value(node: Mapping[str, Any], key: str) -> Any:
+    """`key` under `config:` when written there, else at the top level (else UNSET)."""
     config = node.get("config")
     if isinstance(config, dict) and key in config:  # YMap is a dict too
         return config[key]
-    return node.get(key, _UNSET)
+    return node.get(key, UNSET)
 
 
-def _threshold(block: Any) -> Any:
-    """A freshness block as dbt sees it: None (off), _UNSET, or a dict."""
-    if block is _UNSET:
-        return _UNSET
+def threshold(block: Any) -> Any:
+    """A freshness block as dbt sees it: None (off), UNSET, or a dict."""
+    if block is UNSET:
+        return UNSET
     if block is None:
         return None
-    return dict(block) if isinstance(block, dict) else _UNSET
+    return dict(block) if isinstance(block, dict) else UNSET
 
 
 def _time_is_set(t: Any) -> bool:
@@ -57,15 +56,15 @@ def _time_is_set(t: Any) -> bool:
 
 def merge_freshness(base: Any, update: Any) -> dict[str, Any] | None:
     """dbt's merge of a source's (`base`) and a table's (`update`) freshness blocks."""
-    if update is _UNSET:
+    if update is UNSET:
         update = {}  # dbt's default for a table: an empty block, merged with the source's
     if update is None:
         return None
-    if base is _UNSET or base is None:
+    if base is UNSET or base is None:
         return dict(update)
     merged = {**base, **{k: v for k, v in update.items() if v is not None}}
     for level in ("warn_after", "error_after"):
-        b, u = base.get(level), update.get(level, _UNSET)
+        b, u = base.get(level), update.get(level, UNSET)
         if level in update and u is None:
             merged[level] = None  # `warn_after: null` clears the inherited limit
         elif _time_is_set(u):
@@ -114,12 +113,12 @@ def source_fields(
 ) -> dict[str, Any]:
     """The source keys of a contract: table+column(+where), query, or table alone."""
     where = _filter(freshness)
-    if loaded_at_query not in (None, "", _UNSET):
+    if loaded_at_query not in (None, "", UNSET):
         sql = str(loaded_at_query).strip().rstrip(";")
         return {
             "query": sql.replace("{{ this }}", relation_name).replace("{{this}}", relation_name)
         }
-    if loaded_at_field not in (None, "", _UNSET):
+    if loaded_at_field not in (None, "", UNSET):
         expr = str(loaded_at_field).strip()
         if _COLUMN.fullmatch(expr):
             fields: dict[str, Any] = {"table": relation_name, "column": expr}
@@ -131,15 +130,20 @@ def source_fields(
     return {"table": relation_name}  # metadata, where the warehouse has it
 
 
-def _common(table: Mapping[str, Any], source: Mapping[str, Any], unique_id: str) -> dict[str, Any]:
+def common_fields(
+    table: Mapping[str, Any], source: Mapping[str, Any], unique_id: str
+) -> dict[str, Any]:
     """Owner, tags, metadata and description of one table (SPEC 11)."""
-    t_meta = _mapping(_get(table, "meta"))
-    s_meta = _mapping(_get(source, "meta"))
+    t_meta = _mapping(config_value(table, "meta"))
+    s_meta = _mapping(config_value(source, "meta"))
     fields: dict[str, Any] = {}
     owner = t_meta.get("owner") or s_meta.get("owner")
     if owner:
         fields["owner"] = str(owner)
-    tags = [str(t) for t in (*_list(_get(source, "tags")), *_list(_get(table, "tags")))]
+    tags = [
+        str(t)
+        for t in (*as_list(config_value(source, "tags")), *as_list(config_value(table, "tags")))
+    ]
     if tags:
         fields["tags"] = list(dict.fromkeys(tags))
     fields["metadata"] = {**s_meta, **t_meta, "dbt_unique_id": unique_id}
@@ -152,14 +156,16 @@ def _mapping(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def _list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A YAML value as a list (one text is a list of one; anything else is empty)."""
     if isinstance(value, str):
         return [value]
     return list(value) if isinstance(value, list) else []
 
 
-def _enabled(node: Mapping[str, Any]) -> bool:
-    return _get(node, "enabled") is not False
+def enabled(node: Mapping[str, Any]) -> bool:
+    """False for `enabled: false` at the top level or under `config:`."""
+    return config_value(node, "enabled") is not False
 
 
 # --- the manifest -------------------------------------------------------------------------
@@ -201,7 +207,7 @@ def manifest_drafts(path: Path, display: str) -> tuple[list[Draft], list[Problem
     drafts: list[Draft] = []
     problems: list[Problem] = []
     for unique_id, node in sources.items():
-        if not isinstance(node, dict) or not _enabled(node):
+        if not isinstance(node, dict) or not enabled(node):
             continue
         draft = _manifest_draft(str(unique_id), node, display, problems)
         if draft is not None:
@@ -212,18 +218,18 @@ def manifest_drafts(path: Path, display: str) -> tuple[list[Draft], list[Problem
 def _manifest_draft(
     unique_id: str, node: dict[str, Any], display: str, problems: list[Problem]
 ) -> Draft | None:
-    freshness = _threshold(_get(node, "freshness"))
-    freshness = None if freshness is _UNSET else freshness
+    freshness = threshold(config_value(node, "freshness"))
+    freshness = None if freshness is UNSET else freshness
     found, why = limits(freshness, "")
     problems.extend(Problem(display, 1, 1, f"{unique_id}: {w}") for w in why)
     if not found:
         return None
     rel = relation(node.get("database"), node.get("schema"), node.get("identifier"))
     fields = source_fields(
-        rel, freshness, _get(node, "loaded_at_field"), _get(node, "loaded_at_query")
+        rel, freshness, config_value(node, "loaded_at_field"), config_value(node, "loaded_at_query")
     )
     source_view: dict[str, Any] = {"meta": node.get("source_meta"), "tags": []}
-    fields.update(_common(node, source_view, unique_id))
+    fields.update(common_fields(node, source_view, unique_id))
     fields.update(found)
     source_name, table_name = str(node.get("source_name")), str(node.get("name"))
     return Draft(
@@ -234,192 +240,3 @@ def _manifest_draft(
         pos=NO_POS,
         node=unique_id,
     )
-
-
-# --- the project folder -------------------------------------------------------------------
-
-# `{{ env_var('X') }}`, `{{ env_var('X', 'default') }}`, `{{ var('x') }}` / with a default.
-_RENDERABLE = re.compile(
-    r"""\{\{-?\s*(env_var|var)\(\s*(['"])(.*?)\2\s*(?:,\s*(['"])(.*?)\4\s*)?\)\s*-?\}\}"""
-)
-_JINJA = re.compile(r"\{\{|\{%|\{#")
-
-
-def render(
-    text: str, env: Mapping[str, str], variables: Mapping[str, Any]
-) -> tuple[str, list[tuple[Pos, str]]]:
-    """`text` with env_var() and var() rendered; (position, problem) for those that cannot be."""
-    problems: list[tuple[Pos, str]] = []
-
-    def sub(m: re.Match[str]) -> str:
-        kind, name, default = m.group(1), m.group(3), m.group(5)
-        if kind == "env_var":
-            if name in env:
-                return env[name]
-        elif name in variables:
-            return str(variables[name])
-        if m.group(4) is not None:
-            return str(default)
-        line = text.count("\n", 0, m.start()) + 1
-        col = m.start() - text.rfind("\n", 0, m.start())
-        what = f"environment variable {name!r}" if kind == "env_var" else f"var {name!r}"
-        where = "" if kind == "env_var" else " (dbt_project.yml vars:)"
-        problems.append((Pos(line, col), f"{what} is not set{where} and has no default"))
-        return m.group(0)
-
-    return _RENDERABLE.sub(sub, text), problems
-
-
-def project_drafts(
-    folder: Path, display_of: Any, env: Mapping[str, str]
-) -> tuple[list[Draft], list[Problem]]:
-    """Every source table with a freshness limit in a dbt project's `model-paths` .yml files.
-
-    `display_of(path)` names a file in messages.
-    """
-    problems: list[Problem] = []
-    project_file = folder / "dbt_project.yml"
-    if not project_file.is_file():
-        return [], [Problem(display_of(folder), 1, 1, "not a dbt project (no dbt_project.yml)")]
-    proj_text, jinja = render(project_file.read_text(encoding="utf-8"), env, {})
-    proj, yproblems = yamlpos.load(proj_text, {})
-    shown = display_of(project_file)
-    problems.extend(Problem(shown, p.line, p.col, m) for p, m in jinja)
-    problems.extend(Problem(shown, p.pos.line, p.pos.col, p.message) for p in yproblems)
-    if not isinstance(proj, YMap):
-        return [], problems or [Problem(shown, 1, 1, "dbt_project.yml: expected a mapping")]
-    package = str(proj.get("name") or folder.name)
-    variables = _vars(proj.get("vars"), package)
-    paths = _list(proj.get("model-paths")) or _list(proj.get("source-paths")) or ["models"]
-    files = sorted(
-        {f for p in paths for ext in ("*.yml", "*.yaml") for f in (folder / str(p)).rglob(ext)}
-    )
-    drafts: list[Draft] = []
-    for f in files:
-        drafts.extend(_file_drafts(f, display_of(f), package, env, variables, problems))
-    return drafts, problems
-
-
-def _vars(value: Any, package: str) -> dict[str, Any]:
-    """dbt_project.yml `vars:`, the project's own scope over the global ones."""
-    if not isinstance(value, Mapping):
-        return {}
-    out = {k: v for k, v in value.items() if not isinstance(v, Mapping)}
-    scoped = value.get(package)
-    if isinstance(scoped, Mapping):
-        out.update(scoped)
-    return out
-
-
-def _file_drafts(
-    path: Path,
-    shown: str,
-    package: str,
-    env: Mapping[str, str],
-    variables: Mapping[str, Any],
-    problems: list[Problem],
-) -> list[Draft]:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(shown, 1, 1, f"cannot read: {exc}"))
-        return []
-    if "sources" not in raw:
-        return []  # models-only files may hold any Jinja dbt renders: not ours to read
-    text, jinja = render(raw, env, variables)
-    data, yproblems = yamlpos.load(text, {})
-    if yproblems:
-        first = _JINJA.search(text)
-        if first is not None:  # a `{% if %}` block or bare `{{ }}` broke the YAML itself
-            pos = _pos_of(text, first.start())
-            problems.append(Problem(shown, pos.line, pos.col, _jinja_message(text, first.start())))
-            return []
-        problems.extend(Problem(shown, p.pos.line, p.pos.col, p.message) for p in yproblems)
-        return []
-    if not isinstance(data, YMap) or not isinstance(data.get("sources"), YList):
-        return []
-    problems.extend(Problem(shown, p.line, p.col, m) for p, m in jinja)
-    before = len(problems)
-    _scan_jinja(data["sources"], shown, problems)
-    if len(problems) > before:
-        return []
-    drafts = []
-    sources: YList = data["sources"]
-    for source in sources:
-        if not isinstance(source, YMap) or not _enabled(source):
-            continue
-        tables = source.get("tables")
-        if not isinstance(tables, YList):
-            continue
-        for j, table in enumerate(tables):
-            if isinstance(table, YMap) and _enabled(table):
-                draft = _folder_draft(source, table, tables.item_pos(j), shown, package, problems)
-                if draft is not None:
-                    drafts.append(draft)
-    return drafts
-
-
-def _pos_of(text: str, offset: int) -> Pos:
-    return Pos(text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset))
-
-
-def _jinja_message(text: str, offset: int) -> str:
-    snippet = text[offset : offset + 40].split("\n", 1)[0]
-    return (
-        f"Jinja that fresh cannot render without dbt: {snippet!r} (only env_var() and var() "
-        "are read from a project folder); import the manifest instead (dbt parse writes "
-        "target/manifest.json)"
-    )
-
-
-def _scan_jinja(value: Any, shown: str, problems: list[Problem], pos: Pos | None = None) -> None:
-    """Any Jinja left in the sources section (after env_var/var) is an error at its place."""
-    if isinstance(value, YMap):
-        for k, v in value.items():
-            _scan_jinja(v, shown, problems, value.val_pos(k))
-    elif isinstance(value, YList):
-        for i, v in enumerate(value):
-            _scan_jinja(v, shown, problems, value.item_pos(i))
-    elif isinstance(value, str) and pos is not None:
-        m = _JINJA.search(value)
-        if m is not None:
-            problems.append(Problem(shown, pos.line, pos.col, _jinja_message(value, m.start())))
-
-
-def _folder_draft(
-    source: YMap, table: YMap, pos: Pos, shown: str, package: str, problems: list[Problem]
-) -> Draft | None:
-    source_name, table_name = str(source.get("name")), str(table.get("name"))
-    unique_id = f"source.{package}.{source_name}.{table_name}"
-    freshness = merge_freshness(
-        _threshold(_get(source, "freshness")), _threshold(_get(table, "freshness"))
-    )
-    found, why = limits(freshness, "")
-    problems.extend(Problem(shown, pos.line, pos.col, f"{unique_id}: {w}") for w in why)
-    if not found:
-        return None
-    field_ = _pick(table, source, "loaded_at_field")
-    query = _pick(table, source, "loaded_at_query")
-    rel = relation(
-        table.get("database", source.get("database")),
-        table.get("schema", source.get("schema") or source_name),
-        table.get("identifier") or table_name,
-    )
-    fields = source_fields(rel, freshness, field_, query)
-    fields.update(_common(table, source, unique_id))
-    fields.update(found)
-    key_pos = {k: table.val_pos(k) for k in table}
-    return Draft(
-        name=f"{source_name}.{table_name}",
-        long_name=f"{package}.{source_name}.{table_name}",
-        fields=fields,
-        path=shown,
-        pos=pos,
-        node=unique_id,
-        key_pos=key_pos,
-    )
-
-
-def _pick(table: YMap, source: YMap, key: str) -> Any:
-    value = _get(table, key)
-    return _get(source, key) if value in (_UNSET, None) else value

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config.contracts import parse_contract
-from monitor.config.imports import datacontract, dbt
+from monitor.config.imports import datacontract, dbt, dbt_folder
 from monitor.config.imports.draft import Draft
 from monitor.config.settings import Import
 from monitor.config.yamlpos import Pos, YList, YMap
@@ -42,7 +42,7 @@ def drafts_of(
     target = target if target.is_absolute() else base_dir / target
     if spec.kind == "dbt":
         if target.is_dir():
-            drafts, problems = dbt.project_drafts(target, display_of, env)
+            drafts, problems = dbt_folder.project_drafts(target, display_of, env)
             files = [target / "dbt_project.yml", *{Path(_abs(d.path, base_dir)) for d in drafts}]
             return drafts, problems, files
         if not target.is_file():

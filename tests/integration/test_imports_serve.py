@@ -105,3 +105,27 @@ def test_load_settled_retries_a_half_written_json_then_gives_up() -> None:
     except ConfigError:
         stop.set()
     assert stop.is_set() and time.monotonic() - started < 5
+
+
+def test_serve_reloads_when_a_dbt_projects_sources_file_changes(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    write_duckdb(tmp_path / "warehouse.duckdb", {"orders": now, "payments": now})
+    (tmp_path / "dbt" / "models" / "staging").mkdir(parents=True)
+    (tmp_path / "dbt" / "dbt_project.yml").write_text("name: shop\n")
+    fresh = "{error_after: {count: 1, period: hour}}"
+    head = "sources:\n  - name: {0}\n    schema: main\n    loaded_at_field: t\n    tables:\n"
+    (tmp_path / "dbt" / "models" / "sources.yml").write_text(
+        head.format("raw") + f"      - {{name: orders, freshness: {fresh}}}\n"
+    )
+    # A sources file with no freshness yet: nothing imported from it, but it is watched.
+    later = tmp_path / "dbt" / "models" / "staging" / "more.yml"
+    later.write_text(head.format("pay") + "      - {name: payments}\n")
+    (tmp_path / "fresh.yml").write_text(
+        "owners:\n  ops: {notify: []}\nstate: {url: 'sqlite:///state.db'}\n"
+        "imports:\n  - {dbt: dbt/, owner: ops}\n"
+    )
+    with serving(tmp_path) as served:
+        wait_for(lambda: contracts(served).get("raw.orders"), timeout=60)
+        later.write_text(head.format("pay") + f"      - {{name: payments, freshness: {fresh}}}\n")
+        got = wait_for(lambda: contracts(served).get("pay.payments"), timeout=60)
+        assert got["origin"]["file"] == "dbt/models/staging/more.yml"

@@ -65,22 +65,27 @@ def render(
 
 def project_drafts(
     folder: Path, display_of: Any, env: Mapping[str, str]
-) -> tuple[list[Draft], list[Problem]]:
+) -> tuple[list[Draft], list[Problem], list[Path]]:
     """Every source table with a freshness limit in a dbt project's `model-paths` .yml files.
 
-    `display_of(path)` names a file in messages.
+    `display_of(path)` names a file in messages. Also returns every file read, which
+    `fresh serve` watches (a new or edited sources file reloads).
     """
     problems: list[Problem] = []
     project_file = folder / "dbt_project.yml"
     if not project_file.is_file():
-        return [], [Problem(display_of(folder), 1, 1, "not a dbt project (no dbt_project.yml)")]
+        return [], [Problem(display_of(folder), 1, 1, "not a dbt project (no dbt_project.yml)")], []
     proj_text, jinja = render(project_file.read_text(encoding="utf-8"), env, {})
     proj, yproblems = yamlpos.load(proj_text, {})
     shown = display_of(project_file)
     problems.extend(Problem(shown, p.line, p.col, m) for p, m in jinja)
     problems.extend(Problem(shown, p.pos.line, p.pos.col, p.message) for p in yproblems)
     if not isinstance(proj, YMap):
-        return [], problems or [Problem(shown, 1, 1, "dbt_project.yml: expected a mapping")]
+        return (
+            [],
+            problems or [Problem(shown, 1, 1, "dbt_project.yml: expected a mapping")],
+            [project_file],
+        )
     package = str(proj.get("name") or folder.name)
     variables = _vars(proj.get("vars"), package)
     paths = as_list(proj.get("model-paths")) or as_list(proj.get("source-paths")) or ["models"]
@@ -90,7 +95,7 @@ def project_drafts(
     drafts: list[Draft] = []
     for f in files:
         drafts.extend(_file_drafts(f, display_of(f), package, env, variables, problems))
-    return drafts, problems
+    return drafts, problems, [project_file, *files]
 
 
 def _vars(value: Any, package: str) -> dict[str, Any]:

@@ -42,9 +42,7 @@ def drafts_of(
     target = target if target.is_absolute() else base_dir / target
     if spec.kind == "dbt":
         if target.is_dir():
-            drafts, problems = dbt_folder.project_drafts(target, display_of, env)
-            files = [target / "dbt_project.yml", *{Path(_abs(d.path, base_dir)) for d in drafts}]
-            return drafts, problems, files
+            return dbt_folder.project_drafts(target, display_of, env)
         if not target.is_file():
             raise LookupError(f"imports: dbt: no such file or folder: {spec.path}")
         drafts, problems = dbt.manifest_drafts(target, display_of(target))

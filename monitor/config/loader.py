@@ -8,7 +8,6 @@ warnings included; warnings alone (an owner not declared under `owners:`) are re
 
 from __future__ import annotations
 
-import errno
 import gc
 import os
 import types
@@ -25,6 +24,7 @@ from monitor.config.fields import Warehouses
 from monitor.config.imports import loader as imports
 from monitor.config.notify import notify_problems
 from monitor.config.project import Project
+from monitor.config.reading import bad_link, link_problem, read_text
 from monitor.config.settings import ItemError, Settings, did_you_mean
 from monitor.config.yamlpos import Pos, YList, YMap
 from monitor.core.errors import ConfigError, Problem
@@ -139,33 +139,19 @@ def _display(path: Path, cwd: Path) -> str:
 def _config_path(config: Path | None, cwd: Path, problems: list[Problem]) -> Path | None:
     if config is None:
         found = cwd / CONFIG_NAME
-        return found if found.is_file() else None
+        if found.is_file():
+            return found
+        # A fresh.yml that is a broken or looping symlink is not "no fresh.yml": running on
+        # the defaults would silently drop every owner, route and warehouse it declares.
+        problem = link_problem(found, CONFIG_NAME)
+        if problem is not None:
+            raise ConfigError([*problems, problem])
+        return None
     path = config if config.is_absolute() else cwd / config
     if not path.is_file():
         problems.append(Problem(str(config), 1, 1, "configuration file not found"))
         raise ConfigError(problems)
     return path
-
-
-def _read(path: Path, display: str, problems: list[Problem]) -> str | None:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.append(Problem(display, 1, 1, f"cannot read: {exc.strerror or exc}"))
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # Point at the byte itself: line and column counted in characters before it.
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        col = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
-        problems.append(
-            Problem(
-                display, line, col, f"not UTF-8 text: byte 0x{data[exc.start]:02x} ({exc.reason})"
-            )
-        )
-        return None
 
 
 def _load_settings(
@@ -176,7 +162,7 @@ def _load_settings(
     notify_check: Callable[[str], str | None] | None = None,
 ) -> tuple[Settings | None, dict[str, str | None] | None, bool]:
     """(settings or None when invalid, warehouse name → URL as far as known, owners declared)."""
-    text = _read(path, display, problems)
+    text = read_text(path, display, problems)
     data, yproblems = yamlpos.load(text, env) if text is not None else (None, [])
     problems.extend(Problem(display, p.pos.line, p.pos.col, p.message) for p in yproblems)
     if text is None or (data is None and yproblems):
@@ -372,33 +358,19 @@ def _load_checks(
         p
         for p in (*folder.rglob("*.yml"), *folder.rglob("*.yaml"))
         if not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and (p.is_file() or _bad_link(p, _display(p, cwd), problems))
+        and (p.is_file() or bad_link(p, _display(p, cwd), problems))
     )
     wh = Warehouses(urls or {}, known=urls is not None)
     found: list[Contract] = []
     for f in files:
         display = _display(f, cwd)
-        text = _read(f, display, problems)
+        text = read_text(f, display, problems)
         if text is None:
             continue
         data, yproblems = yamlpos.load(text, env)
         problems.extend(Problem(display, p.pos.line, p.pos.col, p.message) for p in yproblems)
         found.extend(contracts_mod.parse_file(display, data, wh, problems, names))
     return found
-
-
-def _bad_link(path: Path, display: str, problems: list[Problem]) -> bool:
-    """Report a `.yml` symlink that leads nowhere (broken, or a loop); False always, so the
-    file is left out of the contracts while the problem makes the configuration invalid."""
-    if path.is_symlink():
-        try:
-            path.resolve(strict=True)
-        except RuntimeError:  # Python 3.11-3.12 raise this for a loop, later OSError(ELOOP)
-            problems.append(Problem(display, 1, 1, "symlink loop: it points to no file"))
-        except OSError as exc:
-            why = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
-            problems.append(Problem(display, 1, 1, f"{why}: it points to no file"))
-    return False
 
 
 def _owner_warnings(settings: Settings, contracts: list[Contract]) -> list[Problem]:

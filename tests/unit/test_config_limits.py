@@ -163,3 +163,8 @@ def test_yml_symlinks_that_lead_nowhere_are_problems_naming_them(
     assert found == [
         f"checks/{name}:1:1: {message}: it points to no file" for name in sorted(links)
     ]
+
+
+def test_a_fresh_yml_symlink_that_leads_nowhere_is_an_error_not_the_defaults(tmp_path: Path):
+    os.symlink("elsewhere/fresh.yml", tmp_path / "fresh.yml")
+    assert problems(tmp_path) == ["fresh.yml:1:1: broken symlink: it points to no file"]

@@ -41,9 +41,33 @@ def postgres_missing() -> str | None:
     return None
 
 
+class PgServer:
+    """A throwaway PostgreSQL 15 that can be stopped and started again on the same port and
+    data directory (benches take the state store or a warehouse down with it)."""
+
+    def __init__(self, base: Path, data: Path, port: int, options: str) -> None:
+        self.base, self.data, self.port, self.options = base, data, port, options
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as("postgres", [str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args]),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Shut the server down (`fast`: clients are disconnected, as an operator would)."""
+        self._ctl("-m", mode, "-w", "stop")
+
+    def start(self) -> None:
+        """Start it (again) on the same port, with the same options."""
+        self._ctl("-o", self.options, "-w", "-l", str(self.base / "log"), "start")
+
+
 @contextmanager
-def postgres(extra_options: str = "") -> Iterator[str]:
-    """Run a throwaway PostgreSQL 15; yields a `postgresql+psycopg://` URL to db `postgres`.
+def postgres_server(extra_options: str = "") -> Iterator[PgServer]:
+    """Run a throwaway PostgreSQL 15; yields its handle (`.url` is database `postgres`).
 
     `extra_options` are more `-c name=value` server options (benches load
     pg_stat_statements this way)."""
@@ -56,32 +80,23 @@ def postgres(extra_options: str = "") -> Iterator[str]:
         capture_output=True,
     )
     opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off {extra_options}"
-    subprocess.run(
-        _as(
-            "postgres",
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                opts,
-                "-w",
-                "-l",
-                str(base / "log"),
-                "start",
-            ],
-        ),
-        check=True,
-        capture_output=True,
-    )
+    server = PgServer(base, data, port, opts)
+    server.start()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield server
     finally:
         subprocess.run(
             _as("postgres", [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
             capture_output=True,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def postgres(extra_options: str = "") -> Iterator[str]:
+    """Run a throwaway PostgreSQL 15; yields a `postgresql+psycopg://` URL to db `postgres`."""
+    with postgres_server(extra_options) as server:
+        yield server.url
 
 
 def mariadb_missing() -> str | None:

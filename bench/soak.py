@@ -4,7 +4,7 @@ store, 1,000 contracts on a PostgreSQL warehouse whose loaders keep writing, and
 - one replica killed with -9 every 30 s (a, b, c in turn), started again 12 s later;
 - the state store's PostgreSQL stopped (`-m fast`) and started again once, 5 s later;
 - the warehouse's PostgreSQL down for a minute;
-- the alert receiver (apprise `json://`) answering 500 to every third request.
+- the alert receiver (apprise `json://`) answering 500 to a third of its requests, at random.
 
 A fifth of the tables pause long enough to go stale and come back, once per ~100 s, so
 contracts keep firing and resolving. At the end the loaders all write steadily, and the
@@ -179,7 +179,7 @@ class Soak:
 def run(args: argparse.Namespace) -> int:
     total = args.minutes * 60
     tables = plan_tables(args.contracts, args.flapping)
-    receiver = FlakyReceiver(fail_every=args.fail_every)
+    receiver = FlakyReceiver(fail_rate=args.fail_rate)
     with (
         servers.postgres_server() as state_pg,
         servers.postgres_server() as wh_pg,
@@ -351,6 +351,10 @@ def report(soak: Soak, t: Tally, receiver: FlakyReceiver, loaders: Loaders) -> i
             + (f", {len(soak.kills) - len(took)} not timed" if len(took) < len(soak.kills) else "")
         )
     print(
+        "failover per kill (s): "
+        + ", ".join("-" if k.took is None else f"{k.took:.1f}" for k in soak.kills)
+    )
+    print(
         "peak RSS per replica (MB, over every incarnation): "
         + ", ".join(f"{n} {kb / 1024:.0f}" for n, kb in sorted(soak.peak_kb.items()))
     )
@@ -368,7 +372,7 @@ def main() -> None:
     ap.add_argument("--contracts", type=int, default=1000)
     ap.add_argument("--flapping", type=float, default=0.2, help="share of tables that pause")
     ap.add_argument("--owners", type=int, default=10)
-    ap.add_argument("--fail-every", type=int, default=3, help="the receiver's 500s (0: none)")
+    ap.add_argument("--fail-rate", type=float, default=1 / 3, help="share of requests answered 500")
     ap.add_argument("--kill-every", type=float, default=30.0)
     ap.add_argument("--lease-ttl", default="5s")
     ap.add_argument("--drain", type=float, default=900.0, help="seconds the drain may take")

@@ -3,7 +3,7 @@
 `::error file=checks/x.yml,line=N,col=C,title=…::message` for stale and error (and warn under
 `--fail-on warn`), `::warning …` for warn. GitHub hides these lines from the log, so the
 plain table follows them for whoever reads the log. When `$GITHUB_STEP_SUMMARY` is set,
-`fresh check` also appends the markdown summary there (see commands/check.py).
+`fresh check` also appends the markdown summary there (see cli/commands/check.py).
 """
 
 from __future__ import annotations

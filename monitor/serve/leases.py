@@ -352,7 +352,7 @@ class FencedStore:
         return self._store.save_verdicts(verdicts, contracts, now, fence=self._keeper.fence)
 
 
-# --- Wiring into `fresh serve` (monitor/serve/service.py) -----------------------------------------
+# --- Wiring into `fresh serve` (monitor/serve/service.py) -------------------------------
 
 
 class _Service(Protocol):

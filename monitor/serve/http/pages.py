@@ -1,7 +1,8 @@
 """HTTP glue for the status page: `GET /` and `GET /contracts/{name}`.
 
 Reads the same verdicts the API serves (monitor/report/results.py's JSON objects) plus recent
-history from the store, and hands them to the pure renderer in monitor/serve/http/statuspage.py."""
+history from the store, and hands them to the pure renderer (statuspage.py, which fills the
+Jinja2 templates in templates/)."""
 
 from __future__ import annotations
 

@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from monitor.core.models import Contract
+from monitor.store import leases as lease_rows
 
 if TYPE_CHECKING:
     from monitor.config.project import Project
@@ -87,56 +87,6 @@ class Round:
     released: frozenset[str]
 
 
-_HEARTBEAT = sa.text(
-    "INSERT INTO replicas (id, heartbeat_at) VALUES (:me, now()) "
-    "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"
-)
-_LIVE = sa.text(
-    "SELECT id FROM replicas WHERE heartbeat_at > now() - make_interval(secs => :ttl) ORDER BY id"
-)
-# Renew what we hold and should keep; rows are locked in one order, so two replicas
-# renewing and taking over at once never deadlock.
-_RENEW = sa.text(
-    "UPDATE leases SET expires_at = now() + make_interval(secs => :ttl) "
-    "WHERE contract IN (SELECT contract FROM leases WHERE holder = :me "
-    "AND contract = ANY(:names) ORDER BY contract FOR UPDATE) "
-    "RETURNING contract, epoch"
-)
-# Hand back what belongs elsewhere now: expired at once, row kept, so epochs only grow.
-_RELEASE = sa.text(
-    "UPDATE leases SET expires_at = now() - make_interval(secs => :ttl) "
-    "WHERE contract IN (SELECT contract FROM leases WHERE holder = :me "
-    "AND expires_at > now() AND NOT (contract = ANY(:keep)) ORDER BY contract FOR UPDATE) "
-    "RETURNING contract"
-)
-_INSERT = sa.text(
-    "INSERT INTO leases (contract, holder, epoch, expires_at) "
-    "SELECT name, :me, 1, now() + make_interval(secs => :ttl) FROM unnest(CAST(:names AS text[])) "
-    "AS name ON CONFLICT (contract) DO NOTHING RETURNING contract, epoch"
-)
-# Take over expired leases (or our own from a previous life: the epoch still moves, which
-# fences a predecessor that had the same replica name). Rows another replica is renewing
-# right now are skipped, never waited for.
-_TAKE = sa.text(
-    "UPDATE leases SET holder = :me, epoch = epoch + 1, "
-    "expires_at = now() + make_interval(secs => :ttl) "
-    "WHERE contract IN (SELECT contract FROM leases WHERE contract = ANY(:names) "
-    "AND (expires_at < now() OR holder = :me) ORDER BY contract FOR UPDATE SKIP LOCKED) "
-    "RETURNING contract, epoch"
-)
-_FENCE = sa.text(
-    "SELECT contract, epoch FROM leases WHERE holder = :me AND contract = ANY(:names) "
-    "AND expires_at > now() FOR SHARE"
-)
-_LEAVE_REPLICA = sa.text("DELETE FROM replicas WHERE id = :me")
-_LEAVE_LEASES = sa.text(
-    "UPDATE leases SET expires_at = now() - make_interval(secs => :ttl) WHERE holder = :me"
-)
-_FORGET_DEAD = sa.text(
-    "DELETE FROM replicas WHERE heartbeat_at < now() - make_interval(secs => :ttl * 20)"
-)
-
-
 def lease_round(
     conn: Connection,
     me: str,
@@ -145,26 +95,19 @@ def lease_round(
     ttl: float,
 ) -> Round:
     """Heartbeat, renew, release and acquire in the caller's transaction."""
-    conn.execute(_HEARTBEAT, {"me": me})
-    live = tuple(conn.execute(_LIVE, {"ttl": ttl}).scalars())
+    live = lease_rows.heartbeat(conn, me, ttl)
     mine = share_of(me, contracts, live)
-    keep = sorted(mine & set(held))
-    now_held: dict[str, int] = {
-        r.contract: int(r.epoch)
-        for r in conn.execute(_RENEW, {"me": me, "names": keep, "ttl": ttl})
-    }
-    released = set(conn.execute(_RELEASE, {"me": me, "keep": sorted(mine), "ttl": ttl}).scalars())
+    now_held = lease_rows.renew(conn, me, sorted(mine & set(held)), ttl)
+    released = lease_rows.release(conn, me, sorted(mine), ttl)
     wanted = sorted(mine - set(now_held))
     acquired: set[str] = set()
     if wanted:
-        for r in conn.execute(_INSERT, {"me": me, "names": wanted, "ttl": ttl}):
-            now_held[r.contract] = int(r.epoch)
-            acquired.add(r.contract)
-        rest = [n for n in wanted if n not in now_held]
+        got = lease_rows.insert(conn, me, wanted, ttl)
+        rest = [n for n in wanted if n not in got]
         if rest:
-            for r in conn.execute(_TAKE, {"me": me, "names": rest, "ttl": ttl}):
-                now_held[r.contract] = int(r.epoch)
-                acquired.add(r.contract)
+            got.update(lease_rows.take(conn, me, rest, ttl))
+        now_held.update(got)
+        acquired.update(got)
     return Round(live, now_held, frozenset(acquired), frozenset(released | (set(held) - mine)))
 
 
@@ -177,8 +120,8 @@ def fenced_names(
     ask = sorted(n for n in set(names) if n in held)
     if not ask:
         return set()
-    rows = conn.execute(_FENCE, {"me": me, "names": ask})
-    return {r.contract for r in rows if held.get(r.contract) == int(r.epoch)}
+    rows = lease_rows.fenced(conn, me, ask)
+    return {name for name, epoch in rows.items() if held.get(name) == epoch}
 
 
 # --- The keeper: a thread that runs the rounds, and the scheduler's filter -----------------
@@ -328,9 +271,7 @@ class LeaseKeeper:
             self._valid_until = float("-inf")
         try:
             with self.store.write() as conn:
-                conn.execute(_LEAVE_LEASES, {"me": self.replica, "ttl": self.ttl})
-                conn.execute(_LEAVE_REPLICA, {"me": self.replica})
-                conn.execute(_FORGET_DEAD, {"ttl": self.ttl})
+                lease_rows.leave(conn, self.replica, self.ttl)
         except Exception as exc:
             log.warning(
                 "could not hand leases back: they expire on their own",

@@ -10,7 +10,7 @@ Layout: `api` (the `Store` class: one method per question), `core` (opening, tra
 dialect helpers), `schema` (tables as they are now), `migrations` (THE ordered list of schema
 changes: a feature that needs a table or column appends one there), `records` (the frozen
 values handed out), `states` (verdicts, history), `recent` (sparks, transitions), `pings`
-(heartbeats).
+(heartbeats), `leases` (replicas' leases on PostgreSQL).
 """
 
 from monitor.store.api import Store

@@ -28,14 +28,16 @@ def evaluate(contract: Contract, reading: Reading, now: datetime) -> Verdict:
     exp = contract.expectation
     last = _utc(reading.last_update) if reading.last_update is not None else None
     warn_at, error_at, tick = _deadlines(exp, last)
-    hung_since = _hung_since(exp, reading, last, now)
-    if hung_since is not None and last is not None:
-        # A hung run can make it late before the tick-derived deadline does.
-        hang_at = _plus(hung_since, _hang_limit(exp))
-        if error_at is not None:
-            error_at = min(error_at, hang_at)
-        elif warn_at is not None:
-            warn_at = min(warn_at, hang_at)
+    started = _running_since(reading, last)
+    hang_at = _plus(started, _hang_limit(exp)) if started is not None else None
+    if hang_at is not None and last is not None:
+        # A run that may hang can make it stale before the tick-derived deadline does (with
+        # only warn_after too: a hung job is stale). The deadline says so from the run's
+        # start on, so the scheduler looks at that moment, and warn never comes after it.
+        error_at = hang_at if error_at is None else min(error_at, hang_at)
+        if warn_at is not None:
+            warn_at = min(warn_at, error_at)
+    hung_since = started if hang_at is not None and now >= hang_at else None
 
     detail = reading.detail
     if reading.error is not None:
@@ -114,18 +116,14 @@ def _hang_limit(exp: Expectation) -> timedelta:
     return limit
 
 
-def _hung_since(
-    exp: Expectation, reading: Reading, last: datetime | None, now: datetime
-) -> datetime | None:
-    """The start of a run still unfinished past its limit, else None."""
+def _running_since(reading: Reading, last: datetime | None) -> datetime | None:
+    """The start of a run not finished yet (no success since it started), else None."""
     if reading.started_at is None:
         return None
     started = _utc(reading.started_at)
     if last is not None and started <= last:
         return None  # that run finished: the success is newer than its start
-    if now >= _plus(started, _hang_limit(exp)):
-        return started
-    return None
+    return started
 
 
 # --- When to look again ----------------------------------------------------------------
@@ -229,7 +227,7 @@ def describe(
             return f"warn: {since}"
         return f"warn: {since}, stale at {_at(verdict.error_at, now)}"
     if status is Status.WARN:
-        if verdict.error_at is None:
+        if verdict.error_at is None or exp.error_after is None:
             return f"warn: last update {format_duration(age)} ago, limit {limit_words}"
         assert exp.error_after is not None
         stale = f"stale after {_words(exp.error_after)} (at {_at(verdict.error_at, now)})"

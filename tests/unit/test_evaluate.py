@@ -294,6 +294,24 @@ def test_a_hung_run_on_a_schedule_is_stale_before_the_next_tick() -> None:
     assert v.detail == "started 1h ago, never finished"
 
 
+def test_a_run_in_progress_sets_the_deadline_at_which_it_would_hang() -> None:
+    # Same run as above, seen at 06:30 while it still runs: the verdict already says 07:10,
+    # so the scheduler checks then (it said tomorrow's tick + 1h before).
+    c = contract(heartbeat=True, schedule=DAILY)
+    r = reading(NOW.replace(hour=6, minute=5), started_at=NOW.replace(hour=6, minute=10))
+    v = evaluate(c, r, NOW.replace(hour=6, minute=30))
+    assert v.status is Status.FRESH
+    assert v.deadline == NOW.replace(hour=7, minute=10)
+
+
+def test_with_only_warn_after_a_run_in_progress_has_its_hang_as_stale_deadline() -> None:
+    c = contract(warn=20 * M, error=None, heartbeat=True)
+    v = evaluate(c, reading(NOW - 25 * M, started_at=NOW - 10 * M), NOW)
+    assert v.status is Status.WARN
+    assert (v.warn_at, v.error_at) == (NOW - 5 * M, NOW + 10 * M)
+    assert v.description == "warn: last update 25m ago, limit 20m"
+
+
 def test_a_start_older_than_the_last_success_is_a_finished_run() -> None:
     c = contract(heartbeat=True)
     v = evaluate(c, reading(NOW - 5 * M, started_at=NOW - 3 * H), NOW)

@@ -14,7 +14,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from monitor.core.evaluate import evaluate
-from monitor.core.models import Contract, Expectation, Reading, Status, TableSource, Verdict
+from monitor.core.models import (
+    Contract,
+    Expectation,
+    HeartbeatSource,
+    Reading,
+    Status,
+    TableSource,
+    Verdict,
+)
 
 RANK = {Status.FRESH: 0, Status.WARN: 1, Status.STALE: 2}
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,39 +64,55 @@ def next_change(v: Verdict) -> datetime | None:
     return min(ahead) if ahead else None
 
 
-def judge(exp: Expectation, last: datetime | None, now: datetime) -> Verdict:
-    contract = Contract("t", "o", "w", TableSource("t", "c"), exp)
-    return evaluate(contract, Reading("t", last_update=last), now)
+def judge(
+    exp: Expectation, last: datetime | None, now: datetime, started: datetime | None = None
+) -> Verdict:
+    """The verdict; `started`: a heartbeat run's /start (a job that may hang)."""
+    source = HeartbeatSource() if started is not None else TableSource("t", "c")
+    contract = Contract("t", "o", "w", source, exp)
+    return evaluate(contract, Reading("t", last_update=last, started_at=started), now)
 
 
-@given(expectations(), moments(), moments(), st.integers(0, 90 * 86400))
+starts = st.one_of(st.none(), moments())
+
+
+@given(expectations(), moments(), moments(), st.integers(0, 90 * 86400), starts)
+@example(  # a run started 06:10 after the 06:05 success: stale at 07:10 if it never ends
+    Expectation(error_after=timedelta(hours=1), schedule="0 6 * * *"),
+    datetime(2026, 11, 24, 6, 5, tzinfo=UTC),
+    datetime(2026, 11, 24, 6, 30, tzinfo=UTC),
+    3600,
+    datetime(2026, 11, 24, 6, 10, tzinfo=UTC),
+)
 def test_status_only_worsens_as_time_passes(
-    exp: Expectation, last: datetime, now: datetime, later_by: int
+    exp: Expectation, last: datetime, now: datetime, later_by: int, started: datetime | None
 ) -> None:
-    before = judge(exp, last, now)
-    after = judge(exp, last, now + timedelta(seconds=later_by))
+    before = judge(exp, last, now, started)
+    after = judge(exp, last, now + timedelta(seconds=later_by), started)
     assert RANK[before.status] <= RANK[after.status]
     # The deadlines depend on the data, not on when one asks.
     assert (before.warn_at, before.error_at) == (after.warn_at, after.error_at)
 
 
-@given(expectations(), moments(), st.integers(0, 90 * 86400), moments())
+@given(expectations(), moments(), st.integers(0, 90 * 86400), moments(), starts)
 def test_newer_data_is_never_judged_worse(
-    exp: Expectation, last: datetime, newer_by: int, now: datetime
+    exp: Expectation, last: datetime, newer_by: int, now: datetime, started: datetime | None
 ) -> None:
-    older = judge(exp, last, now)
-    newer = judge(exp, last + timedelta(seconds=newer_by), now)
+    older = judge(exp, last, now, started)
+    newer = judge(exp, last + timedelta(seconds=newer_by), now, started)
     assert RANK[newer.status] <= RANK[older.status]
 
 
-@given(expectations(), moments(), moments())
+@given(expectations(), moments(), moments(), starts)
 def test_warn_comes_first_and_the_status_agrees_with_the_deadlines(
-    exp: Expectation, last: datetime, now: datetime
+    exp: Expectation, last: datetime, now: datetime, started: datetime | None
 ) -> None:
-    v = judge(exp, last, now)
+    v = judge(exp, last, now, started)
     assert v.last_update == last and v.checked_at == now
     if v.warn_at is not None and v.error_at is not None:
-        assert v.warn_at < v.error_at
+        assert v.warn_at <= v.error_at
+        if started is None:
+            assert v.warn_at < v.error_at
     assert v.deadline == (v.error_at if v.error_at is not None else v.warn_at)
     assert v.deadline is not None and v.deadline > last
     stale_at = v.error_at
@@ -105,8 +129,8 @@ def test_warn_comes_first_and_the_status_agrees_with_the_deadlines(
     flip = next_change(v)
     if v.status is Status.FRESH or (v.status is Status.WARN and stale_at is not None):
         assert flip is not None and flip > now
-        assert judge(exp, last, flip).status is not v.status
-        assert judge(exp, last, flip - timedelta(microseconds=1)).status is v.status
+        assert judge(exp, last, flip, started).status is not v.status
+        assert judge(exp, last, flip - timedelta(microseconds=1), started).status is v.status
     else:
         assert flip is None
 

@@ -263,3 +263,37 @@ def test_mariadb_columns_are_cut_at_t(mariadb_url: str, tmp_path: Path) -> None:
     got = read_contracts([table("at", "at_cut", "at"), table("d", "at_cut", "d")], s, T, as_of=T)
     assert got["at"].last_update == T - timedelta(minutes=30)
     assert got["d"].last_update == datetime(2026, 11, 24, tzinfo=UTC)
+
+
+def test_a_metadata_read_after_t_cannot_be_evaluated(mariadb_url: str, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from monitor.core.models import Contract, Expectation, TableSource
+    from monitor.sources.sql.alchemy import dispose_engines
+
+    engine = sa.create_engine(mariadb_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS at_meta")
+        conn.exec_driver_sql("CREATE TABLE at_meta (id INT) ENGINE=InnoDB")
+        conn.exec_driver_sql("INSERT INTO at_meta VALUES (1)")  # update_time: now
+    engine.dispose()
+    s = settings(tmp_path, main=Warehouse(url=mariadb_url))
+    meta = Contract(
+        name="meta",
+        owner="ops",
+        warehouse="main",
+        source=TableSource(table="at_meta"),
+        expectation=Expectation(error_after=H),
+    )
+    try:
+        earlier = datetime.now(UTC) - timedelta(days=1)
+        got = read_contracts([meta], s, earlier, as_of=earlier)["meta"]
+        assert got.last_update is None
+        assert got.error is not None
+        assert got.error.startswith(
+            f"cannot evaluate as of {earlier.strftime('%Y-%m-%dT%H:%M:%SZ')}: the value read, "
+        )
+        now = datetime.now(UTC) + timedelta(seconds=5)
+        assert read_contracts([meta], s, now, as_of=now)["meta"].error is None
+    finally:
+        dispose_engines()

@@ -22,6 +22,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
 from monitor.alerts.facts import facts_of
@@ -93,13 +95,16 @@ def _write_state(conn: Connection, old: AlertState | None, new: AlertState) -> b
         "version": new.version,
     }
     if old is None:
-        exists = conn.execute(
-            sa.select(alert_state.c.contract).where(alert_state.c.contract == new.contract)
+        # another replica may be inserting the same first row right now: on a conflict the
+        # insert waits for it and does nothing (a lost race), instead of failing the batch
+        dialect = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
+        inserted = conn.execute(
+            dialect.insert(alert_state)
+            .values(contract=new.contract, **values)
+            .on_conflict_do_nothing(index_elements=[alert_state.c.contract])
+            .returning(alert_state.c.contract)  # rowcount is -1 here under psycopg 3
         ).first()
-        if exists is not None:
-            return False
-        conn.execute(alert_state.insert().values(contract=new.contract, **values))
-        return True
+        return inserted is not None
     result = conn.execute(
         alert_state.update()
         .where(alert_state.c.contract == new.contract, alert_state.c.version == old.version)
@@ -159,9 +164,12 @@ def advance(
         return []
     tails = output_tails or {}
     recorded: list[Transition] = []
+    # one lock order for every replica (by name): a hook stepping its save's contracts and
+    # another replica's reconcile stepping the same ones must not wait on each other's rows
+    ordered = sorted(observations, key=lambda o: o.contract.name)
     with store.write() as conn:
-        states = load_states(conn, [o.contract.name for o in observations])
-        for o in observations:
+        states = load_states(conn, [o.contract.name for o in ordered])
+        for o in ordered:
             name = o.contract.name
             policy = policy_for(settings, o.contract.owner)
             muted_now = silenced(silences, subject_of(o.contract))

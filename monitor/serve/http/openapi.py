@@ -6,14 +6,12 @@ from typing import Any
 
 from monitor import __version__
 from monitor.config.selection import KEY_PREFIX, KNOWN_PREFIX
+from monitor.serve.http.openapi_schemas import schemas
 from monitor.serve.metrics import CONTENT_TYPE
 from monitor.sources.heartbeat.pings import EXIT_CODE_RANGE, MAX_DURATION
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _OPEN: list[dict[str, list[str]]] = []  # no credentials, even with server.auth set
-_TIME = {"type": "string", "format": "date-time"}
-_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_STATUS = {"type": "string", "enum": ["fresh", "warn", "stale", "error"]}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -94,9 +92,12 @@ def _lineage() -> dict[str, Any]:
                 "content": {
                     "application/json": {
                         "schema": {
-                            "oneOf": [
-                                {"type": "object"},
-                                {"type": "array", "items": {"type": "object"}},
+                            "anyOf": [
+                                {"$ref": "#/components/schemas/LineageEvent"},
+                                {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/LineageEvent"},
+                                },
                             ]
                         }
                     }
@@ -196,7 +197,7 @@ def document() -> dict[str, Any]:
                 }
             },
             "schemas": {
-                **_schemas(),
+                **schemas(),
                 "Error": {
                     "type": "object",
                     "required": ["error", "status"],
@@ -318,82 +319,5 @@ def _other_paths() -> dict[str, Any]:
                     **_errors(503),
                 },
             }
-        },
-    }
-
-
-def _schemas() -> dict[str, Any]:
-    """The response objects: `fresh check --format json`'s, one result with history, a ping."""
-    seconds = {"type": ["integer", "null"], "minimum": 0}
-    text = {"type": ["string", "null"]}
-    result: dict[str, Any] = {
-        "type": "object",
-        "description": "One result of `fresh check --format json`.",
-        "properties": {
-            "contract": {"type": "string"},
-            "status": _STATUS,
-            "owner": {"type": "string"},
-            "severity": {"type": "string", "enum": ["info", "warning", "critical"]},
-            "warehouse": {"type": "string"},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "metadata": {"type": "object"},
-            "last_update": _MAYBE_TIME,
-            "age_seconds": {"type": ["number", "null"]},
-            "warn_after_seconds": seconds,
-            "error_after_seconds": seconds,
-            "deadline": _MAYBE_TIME,
-            "error": text,
-            "detail": text,
-            "duration_seconds": {"type": "number", "minimum": 0},
-        },
-    }
-    result["required"] = list(result["properties"])  # every field is always there
-    history = {
-        "type": "object",
-        "required": ["checked_at", "status", "last_update", "error", "detail"],
-        "properties": {
-            "checked_at": _TIME,
-            "status": _STATUS,
-            "last_update": _MAYBE_TIME,
-            "error": text,
-            "detail": text,
-        },
-    }
-    with_history = {
-        **result,
-        "required": [*result["required"], "checked_at", "history"],
-        "properties": {
-            **result["properties"],
-            "checked_at": _TIME,
-            "history": {"type": "array", "items": history},
-        },
-    }
-    counts = {"type": "integer", "minimum": 0}
-    return {
-        "Result": result,
-        "ResultWithHistory": with_history,
-        "Report": {
-            "type": "object",
-            "required": ["checked_at", "summary", "results"],
-            "properties": {
-                "checked_at": _TIME,
-                "summary": {
-                    "type": "object",
-                    "required": ["fresh", "warn", "stale", "error"],
-                    "properties": {k: counts for k in ("fresh", "warn", "stale", "error")},
-                    "additionalProperties": False,
-                },
-                "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
-            },
-        },
-        "Ping": {
-            "type": "object",
-            "required": ["contract", "kind", "at", "exit_code"],
-            "properties": {
-                "contract": {"type": "string"},
-                "kind": {"type": "string", "enum": ["success", "start", "fail", "log"]},
-                "at": _TIME,
-                "exit_code": {"type": ["integer", "null"]},
-            },
         },
     }

@@ -11,8 +11,9 @@ Within one flush each contract counts once, by its newest transition (the older 
 - fresh → stale → fresh → stale: the newest is `fired`: one message, as for one break.
 - an announced alert that resolves and breaks again within `group_wait`: one `fired`.
 A `resolved` is sent only when its alert was announced (Alertmanager does the same) and
-`send_resolved` is on. A transition that an active silence matches is `silenced`: recorded,
-not sent, and its alert is muted until the silence ends.
+`send_resolved` is on, even under a silence. Any other transition that an active silence (or
+maintenance window) matches is `silenced`: recorded, not sent, and its alert is muted until
+the silence ends.
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def _decide(
             return QUIET
         if (p.contract, p.episode) not in announced:
             return SUPPRESSED
+        # the owner heard it break, so they hear it mend: a silence or maintenance window
+        # that began since holds new alerts only (as in Alertmanager)
+        return SENT
     if silenced(silences, p.subject):
         return SILENCED
     return SENT

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from monitor.alerts import outbox, record, silences
+from monitor.alerts import maintenance, outbox, record, silences
 from monitor.alerts.lifecycle import Transition
 from monitor.alerts.routing import all_urls
 from monitor.alerts.sender import AppriseSender, Sender
@@ -89,7 +89,12 @@ class Alerting:
     # --- the steps (each safe to call from any thread, any number of workers) ----------------
 
     def _silences(self, now: datetime) -> list[silences.Matchers]:
-        return silences.matcher_lists(silences.active(self.store, now))
+        # maintenance windows hold notifications exactly as stored silences do
+        windows = maintenance.open_windows(self._settings.alerts.maintenance, now)
+        return [
+            *silences.matcher_lists(silences.active(self.store, now)),
+            *maintenance.matcher_lists(windows),
+        ]
 
     def on_changes(self, changes: Sequence[StatusChange], now: datetime) -> None:
         """The scheduler's after-save hook: record these status changes' transitions now."""

@@ -201,19 +201,22 @@ def run(
 @silence_app.command("add")
 def silence_add(
     matchers: Annotated[list[str], typer.Argument(help="contract:GLOB, owner:X, tag:X…")],
-    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h.")],
+    for_: Annotated[str | None, typer.Option("--for", help="How long, e.g. 2h.")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Until when, e.g. 2026-12-24T18:00:00Z.")
+    ] = None,
     reason: Annotated[str, typer.Option("--reason")] = "",
     config: ConfigOpt = None,
 ) -> None:
-    """Mute matching alerts; prints the silence's ID."""
+    """Mute matching alerts (--for or --until); prints the silence's ID."""
     from monitor.cli.commands.silence import silence_add as impl
 
-    run_command(lambda: impl(matchers, for_, reason, config))
+    run_command(lambda: impl(matchers, for_, reason, config, until=until))
 
 
 @silence_app.command("list")
 def silence_list(config: ConfigOpt = None) -> None:
-    """Show active silences: ID, matchers, reason, end."""
+    """Show active silences and open maintenance windows: ID, source, matchers, reason, end."""
     from monitor.cli.commands.silence import silence_list as impl
 
     run_command(lambda: impl(config))

@@ -7,7 +7,7 @@ every other module only reads these values.
 from __future__ import annotations
 
 import difflib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -178,20 +179,113 @@ class Route(_Model):
     @field_validator("match")
     @classmethod
     def _match_keys(cls, match: dict[str, str]) -> dict[str, str]:
-        for key, value in match.items():
-            if key.startswith("metadata.") and len(key) > len("metadata."):
-                continue
-            if key not in ROUTE_KEYS:
-                hint = did_you_mean(key, ROUTE_KEYS) or " (use contract, owner, tag, severity"
-                hint += "" if "did you mean" in hint else " or metadata.KEY)"
-                raise ItemError(f"unknown match key {key!r}{hint}", key, at_key=True)
-            if key == "severity" and value not in SEVERITIES:
-                raise ItemError(
-                    f"unknown severity {value!r}{did_you_mean(value, SEVERITIES)}"
-                    " (info, warning or critical)",
-                    key,
-                )
-        return match
+        return check_match(match)
+
+
+def check_match(match: dict[str, str]) -> dict[str, str]:
+    """A route's (or maintenance window's) `match`: known keys, known severities."""
+    for key, value in match.items():
+        if key.startswith("metadata.") and len(key) > len("metadata."):
+            continue
+        if key not in ROUTE_KEYS:
+            hint = did_you_mean(key, ROUTE_KEYS) or " (use contract, owner, tag, severity"
+            hint += "" if "did you mean" in hint else " or metadata.KEY)"
+            raise ItemError(f"unknown match key {key!r}{hint}", key, at_key=True)
+        if key == "severity" and value not in SEVERITIES:
+            raise ItemError(
+                f"unknown severity {value!r}{did_you_mean(value, SEVERITIES)}"
+                " (info, warning or critical)",
+                key,
+            )
+    return match
+
+
+def parse_timestamp(text: Any, timezone: str = "UTC") -> datetime:
+    """An ISO-8601 time (`2026-12-24T18:00:00Z`, or with an offset) as aware UTC; a time
+    without an offset is read in `timezone`. ValueError with the accepted forms."""
+    from zoneinfo import ZoneInfo
+
+    if isinstance(text, datetime):
+        moment = text
+    else:
+        try:
+            moment = datetime.fromisoformat(str(text).strip())
+        except ValueError:
+            raise ValueError(
+                f"{str(text)!r} is not a time (use ISO-8601, e.g. 2026-12-24T18:00:00Z)"
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC)
+
+
+class MaintenanceWindow(_Model):
+    """A silence declared in fresh.yml: a cron `schedule` + `duration` (read in `timezone`),
+    or one-off `start` / `end` times."""
+
+    match: dict[str, MatchValue] = Field(default_factory=dict)
+    schedule: str | None = None
+    duration: Duration | None = None
+    timezone: str = "UTC"
+    start: str | None = None
+    end: str | None = None
+    reason: str = ""
+
+    @field_validator("match")
+    @classmethod
+    def _match_keys(cls, match: dict[str, str]) -> dict[str, str]:
+        return check_match(match)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, name: str) -> str:
+        return check_timezone(name)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, expr: str | None) -> str | None:
+        from monitor.schedule import validate_cron
+
+        problem = None if expr is None else validate_cron(expr)
+        if problem:
+            raise ValueError(problem)
+        return expr
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _time(cls, value: Any, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        parse_timestamp(value, str(info.data.get("timezone") or "UTC"))
+        return str(value)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MaintenanceWindow:
+        cron = self.schedule is not None or self.duration is not None
+        once = self.start is not None or self.end is not None
+        if cron and once:
+            raise ValueError("give either schedule + duration or start + end, not both")
+        if cron and (self.schedule is None or self.duration is None):
+            raise ValueError("a scheduled window needs both schedule and duration")
+        if once and (self.start is None or self.end is None):
+            raise ValueError("a one-off window needs both start and end")
+        if not cron and not once:
+            raise ValueError("give schedule + duration (cron) or start + end (one-off)")
+        if self.duration is not None and self.duration <= timedelta(0):
+            raise ValueError("duration must be positive")
+        if once and self.starts_at >= self.ends_at:
+            raise ValueError("end must be after start")
+        return self
+
+    @property
+    def starts_at(self) -> datetime:
+        """A one-off window's start, aware UTC."""
+        return parse_timestamp(self.start, self.timezone)
+
+    @property
+    def ends_at(self) -> datetime:
+        """A one-off window's end, aware UTC."""
+        return parse_timestamp(self.end, self.timezone)
 
 
 class Alerts(_Model):
@@ -203,6 +297,7 @@ class Alerts(_Model):
     group_wait: Duration = timedelta(seconds=30)
     fallback: tuple[NotifyUrl, ...] = ()
     routes: tuple[Route, ...] = ()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
     @field_validator("notify_on")
     @classmethod

@@ -29,6 +29,7 @@ class Result:
 
     contract: Contract
     verdict: Verdict
+    maintenance_until: datetime | None = None  # the end of its maintenance window, if in one
 
 
 # --- JSON (SPEC section 4) ----------------------------------------------------------------
@@ -72,7 +73,9 @@ def value_text(value: Any) -> str:
     return json.dumps(_jsonable(value), ensure_ascii=False)
 
 
-def verdict_to_json(contract: Contract, verdict: Verdict) -> dict[str, Any]:
+def verdict_to_json(
+    contract: Contract, verdict: Verdict, maintenance_until: datetime | None = None
+) -> dict[str, Any]:
     """One entry of `results`, fields in SPEC order (the API serves the same object)."""
     age = verdict.age_seconds
     return {
@@ -92,6 +95,7 @@ def verdict_to_json(contract: Contract, verdict: Verdict) -> dict[str, Any]:
         "detail": verdict.detail,
         "duration_seconds": round(float(verdict.duration_seconds), 6),
         "origin": origin(contract),
+        "maintenance_until": iso_z(maintenance_until),
     }
 
 
@@ -120,7 +124,7 @@ def report_to_json(checked_at: datetime, results: Sequence[Result]) -> dict[str,
     return {
         "checked_at": iso_z(checked_at),
         "summary": summarize(r.verdict for r in results),
-        "results": [verdict_to_json(r.contract, r.verdict) for r in results],
+        "results": [verdict_to_json(r.contract, r.verdict, r.maintenance_until) for r in results],
     }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,7 @@ _FAMILIES = (
     ("fresh_status", "gauge", "1 for the contract's current status, 0 for the others."),
     ("fresh_last_check_timestamp_seconds", "gauge", "When the contract was last checked."),
     ("fresh_check_errors_total", "counter", "Failed source reads, per contract."),
+    ("fresh_maintenance", "gauge", "1 while the contract is in a maintenance window."),
 )
 
 
@@ -88,6 +89,7 @@ def render_contract_series(
     errors: Mapping[str, int],
     replica: str,
     heads: dict[str, str] | None = None,
+    maintenance: Collection[str] = frozenset(),
 ) -> str:
     """The per-contract families in the Prometheus text format.
 
@@ -102,7 +104,7 @@ def render_contract_series(
     keys = list(dict.fromkeys(metric_labels))
     names = [*BASE_LABELS, *(label_name(k) for k in keys)]
     out: list[list[str]] = [[] for _ in _FAMILIES]
-    last_update, deadline, threshold, status, checked, errs = out
+    last_update, deadline, threshold, status, checked, errs, maint = out
     statuses = [(s, f',status="{s.value}"}} ') for s in Status]
     rep = f',replica="{_escape(replica)}"}} '
     heads = {} if heads is None else heads
@@ -122,6 +124,7 @@ def render_contract_series(
         for lv, after in levels:
             threshold.append(f'{head},level="{lv}"}} {_num(after.total_seconds())}\n')
         errs.append(f"{head}{rep}{_num(errors.get(c.name, 0))}\n")
+        maint.append(f"{head}}} {'1.0' if c.name in maintenance else '0.0'}\n")
         v = states.get(c.name)
         if v is None:
             continue  # not checked yet: no verdict to report
@@ -188,6 +191,7 @@ class ServiceMetrics:
         metric_labels: Callable[[], Sequence[str]] = tuple,
         states: Callable[[], Mapping[str, Verdict]] = dict,
         outbox_size: Callable[[], int] | None = None,
+        maintenance: Callable[[], Collection[str]] = frozenset,
     ) -> None:
         self.replica = replica
         self.version = version
@@ -197,6 +201,7 @@ class ServiceMetrics:
         self._contracts = contracts
         self._metric_labels = metric_labels
         self._states = states
+        self._maintenance = maintenance  # names of the contracts in a maintenance window
         self._heads: dict[str, str] = {}
         self._heads_for: tuple[Sequence[Contract], tuple[str, ...]] = ((), ())
         self._errors: dict[str, int] = {}
@@ -278,7 +283,13 @@ class ServiceMetrics:
         if self._heads_for != (contracts, keys) or self._heads_for[0] is not contracts:
             self._heads_for, self._heads = (contracts, keys), {}  # a reload: labels may differ
         text = render_contract_series(
-            contracts, keys, self._states(), self.errors(), self.replica, self._heads
+            contracts,
+            keys,
+            self._states(),
+            self.errors(),
+            self.replica,
+            self._heads,
+            self._maintenance(),
         )
         body = text.encode() + generate_latest(self.registry)
         del text

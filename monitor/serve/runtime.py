@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import asyncio
+    from datetime import datetime
     from pathlib import Path
 
     from monitor.config.project import Project
@@ -35,6 +36,10 @@ class Runtime(Protocol):
 
     def contract(self, name: str) -> Contract | None:
         """The contract named `name` in the current project, or None."""
+        ...
+
+    def maintenance_until(self) -> dict[str, datetime]:
+        """Contract name → end of its maintenance window, for those in one now."""
         ...
 
     async def reload(self, reason: str) -> bool:

@@ -131,6 +131,7 @@ class Service:
             metric_labels=lambda: self.project.settings.metric_labels,
             states=self.verdicts,
             outbox_size=self.outbox_size,
+            maintenance=lambda: self.maintenance_until().keys(),
         )
         # PostgreSQL: several replicas share the work through leases; SQLite: one checks all
         self.leases = keeper_for(self) if store.is_postgres else None
@@ -162,6 +163,13 @@ class Service:
     def outbox_size(self) -> int:
         """Alerts waiting for delivery in the store's outbox."""
         return outbox.waiting(self.store)
+
+    def maintenance_until(self) -> dict[str, datetime]:
+        """Contract name → end of its maintenance window, for those in one now."""
+        from monitor.alerts.maintenance import until_by_contract
+
+        p = self.project
+        return until_by_contract(p.settings.alerts.maintenance, p.contracts, self.clock.now())
 
     def contract(self, name: str) -> Contract | None:
         """The configured contract called `name`, or None."""

@@ -23,7 +23,7 @@ Z_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 RESULT_KEYS = [
     "contract", "status", "owner", "severity", "warehouse", "tags", "metadata",
     "last_update", "age_seconds", "warn_after_seconds", "error_after_seconds", "deadline",
-    "error", "detail", "duration_seconds", "origin",
+    "error", "detail", "duration_seconds", "origin", "maintenance_until",
 ]  # fmt: skip
 
 

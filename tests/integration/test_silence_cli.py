@@ -47,7 +47,7 @@ def test_add_prints_an_id_list_shows_it_and_remove_ends_it(project: Path) -> Non
     listed = runner.invoke(app, ["silence", "list", *cfg])
     assert listed.exit_code == 0
     header, row = listed.output.splitlines()
-    assert header.split() == ["ID", "MATCHERS", "REASON", "ENDS"]
+    assert header.split() == ["ID", "SOURCE", "MATCHERS", "REASON", "ENDS"]
     assert row.startswith(sid) and "contract:raw_* owner:ops" in row
     assert "loader migration" in row
     assert "(in 1h 59m)" in row or "(in 2h)" in row
@@ -106,3 +106,38 @@ def test_fresh_silence_works_as_a_real_command(project: Path) -> None:
         stdin=subprocess.DEVNULL,
     )
     assert sid in listed.stdout and "severity:critical" in listed.stdout
+
+
+def test_add_until_a_timestamp_ends_the_silence_then(project: Path) -> None:
+    runner = CliRunner()
+    cfg = ["--config", str(project)]
+    added = runner.invoke(
+        app, ["silence", "add", "owner:ops", "--until", "2999-01-01T00:00:00Z", *cfg]
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["silence", "list", *cfg]).output
+    assert "2999-01-01 00:00:00 UTC" in listed and added.output.strip() in listed
+    past = runner.invoke(app, ["silence", "add", "owner:ops", "--until", "2001-01-01", *cfg])
+    assert past.exit_code == 2 and "not in the future" in past.output
+    both = runner.invoke(app, ["silence", "add", "owner:ops", *cfg])
+    assert both.exit_code == 2 and "--for DURATION or --until TIMESTAMP" in both.output
+    bad = runner.invoke(app, ["silence", "add", "owner:ops", "--until", "someday", *cfg])
+    assert bad.exit_code == 2 and "is not a time" in bad.output
+
+
+def test_list_shows_open_maintenance_windows_with_source_config(project: Path) -> None:
+    project.write_text(
+        "state:\n  url: sqlite:///state.db\n"
+        "alerts:\n  maintenance:\n"
+        "    - match: {tag: nightly}\n      schedule: '0 * * * *'\n      duration: 3h\n"
+        "      reason: warehouse vacuum\n"
+        "    - match: {owner: ops}\n      start: 2001-01-01T00:00:00Z\n"
+        "      end: 2001-01-02T00:00:00Z\n"
+    )
+    runner = CliRunner()
+    listed = runner.invoke(app, ["silence", "list", "--config", str(project)])
+    assert listed.exit_code == 0, listed.output
+    _header, row = listed.output.splitlines()  # the one-off window is long over
+    assert row.split()[:4] == ["config-1", "config", "tag:nightly", "warehouse"]
+    removed = runner.invoke(app, ["silence", "remove", "config-1", "--config", str(project)])
+    assert removed.exit_code == 2 and "edit alerts.maintenance" in removed.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -24,6 +25,7 @@ RESULT_KEYS = [
     "contract", "status", "owner", "severity", "warehouse", "tags", "metadata",
     "last_update", "age_seconds", "warn_after_seconds", "error_after_seconds", "deadline",
     "error", "detail", "duration_seconds", "origin",
+    "error", "detail", "duration_seconds", "maintenance_until",
 ]  # fmt: skip
 
 
@@ -51,7 +53,18 @@ def test_a_result_matches_the_spec_example_exactly() -> None:
         "detail": None,
         "duration_seconds": 0.004,
         "origin": {"file": "checks/shop.yml", "line": 10, "node": None},
+        "maintenance_until": None,
     }
+
+
+def test_a_contract_in_a_maintenance_window_says_until_when() -> None:
+    r = sample()[1]
+    until = NOW + timedelta(hours=2)
+    assert verdict_to_json(r.contract, r.verdict, until)["maintenance_until"] == (
+        "2026-11-24T12:00:00Z"
+    )
+    obj = report_to_json(NOW, [replace(r, maintenance_until=until)])
+    assert obj["results"][0]["maintenance_until"] == "2026-11-24T12:00:00Z"
 
 
 def test_the_report_has_checked_at_summary_and_results_in_declaration_order() -> None:

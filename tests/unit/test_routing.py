@@ -246,6 +246,19 @@ def test_a_silenced_transition_is_recorded_not_sent_and_mutes_its_alert() -> Non
     assert [f.contract for f in plan.messages["json://ops.example/hook"][0]] == ["b"]
 
 
+def test_the_resolve_of_an_announced_alert_goes_through_a_silence_begun_since() -> None:
+    r = Recorder()
+    r.see("a", Status.STALE)
+    r.pending.clear()
+    r.see("a", Status.FRESH)
+    r.see("b", Status.STALE)
+    r.see("b", Status.FRESH)
+    plan = plan_flush("ops", r.pending, settings=SETTINGS, announced={("a", 1)},
+                      silences=[[("owner", "ops")]])
+    assert plan.outcomes == {2: SENT, 3: SUPERSEDED, 4: SUPPRESSED}
+    assert plan.muted == []
+
+
 def test_an_alert_with_nowhere_to_go_is_marked_so() -> None:
     r = Recorder()
     r.see("a", Status.STALE, owner="nobody")

@@ -13,12 +13,14 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from monitor.alerts.maintenance import until_by_contract
 from monitor.config.loader import load_project
 from monitor.core.clock import SystemClock
 from monitor.core.errors import ExitCode, UsageError
@@ -89,6 +91,7 @@ def check_command(
     # collector only costs time here (measured: ~25 ms per 1,000 contracts, ~250 ms per 10,000).
     with _gc_paused():
         results = run_checks(contracts, project.settings, now, as_of=now if at else None)
+        results = with_maintenance(results, project, now)
         to_terminal = output is None and _isatty(sys.stdout)
         color = to_terminal and fmt == "table" and not os.environ.get("NO_COLOR")
         text = render(fmt, results, now, fail_on, color=color)
@@ -102,6 +105,15 @@ def check_command(
 
     failed = any(r.verdict.status in failing for r in results)
     return int(ExitCode.FAILED if failed else ExitCode.OK)
+
+
+def with_maintenance(results: list[Result], project: Any, now: datetime) -> list[Result]:
+    """Mark the results of contracts in a maintenance window at `now` (`maintenance_until`)."""
+    windows = project.settings.alerts.maintenance
+    if not windows:
+        return results
+    ends = until_by_contract(windows, [r.contract for r in results], now)
+    return [replace(r, maintenance_until=ends.get(r.contract.name)) for r in results]
 
 
 def run_checks(

@@ -113,7 +113,12 @@ def build_app(service: Runtime) -> Starlette:
         except UsageError as exc:
             return error(400, str(exc))
         states = await run_in_threadpool(service.store.states)
-        results = [Result(c, states[c.name].to_verdict()) for c in chosen if c.name in states]
+        ends = service.maintenance_until()
+        results = [
+            Result(c, states[c.name].to_verdict(), ends.get(c.name))
+            for c in chosen
+            if c.name in states
+        ]
         return JSONResponse(report_to_json(service.clock.now(), results))
 
     async def one_contract(request: Request) -> Response:
@@ -127,7 +132,7 @@ def build_app(service: Runtime) -> Starlette:
         if state is None:
             return error(404, f"contract {name!r} has not been checked yet")
         history = await run_in_threadpool(service.store.history, name, limit)
-        body = verdict_to_json(contract, state.to_verdict())
+        body = verdict_to_json(contract, state.to_verdict(), service.maintenance_until().get(name))
         body["checked_at"] = iso_z(state.checked_at)
         body["history"] = [
             {

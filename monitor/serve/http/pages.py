@@ -51,12 +51,13 @@ def _filters(request: Request) -> Filters:
 
 def _rows(service: Runtime) -> list[dict[str, Any]]:
     states = service.store.states()
+    ends = service.maintenance_until()
     rows = []
     for contract in service.project.contracts:
         state = states.get(contract.name)
         if state is None:
             continue
-        row = verdict_to_json(contract, state.to_verdict())
+        row = verdict_to_json(contract, state.to_verdict(), ends.get(contract.name))
         row["description"] = contract.description
         rows.append(row)
     return rows
@@ -104,7 +105,7 @@ async def contract_page(service: Runtime, request: Request) -> Response:
             "metadata": dict(contract.metadata),
         }
     else:
-        row = verdict_to_json(contract, state.to_verdict())
+        row = verdict_to_json(contract, state.to_verdict(), service.maintenance_until().get(name))
     row["description"] = contract.description
     history = [
         {

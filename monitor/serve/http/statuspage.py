@@ -75,6 +75,12 @@ def _utc(ts: str | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC") if when else "never"
 
 
+def maintenance_text(row: Mapping[str, Any]) -> str:
+    """`in maintenance until 2026-12-24 20:00 UTC` for a contract in a window, else ""."""
+    until = row.get("maintenance_until")
+    return f"in maintenance until {_utc(until)}" if until else ""
+
+
 def age_text(row: Mapping[str, Any], now: datetime) -> str:
     """How old the newest data is right now ("3h 12m"), or "no data"."""
     last = _parse(row.get("last_update"))
@@ -216,13 +222,16 @@ def render_index(
 
 def _row(row: Mapping[str, Any], history: Sequence[str], now: datetime) -> dict[str, Any]:
     name = str(row["contract"])
+    why = str(row.get("error") or row.get("detail") or "")
+    if row.get("maintenance_until"):
+        why = f"{maintenance_text(row)}{' · ' if why else ''}{why}"
     return {
         "name": name,
         "href_name": quote(name, safe=""),
         "status": str(row.get("status")),
         "severity": str(row.get("severity", "")),
         "tags": [str(t) for t in row.get("tags") or ()],
-        "why": str(row.get("error") or row.get("detail") or ""),
+        "why": why,
         "owner": str(row.get("owner", "")),
         "age": age_text(row, now),
         "limit": limit_text(row),
@@ -255,6 +264,8 @@ def render_contract(
         "Deadline": _utc(row.get("deadline")),
         "Tags": ", ".join(str(t) for t in row.get("tags") or ()),
     }
+    if row.get("maintenance_until"):
+        facts["Maintenance"] = maintenance_text(row)
     if row.get("error"):
         facts["Error"] = str(row["error"])
     if row.get("detail"):

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -217,3 +218,83 @@ def create_database(server_url: str, prefix: str = "fresh_test") -> str:
     finally:
         engine.dispose()
     return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+AM_BINARIES = ("prometheus-alertmanager", "alertmanager")
+
+
+def alertmanager_missing() -> str | None:
+    """Why Alertmanager cannot run here, or None."""
+    if not any(shutil.which(b) for b in AM_BINARIES):
+        return "alertmanager not found (apt-get install prometheus-alertmanager)"
+    return None
+
+
+class Alertmanager:
+    """A throwaway Alertmanager (API v2) on a free port; `stop()` / `start()` take it down
+    and bring it back on the same port with the same storage (silences, notification log).
+    """
+
+    def __init__(self, config: str) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="fresh-am-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        (self.base / "alertmanager.yml").write_text(config)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        binary = next(b for b in AM_BINARIES if shutil.which(b))
+        with (self.base / "log").open("ab") as log:
+            self._proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={self.base / 'alertmanager.yml'}",
+                    f"--storage.path={self.base / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--cluster.listen-address=",  # no gossip: one lone instance
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                if self._proc.poll() is not None:
+                    raise RuntimeError((self.base / "log").read_text()) from None
+            time.sleep(0.1)
+        raise RuntimeError("alertmanager did not become ready:\n" + self.log())
+
+    def log(self) -> str:
+        return (self.base / "log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=10)
+        self._proc = None
+
+    def api(self, path: str, body: object | None = None, method: str = "GET") -> object:
+        """Call the API v2 (`/api/v2/...`) and return its JSON."""
+        import json
+
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method,
+            headers={"content-type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -2,7 +2,7 @@
 
 A window is open at `now` when `now` lies in [start, end): a one-off window has fixed
 times; a scheduled one starts at each cron tick (read in its `timezone`, DST as cron runs
-it: see `monitor.schedule`) and lasts `duration` of real time. Windows of one schedule
+it: see `monitor.core.schedule`) and lasts `duration` of real time. Windows of one schedule
 that touch or overlap count as one, ending when the last of them ends.
 
 While open, a window holds notifications exactly as a silence does (its `match` becomes
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.alerts.routing import Subject, matches
-from monitor.models import Contract
-from monitor.schedule import first_tick_after
-from monitor.settings import MaintenanceWindow
+from monitor.config.settings import MaintenanceWindow
+from monitor.core.models import Contract
+from monitor.core.schedule import first_tick_after
 
 Matchers = tuple[tuple[str, str], ...]
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from monitor.alerts.alertmanager import alerts_for, is_alertmanager
+from monitor.alerts.alertmanager import message as am_message
 from monitor.alerts.facts import AlertFacts
 from monitor.alerts.grouping import SENT, Pending, due_owners, plan_flush
 from monitor.alerts.lifecycle import Kind
@@ -167,7 +169,16 @@ def _flush_owner(
                 .values(muted=True, version=alert_state.c.version + 1)
             )
         for url, (facts, ids) in plan.messages.items():
-            msg = render(facts, style_of(url), owner=owner, links=links, now=now, scrub=scrub)
+            if is_alertmanager(url):
+                # one alert per contract; a plain repeat is none (Alertmanager repeats)
+                found = alerts_for(
+                    facts, metric_labels=settings.metric_labels, links=links, now=now, scrub=scrub
+                )
+                if not found:
+                    continue
+                msg = am_message(found)
+            else:
+                msg = render(facts, style_of(url), owner=owner, links=links, now=now, scrub=scrub)
             conn.execute(
                 outbox.insert().values(
                     transition_ids=ids,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from monitor.alerts.render import Message
+from monitor.config.notify_urls import ALERTMANAGER_SCHEMES, parse_alertmanager
 
 #: HTTP statuses that will not get better by retrying the same request
 _RETRYABLE_4XX = {408, 425, 429}
@@ -65,7 +66,22 @@ def load_apprise() -> Any:
 
 #: fresh's own senders by URL scheme (alertmanager://, slackbot://… as they are added): each
 #: says why it cannot deliver to a URL of its scheme, or None. Consulted before apprise.
-OWN_SCHEMES: dict[str, Callable[[str], str | None]] = {}
+def _refusal(parse: Callable[[str], object]) -> Callable[[str], str | None]:
+    """A URL parser that raises ValueError as a check that says why (or None)."""
+
+    def check(url: str) -> str | None:
+        try:
+            parse(url)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    return check
+
+
+OWN_SCHEMES: dict[str, Callable[[str], str | None]] = {
+    **dict.fromkeys(ALERTMANAGER_SCHEMES, _refusal(parse_alertmanager)),
+}
 
 
 def notify_url_problem(url: str) -> str | None:

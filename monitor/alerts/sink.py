@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.alerts.sender import notify_url_problem
-from monitor.alerts.worker import Alerting
+from monitor.alerts.worker import AM_RESEND_EVERY, Alerting
 from monitor.config.project import Project
 
 if TYPE_CHECKING:
@@ -69,6 +70,15 @@ class AlertsSink:
         self._follow(project)
 
 
+def _am_resend_every() -> timedelta:
+    # internal, for tests: how often open alerts are re-posted to Alertmanager (default 1 min)
+    raw = os.environ.get("FRESH_AM_RESEND_SECONDS", "")
+    try:
+        return timedelta(seconds=float(raw)) if raw else AM_RESEND_EVERY
+    except ValueError:
+        return AM_RESEND_EVERY
+
+
 def attach(service: _Service) -> Alerting:
     """Add the alerts to a service: a sink for status changes and a task for the threads."""
     project = service.project
@@ -80,11 +90,15 @@ def attach(service: _Service) -> Alerting:
         worker=service.replica,
         on_result=service.metrics.count_notification,
         project=lambda: service.project,
+        am_resend_every=_am_resend_every(),
     )
     # a reload refuses notify URLs no sender can use, as `fresh validate` does
     service.notify_check = notify_url_problem
     # several replicas on PostgreSQL: send only while this replica's leases are live
     alerting.may_send = getattr(service, "may_act", None)
+    leases = getattr(service, "leases", None)
+    if leases is not None:  # open alerts are re-posted to Alertmanager by their checker
+        alerting.checked_here = lambda: set(leases.held())
     service.sinks.append(AlertsSink(alerting, project))
 
     async def run() -> None:

@@ -17,10 +17,12 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from monitor.alerts import maintenance, outbox, record, silences
+from monitor.alerts import am_refresh, maintenance, outbox, record, silences
+from monitor.alerts.alertmanager import AlertmanagerSender
+from monitor.alerts.channels import ChannelSender
 from monitor.alerts.lifecycle import Transition
 from monitor.alerts.routing import all_urls
-from monitor.alerts.sender import AppriseSender, Sender
+from monitor.alerts.sender import Sender
 from monitor.config.project import Project
 from monitor.config.redact import scrubber
 from monitor.config.settings import Settings
@@ -31,6 +33,7 @@ from monitor.store import StatusChange, Store
 log = logging.getLogger("fresh.alerts")
 
 RECONCILE_EVERY = timedelta(seconds=5)
+AM_RESEND_EVERY = timedelta(minutes=1)  # as Prometheus re-sends active alerts
 
 
 class Alerting:
@@ -52,13 +55,25 @@ class Alerting:
         claim_ttl: timedelta = outbox.CLAIM_TTL,
         reconcile_every: timedelta = RECONCILE_EVERY,
         project: Callable[[], Project] | None = None,
+        am_sender: AlertmanagerSender | None = None,
+        am_resend_every: timedelta = AM_RESEND_EVERY,
     ) -> None:
         self.store = store
         self.clock = clock
         self.worker = worker  # claims are stamped with it (the replica name)
         self._fixed_scrub = scrub
         self._scrub = scrub or scrubber(settings)
-        self.sender: Sender = sender or AppriseSender(mask=lambda t: self._scrub(t))
+        # Alertmanager: open alerts re-posted every `am_resend_every`, outside the outbox,
+        # each good for four intervals (1 min / 4 min, as Prometheus does)
+        self.am_sender = am_sender or AlertmanagerSender(
+            mask=lambda t: self._scrub(t), ahead=4 * am_resend_every
+        )
+        self.sender: Sender = sender or ChannelSender(
+            mask=lambda t: self._scrub(t), alertmanager=self.am_sender
+        )
+        self._am_every = am_resend_every
+        # the contracts this replica checks (leases); None: all of them
+        self.checked_here: Callable[[], set[str] | None] = lambda: None
         self._on_result = on_result
         self._first, self._cap, self._ttl = backoff_first, backoff_cap, claim_ttl
         self._reconcile_every = reconcile_every
@@ -146,6 +161,22 @@ class Alerting:
             may_send=self.may_send,
         )
 
+    def refresh_alertmanagers(self, now: datetime) -> dict[str, int]:
+        """Re-post this replica's open alerts to their Alertmanagers (`endsAt` ahead)."""
+        if self.may_send is not None and not self.may_send():
+            return {"sent": 0, "failed": 0}
+        on_result = self._on_result
+        return am_refresh.refresh(
+            self.store,
+            self._settings,
+            self._contracts,
+            now,
+            sender=self.am_sender,
+            checked_here=self.checked_here(),
+            scrub=self._scrub,
+            on_failure=None if on_result is None else (lambda owner: on_result(owner, "failed")),
+        )
+
     def run_once(self) -> dict[str, int]:
         """One full round at the clock's now: record, flush, deliver (for tests)."""
         now = self.clock.now()
@@ -164,7 +195,12 @@ class Alerting:
         released = outbox.release(self.store, self.worker)
         if released:
             log.info("%d alert(s) claimed before a restart will be sent again", released)
-        for name, target in (("lifecycle", self._lifecycle_loop), ("delivery", self._delivery)):
+        loops = (
+            ("lifecycle", self._lifecycle_loop),
+            ("delivery", self._delivery),
+            ("alertmanager", self._alertmanager_loop),
+        )
+        for name, target in loops:
             t = threading.Thread(target=target, name=f"fresh-alerts-{name}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -208,6 +244,14 @@ class Alerting:
             except Exception:
                 log.exception("alert lifecycle round failed", extra={"event": "alerts_failed"})
                 self._stop.wait(1.0)
+
+    def _alertmanager_loop(self) -> None:
+        # its own thread: an Alertmanager that hangs delays only these re-posts
+        while not self._stop.wait(self._am_every.total_seconds()):
+            try:
+                self.refresh_alertmanagers(self.clock.now())
+            except Exception:
+                log.exception("alertmanager re-send failed", extra={"event": "alerts_failed"})
 
     def _delivery(self) -> None:
         while not self._stop.is_set():

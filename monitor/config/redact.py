@@ -52,6 +52,8 @@ _HOST_SCHEMES = {
     "mqtts",
     "ws",
     "wss",
+    "alertmanager",
+    "alertmanagers",
 }
 # Query parameters whose value is a secret.
 _SECRET_PARAM = re.compile(

@@ -10,6 +10,7 @@ import difflib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +25,7 @@ from pydantic import (
 
 from monitor.core.durations import parse_duration
 from monitor.core.links import safe_link
+from monitor.core.schedule import validate_cron
 from monitor.core.textsafe import control_problem
 
 
@@ -203,8 +205,6 @@ def check_match(match: dict[str, str]) -> dict[str, str]:
 def parse_timestamp(text: Any, timezone: str = "UTC") -> datetime:
     """An ISO-8601 time (`2026-12-24T18:00:00Z`, or with an offset) as aware UTC; a time
     without an offset is read in `timezone`. ValueError with the accepted forms."""
-    from zoneinfo import ZoneInfo
-
     if isinstance(text, datetime):
         moment = text
     else:
@@ -244,8 +244,6 @@ class MaintenanceWindow(_Model):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, expr: str | None) -> str | None:
-        from monitor.schedule import validate_cron
-
         problem = None if expr is None else validate_cron(expr)
         if problem:
             raise ValueError(problem)

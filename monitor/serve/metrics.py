@@ -11,12 +11,9 @@ registry: nothing global, so tests each get a clean one.
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -26,32 +23,14 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from monitor.core.labels import BASE_LABELS, label_name, label_value
 from monitor.core.models import Contract, Status, Verdict
 from monitor.serve.scheduler import release_memory
 
+__all__ = ["BASE_LABELS", "CONTENT_TYPE", "ServiceMetrics", "label_name", "label_value"]
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-BASE_LABELS = ("contract", "owner", "warehouse", "severity")
 READ_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-_LABEL_OK = re.compile(r"[^a-zA-Z0-9_]")
-
-
-def label_name(key: str) -> str:
-    """A metadata key as a Prometheus label name (`team-name` → `team_name`)."""
-    name = _LABEL_OK.sub("_", key)
-    if not name or name[0].isdigit() or name.startswith("__"):
-        name = "metadata_" + name.lstrip("_")
-    if name in (*BASE_LABELS, "level", "status", "replica", "le"):
-        name = "metadata_" + name
-    return name
-
-
-def label_value(value: Any) -> str:
-    """A metadata value as label text: strings as they are, the rest as JSON (`false`)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _ts(when: datetime | None) -> float:

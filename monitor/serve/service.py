@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor import __version__
 from monitor.alerts import outbox
+from monitor.alerts.maintenance import until_by_contract
 from monitor.alerts.sink import attach as attach_alerts
 from monitor.config.loader import load_project
 from monitor.config.project import Project
@@ -166,8 +167,6 @@ class Service:
 
     def maintenance_until(self) -> dict[str, datetime]:
         """Contract name → end of its maintenance window, for those in one now."""
-        from monitor.alerts.maintenance import until_by_contract
-
         p = self.project
         return until_by_contract(p.settings.alerts.maintenance, p.contracts, self.clock.now())
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from monitor.report import iso_z
+from monitor.report.results import iso_z
 from monitor.store import Store
 from monitor.store.schema import transitions
 from tests.integration.alert_receivers import HttpReceiver, Received

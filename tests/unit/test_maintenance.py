@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from monitor.clock import FakeClock
-from monitor.settings import MaintenanceWindow, Settings
 from pydantic import ValidationError
 
 from monitor.alerts.maintenance import open_windows, span_at, until
 from monitor.alerts.routing import Subject, silenced
+from monitor.config.settings import MaintenanceWindow, Settings
+from monitor.core.clock import FakeClock
 
 
 def utc(*args: int) -> datetime:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
+from monitor.alerts.alertmanager import fresh_test_alerts, is_alertmanager
+from monitor.alerts.channels import ChannelSender
 from monitor.alerts.render import Links, notify_test_message
 from monitor.alerts.routing import notify_test_destinations
-from monitor.alerts.sender import AppriseSender
 from monitor.config.loader import load_project
 from monitor.config.redact import mask_url, redact, secrets_of
 from monitor.core.clock import SystemClock
@@ -25,13 +26,16 @@ def notify_test_command(owner: str, config: Path | None, checks: Path | None) ->
             f"owner {owner!r} has no notify URLs, no route names it, and alerts.fallback is empty"
         )
     known = secrets_of(settings)
-    sender = AppriseSender(mask=lambda text: redact(text, known))
-    message = notify_test_message(
-        owner, Links(settings.server.public_url, settings.server.dashboard_url), SystemClock().now()
-    )
+    sender = ChannelSender(mask=lambda text: redact(text, known))
+    links = Links(settings.server.public_url, settings.server.dashboard_url)
+    now = SystemClock().now()
+    message = notify_test_message(owner, links, now)
     failed = 0
     for url in urls:
-        result = sender.send(url, message)
+        if is_alertmanager(url):  # a FreshTest alert that ends after a minute
+            result = sender.alertmanager.post(url, fresh_test_alerts(owner, links, now))
+        else:
+            result = sender.send(url, message)
         if result.ok:
             typer.echo(f"ok      {mask_url(url)}")
         else:

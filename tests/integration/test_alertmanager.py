@@ -1,0 +1,254 @@
+"""`alertmanager://` destinations against a REAL Alertmanager (Debian's
+prometheus-alertmanager, API v2), fed by a real `fresh serve`, routing by `owner` to two
+local webhook receivers (SPEC 15)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from monitor.store import Store
+from monitor.store.schema import outbox
+from tests import servers
+from tests.integration.alert_receivers import HttpReceiver
+from tests.integration.cli_project import clean_env, fresh
+from tests.integration.serving import start, wait_for, write_project
+
+AM_CONFIG = """\
+global:
+  resolve_timeout: 10s
+route:
+  receiver: nobody
+  group_by: [alertname, contract]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+  routes:
+    - matchers: ['owner="ops"']
+      receiver: ops
+    - matchers: ['owner="fin"']
+      receiver: fin
+receivers:
+  - name: nobody
+  - name: ops
+    webhook_configs: [{{url: "http://127.0.0.1:{port}/ops", send_resolved: true}}]
+  - name: fin
+    webhook_configs: [{{url: "http://127.0.0.1:{port}/fin", send_resolved: true}}]
+"""
+
+FRESH_YML = """\
+warehouses:
+  main:
+    url: sqlite:///wh.sqlite
+state:
+  url: sqlite:///state.db
+server:
+  public_url: https://fresh.example.com
+owners:
+  ops:
+    notify: ["alertmanager://127.0.0.1:{am_port}"]
+  fin:
+    notify: ["alertmanager://127.0.0.1:{am_port}/"]
+alerts:
+  group_wait: 1s
+metric_labels: [domain]
+"""
+
+CHECKS = """\
+defaults:
+  warehouse: main
+  check_every: 1s
+contracts:
+  - name: shop.orders
+    owner: ops
+    severity: critical
+    table: orders
+    column: t
+    error_after: 1h
+    metadata: {{domain: sales, runbook: "https://wiki.example.com/orders"}}
+  - name: fin.ledger
+    owner: fin
+    table: ledger
+    column: t
+    error_after: {ledger_after}
+    metadata: {{domain: finance}}
+"""
+
+RESEND = 2.0  # seconds between re-posts in these tests (endsAt 4 x that ahead)
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    rx = HttpReceiver()
+    yield rx
+    rx.stop()
+
+
+@pytest.fixture
+def am(receiver: HttpReceiver) -> Iterator[servers.Alertmanager]:
+    why = servers.alertmanager_missing()
+    if why:
+        pytest.skip(f"SKIPPED LOUDLY: {why}")
+    server = servers.Alertmanager(AM_CONFIG.format(port=receiver.port))
+    yield server
+    server.close()
+
+
+def put_table(db: Path, table: str, newest: datetime | None) -> None:
+    """(Re)create `table` with one row at `newest`, or drop it (None: reads then fail)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        if newest is not None:
+            conn.execute(f"CREATE TABLE {table} (t TIMESTAMP)")
+            conn.execute(f"INSERT INTO {table} VALUES (?)", (newest.strftime("%Y-%m-%d %H:%M:%S"),))
+
+
+def notified(rx: HttpReceiver, path: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(status, alertname, alert) of every alert in every webhook call to `path`."""
+    out = []
+    for got in list(rx.received):
+        if got.path == path:
+            for a in got.json()["alerts"]:
+                out.append((a["status"], a["labels"]["alertname"], a))
+    return out
+
+
+def active(am: servers.Alertmanager, contract: str) -> list[dict[str, Any]]:
+    found = am.api(f'/api/v2/alerts?filter=contract%3D%22{contract}%22')
+    assert isinstance(found, list)
+    return found
+
+
+def project(tmp: Path, am: servers.Alertmanager, ledger_after: str) -> None:
+    now = datetime.now(UTC)
+    put_table(tmp / "wh.sqlite", "orders", now - timedelta(hours=2))  # stale from the start
+    put_table(tmp / "wh.sqlite", "ledger", now)
+    write_project(
+        tmp,
+        FRESH_YML.format(am_port=am.port),
+        {"c.yml": CHECKS.format(ledger_after=ledger_after)},
+    )
+
+
+def test_alerts_reach_the_owners_receiver_through_alertmanager_and_follow_the_contract(
+    tmp_path: Path, receiver: HttpReceiver, am: servers.Alertmanager
+) -> None:
+    # an Alertmanager silence on fin.ledger, set through its API before anything fires
+    now = datetime.now(UTC)
+    am.api(
+        "/api/v2/silences",
+        {
+            "matchers": [{"name": "contract", "value": "fin.ledger", "isRegex": False}],
+            "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(hours=1)).isoformat(),
+            "createdBy": "test",
+            "comment": "muted in Alertmanager",
+        },
+        "POST",
+    )
+    project(tmp_path, am, ledger_after="12s")
+    served = start(tmp_path, env=clean_env(FRESH_AM_RESEND_SECONDS=str(RESEND)))
+    try:
+        # 1. stale: the ops receiver gets FreshContractStale with fresh's labels
+        firing = wait_for(lambda: notified(receiver, "/ops"), timeout=40)
+        status, name, alert = firing[0]
+        assert (status, name) == ("firing", "FreshContractStale")
+        labels = alert["labels"]
+        assert labels == {
+            "alertname": "FreshContractStale",
+            "fresh_status": "stale",
+            "contract": "shop.orders",
+            "owner": "ops",
+            "severity": "critical",
+            "warehouse": "main",
+            "domain": "sales",
+        }
+        notes = alert["annotations"]
+        assert notes["summary"].startswith("STALE: shop.orders")
+        assert "Last update:" in notes["description"] and "Status page:" in notes["description"]
+        assert notes["runbook_url"] == "https://wiki.example.com/orders"
+        assert alert["generatorURL"] == "https://fresh.example.com/contracts/shop.orders"
+        fired_at = time.monotonic()
+
+        # 2. it stays active far longer than one endsAt (4 x RESEND) thanks to re-posts
+        time.sleep(6 * RESEND)
+        alive = active(am, "shop.orders")
+        assert [a["status"]["state"] for a in alive] == ["active"]
+        assert [s for s, _, _ in notified(receiver, "/ops")] == ["firing"]
+
+        # 3. the Alertmanager silence mutes fin.ledger (stale after 12 s): received, held
+        wait_for(lambda: active(am, "fin.ledger"), timeout=40)
+        muted = active(am, "fin.ledger")[0]
+        assert muted["status"]["state"] == "suppressed" and muted["status"]["silencedBy"]
+        assert muted["labels"]["alertname"] == "FreshContractStale"
+
+        # 4. stale -> error: the stale alert ends, the error alert starts
+        put_table(tmp_path / "wh.sqlite", "orders", None)
+        def pairs() -> list[tuple[str, str]]:
+            return [(s, n) for s, n, _ in notified(receiver, "/ops")]
+
+        wait_for(
+            lambda: {("firing", "FreshContractError"), ("resolved", "FreshContractStale")}
+            <= set(pairs()),
+            timeout=40,
+        )
+
+        # 5. fixed: the error alert resolves (through the outbox)
+        put_table(tmp_path / "wh.sqlite", "orders", datetime.now(UTC))
+        wait_for(lambda: ("resolved", "FreshContractError") in pairs(), timeout=40)
+        held_for = time.monotonic() - fired_at
+    finally:
+        assert served.stop() == 0, served.log()
+    ops = [(s, n) for s, n, _ in notified(receiver, "/ops")]
+    print(f"\nalertmanager: ops notifications {ops}; stale alert lived {held_for:.0f}s")
+    assert ops.count(("firing", "FreshContractStale")) == 1
+    assert notified(receiver, "/fin") == []  # silenced in Alertmanager
+
+
+def test_alertmanager_down_for_ten_seconds_loses_nothing(
+    tmp_path: Path, receiver: HttpReceiver, am: servers.Alertmanager
+) -> None:
+    project(tmp_path, am, ledger_after="8s")
+    put_table(tmp_path / "wh.sqlite", "orders", datetime.now(UTC))  # both fresh at first
+    served = start(tmp_path, env=clean_env(FRESH_AM_RESEND_SECONDS=str(RESEND)))
+    try:
+        am.stop()
+        down_at = time.monotonic()
+        time.sleep(10)  # fin.ledger goes stale meanwhile; its alert waits in the outbox
+        am.start()
+        up_after = time.monotonic() - down_at
+        got = wait_for(lambda: notified(receiver, "/fin"), timeout=60)
+    finally:
+        assert served.stop() == 0, served.log()
+    assert [(s, n, a["labels"]["contract"]) for s, n, a in got][:1] == [
+        ("firing", "FreshContractStale", "fin.ledger")
+    ]
+    with Store.open("sqlite:///state.db", tmp_path) as store, store.read() as conn:
+        rows = conn.execute(sa.select(outbox.c.attempts, outbox.c.sent_at)).all()
+    assert rows and all(r.sent_at is not None for r in rows)
+    assert max(r.attempts for r in rows) >= 2  # it failed while Alertmanager was down
+    print(f"\nalertmanager down {up_after:.0f}s: outbox attempts {[r.attempts for r in rows]}")
+
+
+def test_notify_test_sends_a_fresh_test_alert_that_ends_by_itself(
+    tmp_path: Path, receiver: HttpReceiver, am: servers.Alertmanager
+) -> None:
+    project(tmp_path, am, ledger_after="1h")
+    res = fresh("notify-test", "ops", cwd=tmp_path, env=clean_env())
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"ok      alertmanager://127.0.0.1:{am.port}" in res.stdout
+    found = am.api('/api/v2/alerts?filter=alertname%3D%22FreshTest%22')
+    assert isinstance(found, list) and len(found) == 1
+    test = found[0]
+    ends = datetime.fromisoformat(test["endsAt"].replace("Z", "+00:00"))
+    starts = datetime.fromisoformat(test["startsAt"].replace("Z", "+00:00"))
+    assert timedelta(seconds=50) <= ends - starts <= timedelta(seconds=70)
+    assert test["labels"]["owner"] == "ops"
+    wait_for(lambda: notified(receiver, "/ops"), timeout=20)  # routed by owner

@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := postgresql prometheus chromium mariadb-server
+APT_PACKAGES := postgresql prometheus chromium mariadb-server prometheus-alertmanager
 
 .PHONY: install demo test lint servers constraints clean
 
@@ -21,6 +21,8 @@ servers:
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v mariadbd >/dev/null || missing="$$missing mariadb-server"; \
+	command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || \
+	  missing="$$missing prometheus-alertmanager"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

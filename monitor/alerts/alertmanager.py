@@ -31,6 +31,7 @@ from monitor.config.notify_urls import ALERTMANAGER_SCHEMES as SCHEMES
 from monitor.config.notify_urls import is_alertmanager
 from monitor.config.notify_urls import parse_alertmanager as parse_url
 from monitor.core.labels import label_name, label_value
+from monitor.core.links import safe_link
 from monitor.core.models import Status
 
 RESEND_AHEAD = timedelta(minutes=4)  # endsAt of a firing alert, from the moment it is posted
@@ -76,8 +77,8 @@ def alert(
     """One API v2 alert. `ends_at` None: firing (the sender sets `endsAt` when it posts)."""
     text = render([f], "text", owner=f.owner, links=links, now=now, scrub=scrub)
     annotations = {"summary": text.title, "description": text.body}
-    runbook = f.metadata.get("runbook")
-    if isinstance(runbook, str) and runbook.startswith(("http://", "https://")):
+    runbook = safe_link(f.metadata.get("runbook"))  # the one rule for user-written links
+    if runbook:
         annotations["runbook_url"] = runbook
     out: dict[str, Any] = {
         "labels": labels_of(f, status, metric_labels),

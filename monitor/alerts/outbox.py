@@ -31,6 +31,7 @@ from monitor.alerts.lifecycle import Kind
 from monitor.alerts.render import Links, Message, render, style_of
 from monitor.alerts.routing import url_id
 from monitor.alerts.sender import Sender, SendResult
+from monitor.alerts.slackbot import is_slackbot, plan_rows
 from monitor.config.settings import Settings
 from monitor.core.durations import doubling
 from monitor.store import Store
@@ -168,7 +169,14 @@ def _flush_owner(
                 )
                 .values(muted=True, version=alert_state.c.version + 1)
             )
+        episodes = {p.contract: p.episode for p in pending}
         for url, (facts, ids) in plan.messages.items():
+            if is_slackbot(url):
+                # one message per incident: posts and edits, in order, behind each other
+                for msg in plan_rows(conn, url_id(url), owner, facts, episodes, now):
+                    _queue(conn, ids, owner, url, msg, now)
+                    added += 1
+                continue
             if is_alertmanager(url):
                 # one alert per contract; a plain repeat is none (Alertmanager repeats)
                 found = alerts_for(
@@ -179,20 +187,26 @@ def _flush_owner(
                 msg = am_message(found)
             else:
                 msg = render(facts, style_of(url), owner=owner, links=links, now=now, scrub=scrub)
-            conn.execute(
-                outbox.insert().values(
-                    transition_ids=ids,
-                    group_key=owner,
-                    owner=owner,
-                    url_id=url_id(url),
-                    payload=_payload(msg),
-                    attempts=0,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            )
+            _queue(conn, ids, owner, url, msg, now)
             added += 1
     return added
+
+
+def _queue(
+    conn: sa.Connection, ids: list[int], owner: str, url: str, msg: Message, now: datetime
+) -> None:
+    conn.execute(
+        outbox.insert().values(
+            transition_ids=ids,
+            group_key=owner,
+            owner=owner,
+            url_id=url_id(url),
+            payload=_payload(msg),
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
 
 
 class _LostRace(Exception):

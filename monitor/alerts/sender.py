@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from monitor.alerts.render import Message
-from monitor.config.notify_urls import ALERTMANAGER_SCHEMES, parse_alertmanager
+from monitor.config.notify_urls import (
+    ALERTMANAGER_SCHEMES,
+    SLACKBOT_SCHEME,
+    parse_alertmanager,
+    parse_slackbot,
+)
 
 #: HTTP statuses that will not get better by retrying the same request
 _RETRYABLE_4XX = {408, 425, 429}
@@ -81,6 +86,7 @@ def _refusal(parse: Callable[[str], object]) -> Callable[[str], str | None]:
 
 OWN_SCHEMES: dict[str, Callable[[str], str | None]] = {
     **dict.fromkeys(ALERTMANAGER_SCHEMES, _refusal(parse_alertmanager)),
+    SLACKBOT_SCHEME: _refusal(parse_slackbot),
 }
 
 

@@ -21,8 +21,10 @@ from monitor.alerts import am_refresh, maintenance, outbox, record, silences
 from monitor.alerts.alertmanager import AlertmanagerSender
 from monitor.alerts.channels import ChannelSender
 from monitor.alerts.lifecycle import Transition
+from monitor.alerts.render import Links
 from monitor.alerts.routing import all_urls
 from monitor.alerts.sender import Sender
+from monitor.alerts.slackbot import SlackBotSender
 from monitor.config.project import Project
 from monitor.config.redact import scrubber
 from monitor.config.settings import Settings
@@ -69,7 +71,16 @@ class Alerting:
             mask=lambda t: self._scrub(t), ahead=4 * am_resend_every
         )
         self.sender: Sender = sender or ChannelSender(
-            mask=lambda t: self._scrub(t), alertmanager=self.am_sender
+            mask=lambda t: self._scrub(t),
+            alertmanager=self.am_sender,
+            slackbot=SlackBotSender(
+                store,
+                lambda: Links(
+                    self._settings.server.public_url, self._settings.server.dashboard_url
+                ),
+                now=clock.now,
+                mask=lambda t: self._scrub(t),
+            ),
         )
         self._am_every = am_resend_every
         # the contracts this replica checks (leases); None: all of them

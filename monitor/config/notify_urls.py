@@ -4,6 +4,8 @@ Messages never repeat the URL (it may hold a password or a token).
 
 - `alertmanager://[user:pass@]HOST:PORT[/PATH]`, `alertmanagers://` (https): Alertmanager's
   API v2 (monitor/alerts/alertmanager.py).
+- `slackbot://TOKEN/CHANNEL`: a Slack app's bot token and a channel ID or name without `#`
+  (monitor/alerts/slackbot.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 ALERTMANAGER_SCHEMES = ("alertmanager", "alertmanagers")
+SLACKBOT_SCHEME = "slackbot"
 
 
 def scheme_of(url: str) -> str:
@@ -57,3 +60,26 @@ def parse_alertmanager(url: str) -> Target:
         unquote(parts.username) if parts.username is not None else None,
         unquote(parts.password) if parts.password is not None else None,
     )
+
+
+def is_slackbot(url: str) -> bool:
+    """Whether a notify URL is a Slack app destination (`slackbot://`)."""
+    return scheme_of(url) == SLACKBOT_SCHEME
+
+
+def parse_slackbot(url: str) -> tuple[str, str]:
+    """`slackbot://TOKEN/CHANNEL` → (token, channel), both verbatim; ValueError else."""
+    if not is_slackbot(url):
+        raise ValueError("not a slackbot:// URL")
+    rest = url.partition("://")[2]
+    token, sep, channel = rest.partition("/")
+    channel = channel.rstrip("/")
+    if not token or not sep or not channel:
+        raise ValueError("a Slack app URL is slackbot://TOKEN/CHANNEL (a bot token xoxb-…)")
+    if "/" in channel or "?" in channel:
+        raise ValueError("slackbot:// takes one channel after the token, and no ?query")
+    if channel.startswith("#"):
+        raise ValueError("give the Slack channel's ID (C0123ABC) or its name without '#'")
+    if not token.startswith("xox"):
+        raise ValueError("a Slack app token starts with xoxb- (the app's bot token)")
+    return unquote(token), unquote(channel)

@@ -268,3 +268,30 @@ def _lineage(conn: Connection) -> None:
         sa.Index("ix_lineage_outputs_event", "event_id"),
     )
     md.create_all(conn)
+
+
+@migration(5, "slack app: slack_messages (channel, ts, contracts) and slack_alerts")
+def _slack_messages(conn: Connection) -> None:
+    md = sa.MetaData()
+    ts = UTCDateTime
+    sa.Table(
+        "slack_messages",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("url_id", sa.String(64), nullable=False),
+        sa.Column("owner", sa.String(255), nullable=False),
+        sa.Column("channel", sa.String(64)),
+        sa.Column("ts", sa.String(32)),
+        sa.Column("contracts", sa.JSON, nullable=False),
+        sa.Column("post_failed", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("created_at", ts, nullable=False),
+    )
+    sa.Table(
+        "slack_alerts",
+        md,
+        sa.Column("url_id", sa.String(64), primary_key=True),
+        sa.Column("contract", sa.String(255), primary_key=True),
+        sa.Column("episode", sa.Integer, primary_key=True),
+        sa.Column("message_id", sa.Integer, nullable=False),
+    )
+    md.create_all(conn)

@@ -210,3 +210,28 @@ lineage_outputs = sa.Table(
     sa.Index("ix_lineage_outputs_dataset", "namespace", "name", "event_id"),
     sa.Index("ix_lineage_outputs_event", "event_id"),
 )
+
+# Slack app messages (migration 5): one row per message fresh posted with `slackbot://`,
+# so a restart or another replica edits and threads under the same message.
+slack_messages = sa.Table(
+    "slack_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url_id", sa.String(64), nullable=False),  # hash of the URL, never the URL
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("channel", sa.String(64)),  # the channel ID Slack answered (None: not posted)
+    sa.Column("ts", sa.String(32)),  # the message's ts (None: not posted yet)
+    sa.Column("contracts", sa.JSON, nullable=False),  # contract → its newest facts and since
+    sa.Column("post_failed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Which Slack message holds each alert (contract, episode) per URL (migration 5).
+slack_alerts = sa.Table(
+    "slack_alerts",
+    metadata,
+    sa.Column("url_id", sa.String(64), primary_key=True),
+    sa.Column("contract", sa.String(255), primary_key=True),
+    sa.Column("episode", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.Integer, nullable=False),
+)

@@ -140,3 +140,20 @@ def test_the_notify_url_check_accepts_alertmanager_urls_and_refuses_malformed_on
     assert notify_url_problem("alertmanagers://u:pw@am.example/prefix") is None
     problem = notify_url_problem("alertmanager://u:secretpw@am:x")
     assert problem is not None and "port is not a number" in problem and "secretpw" not in problem
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("slackbot://xoxb-1-2", "slackbot://TOKEN/CHANNEL"),
+        ("slackbot://xoxb-1-2/#ops", "without '#'"),
+        ("slackbot://abc/C0123ABC", "starts with xoxb-"),
+        ("slackbot://xoxb-1-2/C01/extra", "one channel"),
+    ],
+)
+def test_the_notify_url_check_refuses_a_malformed_slackbot_url(url: str, says: str) -> None:
+    from monitor.alerts.sender import notify_url_problem
+
+    assert notify_url_problem("slackbot://xoxb-1-2/C0123ABC") is None
+    problem = notify_url_problem(url)
+    assert problem is not None and says in problem

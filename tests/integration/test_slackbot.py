@@ -198,3 +198,16 @@ def test_an_edit_waits_behind_its_original_and_posts_anew_if_the_original_failed
     assert update.args["ts"] == posted.reply["ts"] and update.args["channel"] == "C0123ABC"
     assert "RESOLVED: shop.orders" in text_of(update) and "late for 5m" in text_of(update)
     assert [c.args["channel"] for c in api.calls][:2] == ["ops-alerts", "ops-alerts"]
+
+
+def test_notify_test_posts_a_plain_message_through_the_slack_app(
+    tmp_path: Path, slack: SlackApi
+) -> None:
+    from tests.integration.cli_project import fresh
+
+    write_project(tmp_path, FRESH_YML.format(token=TOKEN), {"c.yml": CHECKS})
+    res = fresh("notify-test", "ops", cwd=tmp_path, env=clean_env(FRESH_SLACK_API_URL=slack.url))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert TOKEN not in res.stdout and "ok      slackbot://" in res.stdout
+    [post] = slack.answered("chat.postMessage")
+    assert post.args["channel"] == "C0123ABC" and "fresh test alert for ops" in post.args["text"]

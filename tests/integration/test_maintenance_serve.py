@@ -38,10 +38,13 @@ alerts:
       start: {w1_start}
       end: {w1_end}
       reason: warehouse upgrade
+    - match: {{contract: hb.flap}}
+      start: {w1_start}
+      end: {w2_end}
 {more}"""
 
-JOBS_WINDOW = """\
-    - match: {{tag: jobs}}
+BEFORE_WINDOW = """\
+    - match: {{contract: hb.before}}
       start: {start}
       end: {end}
 """
@@ -104,6 +107,8 @@ def test_a_window_holds_alerts_until_its_end_and_lets_resolves_of_announced_ones
     w1_end = now + timedelta(seconds=30)  # shop.orders is stale throughout
     fmt = {"port": receiver.port, "w1_start": iso_z(now - timedelta(hours=1))}
     fmt["w1_end"] = iso_z(w1_end)
+    w2_end = now + timedelta(hours=1)  # hb.flap: in a window throughout
+    fmt["w2_end"] = iso_z(w2_end)
     write_duckdb(tmp_path / "warehouse.duckdb", {"orders": now - timedelta(hours=2)})
     write_project(tmp_path, FRESH_YML.format(**fmt, more=""), {"c.yml": CHECKS})
     env = clean_env()
@@ -120,24 +125,27 @@ def test_a_window_holds_alerts_until_its_end_and_lets_resolves_of_announced_ones
         assert one["status"] == "stale" and one["maintenance_until"] == iso_z(w1_end)
         _, every = served.get_json("/api/v1/contracts")
         ends = {r["contract"]: r["maintenance_until"] for r in every["results"]}
-        assert ends == {"shop.orders": iso_z(w1_end), "hb.before": None, "hb.flap": None}
+        assert ends == {
+            "shop.orders": iso_z(w1_end),
+            "hb.before": None,
+            "hb.flap": iso_z(w2_end),
+        }
         metrics = served.metrics()
         assert sample(metrics, "fresh_maintenance", contract="shop.orders") == 1.0
-        assert sample(metrics, "fresh_maintenance", contract="hb.flap") == 0.0
+        assert sample(metrics, "fresh_maintenance", contract="hb.before") == 0.0
         page = served.request("/")[1].decode()
         assert f"in maintenance until {w1_end:%Y-%m-%d %H:%M} UTC" in page
 
-        # a window for the jobs opens (fresh.yml edited: serve reloads it)
-        jobs = JOBS_WINDOW.format(
+        # a window for hb.before opens after its alert went out (fresh.yml edited: reload)
+        more = BEFORE_WINDOW.format(
             start=iso_z(now - timedelta(hours=1)), end=iso_z(now + timedelta(hours=1))
         )
-        (tmp_path / "fresh.yml").write_text(FRESH_YML.format(**fmt, more=jobs))
+        (tmp_path / "fresh.yml").write_text(FRESH_YML.format(**fmt, more=more))
         wait_for(
-            lambda: served.get_json("/api/v1/contracts/hb.flap")[1]["maintenance_until"],
+            lambda: served.get_json("/api/v1/contracts/hb.before")[1]["maintenance_until"],
             timeout=30,
         )
-        # hb.flap breaks inside the window (no ping for 8 s): recorded, held
-        assert served.request("/api/v1/ping/hb.flap", "POST")[0] == 200
+        # hb.flap breaks inside its window (no ping for 8 s): recorded, held
         wait_for(lambda: ("fired", "silenced") in kinds(tmp_path, "hb.flap"), timeout=30)
         # ... and mends inside it; hb.before (announced before the window) mends too
         assert served.request("/api/v1/ping/hb.flap", "POST")[0] == 200

@@ -25,7 +25,6 @@ from pydantic import (
 
 from monitor.core.durations import parse_duration
 from monitor.core.links import safe_link
-from monitor.core.schedule import validate_cron
 from monitor.core.textsafe import control_problem
 
 
@@ -244,6 +243,9 @@ class MaintenanceWindow(_Model):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, expr: str | None) -> str | None:
+        # imported here: cronsim costs every command's start-up, and few configs have windows
+        from monitor.core.schedule import validate_cron
+
         problem = None if expr is None else validate_cron(expr)
         if problem:
             raise ValueError(problem)

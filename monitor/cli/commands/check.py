@@ -20,7 +20,6 @@ from typing import Any
 
 import typer
 
-from monitor.alerts.maintenance import until_by_contract
 from monitor.config.loader import load_project
 from monitor.core.clock import SystemClock
 from monitor.core.errors import ExitCode, UsageError
@@ -112,6 +111,9 @@ def with_maintenance(results: list[Result], project: Any, now: datetime) -> list
     windows = project.settings.alerts.maintenance
     if not windows:
         return results
+    # imported here: it brings cronsim, which a config without windows never needs
+    from monitor.alerts.maintenance import until_by_contract
+
     ends = until_by_contract(windows, [r.contract for r in results], now)
     return [replace(r, maintenance_until=ends.get(r.contract.name)) for r in results]
 

@@ -24,8 +24,7 @@ from tests.unit.report_fixtures import NOW, contract, sample, verdict
 RESULT_KEYS = [
     "contract", "status", "owner", "severity", "warehouse", "tags", "metadata",
     "last_update", "age_seconds", "warn_after_seconds", "error_after_seconds", "deadline",
-    "error", "detail", "duration_seconds", "origin",
-    "error", "detail", "duration_seconds", "maintenance_until",
+    "error", "detail", "duration_seconds", "origin", "maintenance_until",
 ]  # fmt: skip
 
 

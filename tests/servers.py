@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -235,11 +236,15 @@ class Alertmanager:
     and bring it back on the same port with the same storage (silences, notification log).
     """
 
-    def __init__(self, config: str) -> None:
+    def __init__(self, config: str, web_config: str | None = None) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="fresh-am-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         (self.base / "alertmanager.yml").write_text(config)
+        self._web: list[str] = []
+        if web_config is not None:  # e.g. basic_auth_users: every endpoint then needs them
+            (self.base / "web.yml").write_text(web_config)
+            self._web = [f"--web.config.file={self.base / 'web.yml'}"]
         self._proc: subprocess.Popen[bytes] | None = None
         self.start()
 
@@ -253,6 +258,7 @@ class Alertmanager:
                     f"--storage.path={self.base / 'data'}",
                     f"--web.listen-address=127.0.0.1:{self.port}",
                     "--cluster.listen-address=",  # no gossip: one lone instance
+                    *self._web,
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -263,6 +269,9 @@ class Alertmanager:
                 with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as resp:
                     if resp.status == 200:
                         return
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401:  # up, and asking for the credentials it was given
+                    return
             except OSError:
                 if self._proc.poll() is not None:
                     raise RuntimeError((self.base / "log").read_text()) from None

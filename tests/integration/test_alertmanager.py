@@ -257,3 +257,50 @@ def test_notify_test_sends_a_fresh_test_alert_that_ends_by_itself(
     assert timedelta(seconds=50) <= ends - starts <= timedelta(seconds=70)
     assert test["labels"]["owner"] == "ops"
     wait_for(lambda: notified(receiver, "/ops"), timeout=20)  # routed by owner
+
+
+def bcrypt_hash(password: str) -> str:
+    """A bcrypt hash for Alertmanager's web config (the libc's, through `crypt`)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # crypt leaves Python in 3.13
+        import crypt
+
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+
+
+def test_basic_auth_reaches_an_alertmanager_that_requires_it(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
+    why = servers.alertmanager_missing()
+    if why:
+        pytest.skip(f"SKIPPED LOUDLY: {why}")
+    server = servers.Alertmanager(
+        AM_CONFIG.format(port=receiver.port),
+        web_config=f"basic_auth_users:\n  fresh: '{bcrypt_hash('s3cret')}'\n",
+    )
+    try:
+        write_project(
+            tmp_path,
+            FRESH_YML.replace(
+                '["alertmanager://127.0.0.1:{am_port}"]',
+                '["alertmanager://fresh:s3cret@127.0.0.1:{am_port}"]',
+            )
+            .replace(
+                '["alertmanager://127.0.0.1:{am_port}/"]',
+                '["alertmanager://fresh:wrongpw@127.0.0.1:{am_port}/"]',
+            )
+            .format(am_port=server.port),
+            {"c.yml": CHECKS.format(ledger_after="1h")},
+        )
+        ok = fresh("notify-test", "ops", cwd=tmp_path, env=clean_env())
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        refused = fresh("notify-test", "fin", cwd=tmp_path, env=clean_env())
+        assert refused.returncode == 1 and "401" in refused.stdout
+        assert "s3cret" not in ok.stdout + refused.stdout
+        assert "wrongpw" not in refused.stdout + refused.stderr
+        got = wait_for(lambda: notified(receiver, "/ops"), timeout=20)
+        assert got[0][1] == "FreshTest"
+    finally:
+        server.close()

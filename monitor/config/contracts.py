@@ -16,11 +16,13 @@ from monitor.config.fields import SOURCES, Reader, Warehouses, unknown_keys
 from monitor.config.settings import SEVERITIES, check_timezone, did_you_mean
 from monitor.config.source_specs import read_source
 from monitor.config.yamlpos import YList, YMap
+from monitor.core.durations import parse_duration
 from monitor.core.errors import Problem
 from monitor.core.models import (
     DEFAULT_CHECK_EVERY,
     Contract,
     Expectation,
+    Learn,
     Location,
     Severity,
 )
@@ -43,7 +45,9 @@ CONTRACT_KEYS = (
     "check_every",
     "schedule",
     "timezone",
+    "learn",
 )
+LEARN_KEYS = ("window", "backfill")
 DEFAULT_KEYS = tuple(k for k in CONTRACT_KEYS if k != "name" and k not in SOURCES)
 FILE_KEYS = ("defaults", "contracts")
 
@@ -64,6 +68,35 @@ def _cron_problem(expr: str) -> str | None:
     from monitor.core.schedule import validate_cron
 
     return validate_cron(expr)
+
+
+def _learn(r: Reader) -> Learn | None:
+    """`learn: true` / `learn: false` / `learn: {window: 35d, backfill: false}` (SPEC 13)."""
+    value = r.get("learn")
+    if value is None or value is False:
+        return None
+    if value is True:
+        return Learn()
+    if not isinstance(value, YMap):
+        r.error(r.pos("learn"), "learn: expected true or a mapping (window, backfill)")
+        return None
+    if unknown_keys(r.path, value, LEARN_KEYS, r.out, " in learn"):
+        r.ok = False
+    learn = Learn()
+    window = value.get("window")
+    if window is not None:
+        try:
+            learn = Learn(window=parse_duration(str(window)))
+        except ValueError as exc:
+            r.error(value.val_pos("window"), f"learn.window: {exc}")
+        else:
+            if learn.window < timedelta(days=3):
+                r.error(value.val_pos("window"), "learn.window: must be at least 3d")
+    backfill = value.get("backfill", True)
+    if not isinstance(backfill, bool):
+        r.error(value.val_pos("backfill"), "learn.backfill: expected true or false")
+        backfill = True
+    return Learn(window=learn.window, backfill=backfill)
 
 
 def _plain(value: Any) -> Any:
@@ -155,8 +188,11 @@ def _contract(
     source = read_source(r, wh, warehouse)
 
     warn_after, error_after = r.duration("warn_after"), r.duration("error_after")
-    if not r.has("warn_after") and not r.has("error_after"):
-        r.error(item.pos, "an expectation is required: give warn_after and/or error_after")
+    learn = _learn(r)
+    if not r.has("warn_after") and not r.has("error_after") and learn is None:
+        r.error(
+            item.pos, "an expectation is required: give warn_after and/or error_after, or learn"
+        )
     if warn_after is not None and error_after is not None and warn_after >= error_after:
         r.error(r.pos("warn_after"), "warn_after must be shorter than error_after")
     check_every = r.duration("check_every") if r.has("check_every") else DEFAULT_CHECK_EVERY
@@ -168,6 +204,11 @@ def _contract(
         why = _cron_problem(" ".join(schedule.split()))
         if why:
             r.error(r.pos("schedule"), f"schedule: {why}")
+        if learn is not None:
+            r.error(
+                r.pos("learn"),
+                "learn: cannot be combined with schedule (learn finds the rhythm itself)",
+            )
     tz = r.text("timezone") or "UTC"
     why = _timezone_problem(tz)
     if why:
@@ -181,7 +222,11 @@ def _contract(
         warehouse=warehouse or "",
         source=source,
         expectation=Expectation(
-            warn_after=warn_after, error_after=error_after, schedule=schedule, timezone=tz
+            warn_after=warn_after,
+            error_after=error_after,
+            schedule=schedule,
+            timezone=tz,
+            learn=learn,
         ),
         severity=Severity(severity),
         description=description,

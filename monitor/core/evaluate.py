@@ -8,28 +8,49 @@ Deadlines (SPEC section 3):
   missing two runs in a row stays stale;
 - a heartbeat run started and never finished turns stale `error_after` (else
   `warn_after`) after its start: a hung job;
-- no data at all is stale; a source that could not be read is error.
+- no data at all is stale; a source that could not be read is error;
+- with `learn` (SPEC 13, core/learn.py) the learned deadlines join the fixed ones and the
+  earlier of each pair wins; while still learning only the fixed ones count.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from monitor.core.durations import compact_duration, format_duration
 from monitor.core.models import Contract, Expectation, Reading, Status, Verdict
 
+if TYPE_CHECKING:
+    from monitor.core.learn import Learned
+
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
-def evaluate(contract: Contract, reading: Reading, now: datetime) -> Verdict:
-    """Judge `reading` of `contract` as of `now` (aware)."""
+def evaluate(
+    contract: Contract,
+    reading: Reading,
+    now: datetime,
+    history: Sequence[datetime | float] = (),
+) -> Verdict:
+    """Judge `reading` of `contract` as of `now` (aware); `history` holds the update times
+    (datetimes or epoch seconds) a `learn` contract learns from (SPEC 13)."""
     now = _utc(now)
     exp = contract.expectation
     last = _utc(reading.last_update) if reading.last_update is not None else None
     warn_at, error_at, tick = _deadlines(exp, last)
+    learned = None
+    if exp.learn is not None:
+        from monitor.core.learn import learn_limits  # zoneinfo work only for learners
+
+        learned = learn_limits(history, last, now, exp.timezone, exp.learn.window)
+        warn_at = _earlier(warn_at, learned.warn_at)
+        error_at = _earlier(error_at, learned.error_at)
     started = _running_since(reading, last)
-    hang_at = _plus(started, _hang_limit(exp)) if started is not None else None
+    limit = _hang_limit(exp, learned)
+    hang_at = _plus(started, limit) if started is not None and limit is not None else None
     if hang_at is not None and last is not None:
         # A run that may hang can make it stale before the tick-derived deadline does (with
         # only warn_after too: a hung job is stale). The deadline says so from the run's
@@ -40,6 +61,8 @@ def evaluate(contract: Contract, reading: Reading, now: datetime) -> Verdict:
     hung_since = started if hang_at is not None and now >= hang_at else None
 
     detail = reading.detail
+    if learned is not None and last is not None:
+        detail = _join(learned.detail, detail)
     if reading.error is not None:
         status = Status.ERROR
     elif last is None or hung_since is not None:
@@ -56,6 +79,26 @@ def evaluate(contract: Contract, reading: Reading, now: datetime) -> Verdict:
         status = Status.FRESH
 
     draft = Verdict(contract.name, status, now, last, warn_at, error_at, "", reading.error)
+    if learned is not None:
+        from monitor.core.learn import describe_learned
+
+        description = describe_learned(draft, exp, learned, hung_since)
+        if description is None:  # the fixed limits decide
+            description = describe(draft, exp, tick, hung_since, reading.started_at)
+        return Verdict(
+            contract=contract.name,
+            status=status,
+            checked_at=now,
+            last_update=last,
+            warn_at=warn_at,
+            error_at=error_at,
+            description=description,
+            error=reading.error,
+            detail=detail,
+            duration_seconds=reading.duration_seconds,
+            learned_warn_after=_shorter(exp.warn_after, learned.warn_after),
+            learned_error_after=_shorter(exp.error_after, learned.error_after),
+        )
     # Built again rather than dataclasses.replace(): that costs more than the rest of
     # evaluate() together, which shows at 10,000 contracts.
     return Verdict(
@@ -110,10 +153,22 @@ def _plus(at: datetime, delta: timedelta) -> datetime:
         return END_OF_TIME
 
 
-def _hang_limit(exp: Expectation) -> timedelta:
-    limit = exp.error_after if exp.error_after is not None else exp.warn_after
-    assert limit is not None, "an expectation has warn_after or error_after"
-    return limit
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _shorter(a: timedelta | None, b: timedelta | None) -> timedelta | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _hang_limit(exp: Expectation, learned: Learned | None = None) -> timedelta | None:
+    """How long a run may stay unfinished: error_after, else warn_after; with `learn` and
+    no error_after, the learned U + slack (SPEC 13); None while still learning."""
+    if exp.error_after is not None:
+        return exp.error_after
+    if learned is not None and learned.error_after is not None:
+        return learned.error_after
+    return exp.warn_after
 
 
 def _running_since(reading: Reading, last: datetime | None) -> datetime | None:
@@ -264,6 +319,12 @@ def expectation_in_words(
         if exp.error_after is not None:
             levels.append(f"stale if nothing newer than {compact_duration(exp.error_after)}")
         words = ", ".join(levels)
+    if exp.learn is not None:
+        learned = (
+            f"learned from the last {compact_duration(exp.learn.window)} of updates "
+            "(the usual age at this time of week)"
+        )
+        words = f"{words}; {learned}, whichever comes first" if words else learned
 
     deadline = _next_deadline(exp, now, last_update)
     if deadline is None:

@@ -26,6 +26,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from monitor.core.durations import format_duration
+from monitor.core.models import Expectation, Status, Verdict
 
 WEEK = 7 * 86400.0
 DAY = 86400.0
@@ -39,14 +40,6 @@ _HORIZON = 60 * DAY
 _MAX_STEPS = 20_000
 
 Mode = Literal["weeks", "days", "learning"]
-
-
-@dataclass(frozen=True)
-class Learn:
-    """`learn:` on a contract: how much history to learn from, and whether to backfill."""
-
-    window: timedelta = DEFAULT_WINDOW
-    backfill: bool = True
 
 
 @dataclass(frozen=True)
@@ -180,7 +173,7 @@ def _deadline(profile: _Profile, last: float, now: float, share: float) -> float
     """When the limit at `share` of the slack is (or was) crossed without a new update.
 
     Crossed at `now`: the start of the present crossing, found walking back (5 minutes a
-    step, then by the minute, at most 3 days). Not crossed: the first moment ahead.
+    step, then finer down to the second; at most 3 days). Not crossed: the first moment ahead.
     Within a stretch where no period's inputs change, U never falls and the age rises at
     rate 1, so the crossing is no sooner than the present shortfall: step by it (at least
     a second), never past the end of the stretch, where U may drop.
@@ -188,7 +181,7 @@ def _deadline(profile: _Profile, last: float, now: float, share: float) -> float
     if _crossed(profile, last, share, now)[0] <= 0:
         t = now
         floor = max(last, now - 3 * DAY)
-        for step in (300.0, 60.0):
+        for step in (300.0, 60.0, 10.0, 1.0):
             while t - step >= floor and _crossed(profile, last, share, t - step)[0] <= 0:
                 t -= step
         return t
@@ -207,20 +200,21 @@ def _deadline(profile: _Profile, last: float, now: float, share: float) -> float
 
 
 def learn_limits(
-    history: Sequence[datetime],
+    history: Sequence[datetime | float],
     last_update: datetime | None,
     now: datetime,
     timezone: str = "UTC",
     window: timedelta = DEFAULT_WINDOW,
 ) -> Learned:
-    """What `history` (update times, any order) teaches at `now` (aware).
+    """What `history` (update times as aware datetimes or epoch seconds, any order)
+    teaches at `now` (aware).
 
     Updates after `now` are ignored (`--at` cuts the history there), as are those older
     than `window`; `last_update` counts as an update when it is not in the history yet.
     """
     now_s = now.timestamp()
     start = now_s - window.total_seconds()
-    times = {h.timestamp() for h in history}
+    times = {h if isinstance(h, float) else h.timestamp() for h in history}
     if last_update is not None:
         times.add(last_update.timestamp())
     u = tuple(sorted(s for s in times if start <= s <= now_s))
@@ -288,3 +282,84 @@ def _words(
         at = f"at {local:%H:%M} {label}"
         span = f"on the last {n} days{left_out}"
     return f"{at} the data was at most {most} old {span}; now {format_duration(age)} old"
+
+
+def _clock(when: datetime, now: datetime) -> str:
+    """`10:00 UTC` on the day of `now`, else `2026-11-25 10:00 UTC`."""
+    when = when.astimezone(UTC)
+    if when.date() == now.astimezone(UTC).date():
+        return f"{when:%H:%M} UTC"
+    return f"{when:%Y-%m-%d %H:%M} UTC"
+
+
+def describe_learned(
+    verdict: Verdict, exp: Expectation, learned: Learned, hung_since: datetime | None
+) -> str | None:
+    """The one-line description when the learned limits decide, else None (the fixed
+    limits, an error, a hung run or no data: evaluate's own words)."""
+    last = verdict.last_update
+    if verdict.status is Status.ERROR or hung_since is not None or last is None:
+        return None
+    now = verdict.checked_at
+    age = format_duration(now - last)
+    if learned.usual_age is None:
+        if exp.warn_after is not None or exp.error_after is not None:
+            return None
+        return f"fresh: updated {age} ago, still learning when it usually updates"
+    fixed = exp.warn_after is not None or exp.error_after is not None
+    learned_decides = (
+        not fixed
+        or (verdict.error_at is not None and verdict.error_at == learned.error_at)
+        or (verdict.error_at is None and verdict.warn_at == learned.warn_at)
+    )
+    if not learned_decides:
+        return None
+    usual = f"usually at most {format_duration(learned.usual_age)} at this time"
+    if verdict.status is Status.STALE:
+        return f"stale: {age} old, {usual}"
+    stale_at = f"stale at {_clock(verdict.error_at, now)}" if verdict.error_at else "no limit ahead"
+    if verdict.status is Status.WARN:
+        return f"warn: {age} old, {usual}; {stale_at}"
+    return f"fresh: updated {age} ago, {usual} ({stale_at})"
+
+
+def profile_in_words(
+    learned: Learned, history: Sequence[float], now: datetime, timezone: str = "UTC"
+) -> str:
+    """What `fresh explain` prints for a `learn` contract: the history learned from, period
+    by period (the largest age in the 30 minutes up to the same local time, and how many
+    updates that period held), the usual age now and the limits it gives. `history` is
+    in epoch seconds, as the state store keeps it."""
+    if learned.mode == "learning":
+        return learned.detail
+    zone = _zone(timezone) or UTC
+    since = learned.first_update
+    assert since is not None and learned.usual_age is not None and learned.slack is not None
+    unit = "week" if learned.mode == "weeks" else "day"
+    lines = [f"{learned.updates_seen} updates since {_when(since)}, by {unit}:"]
+    span = timedelta(days=7 if unit == "week" else 1)
+    ages = sorted(p.max_age for p in learned.periods)
+    dropped = ages[-1] if len(ages) >= 4 else None
+    for p in learned.periods:
+        end = p.at.timestamp()
+        held = sum(1 for h in history if end - span.total_seconds() < h <= end)
+        local = p.at.astimezone(zone)
+        mark = "  (the worst, left out)" if p.max_age == dropped else ""
+        if mark:
+            dropped = None  # only one period is left out
+        lines.append(
+            f"  {local:%a %Y-%m-%d %H:%M}: at most {format_duration(p.max_age)} old, "
+            f"{held} updates in the {unit} before{mark}"
+        )
+    usual = format_duration(learned.usual_age)
+    lines.append(
+        f"usual age now {usual}, slack {format_duration(learned.slack)}: warn at "
+        f"{format_duration(learned.warn_after or learned.usual_age)} of age, stale at "
+        f"{format_duration(learned.error_after or learned.usual_age)}"
+    )
+    for label, at in (("warn", learned.warn_at), ("stale", learned.error_at)):
+        if at is not None:
+            passed = " (passed)" if at <= now else ""
+            lines.append(f"{label} at {_when(at)}{passed} without a new update")
+    lines.append(learned.detail)
+    return "\n".join(lines)

@@ -127,13 +127,22 @@ Source = (
 
 
 @dataclass(frozen=True)
+class Learn:
+    """`learn:` (SPEC 13): limits learned from the contract's own update history."""
+
+    window: timedelta = timedelta(days=35)  # how much history to learn from
+    backfill: bool = True  # read past updates from the source on first use
+
+
+@dataclass(frozen=True)
 class Expectation:
-    """When data counts as late. At least one of warn_after / error_after is set."""
+    """When data counts as late: warn_after / error_after, `learn`, or both (first wins)."""
 
     warn_after: timedelta | None = None
     error_after: timedelta | None = None
     schedule: str | None = None  # cron, read in `timezone`
     timezone: str = "UTC"  # IANA name
+    learn: Learn | None = None
 
 
 DEFAULT_CHECK_EVERY = timedelta(minutes=5)  # a contract without `check_every`
@@ -199,6 +208,10 @@ class Verdict:
     error: str | None = None
     detail: str | None = None
     duration_seconds: float = 0.0
+    # With `learn`: the limits in force at `checked_at` (the learned ones, or the fixed
+    # ones where those come first); None while learning or without `learn`.
+    learned_warn_after: timedelta | None = None
+    learned_error_after: timedelta | None = None
 
     @property
     def age_seconds(self) -> float | None:

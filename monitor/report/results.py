@@ -78,7 +78,13 @@ def verdict_to_json(
 ) -> dict[str, Any]:
     """One entry of `results`, fields in SPEC order (the API serves the same object)."""
     age = verdict.age_seconds
-    return {
+    exp = contract.expectation
+    warn_after, error_after = exp.warn_after, exp.error_after
+    if exp.learn is not None:
+        # SPEC 13: the limits in force at checked_at (the fixed ones while learning).
+        warn_after = verdict.learned_warn_after or warn_after
+        error_after = verdict.learned_error_after or error_after
+    out = {
         "contract": contract.name,
         "status": verdict.status.value,
         "owner": contract.owner,
@@ -88,8 +94,8 @@ def verdict_to_json(
         "metadata": _jsonable(contract.metadata),
         "last_update": iso_z(verdict.last_update),
         "age_seconds": None if age is None else float(age),
-        "warn_after_seconds": _seconds(contract.expectation.warn_after),
-        "error_after_seconds": _seconds(contract.expectation.error_after),
+        "warn_after_seconds": _seconds(warn_after),
+        "error_after_seconds": _seconds(error_after),
         "deadline": iso_z(verdict.deadline),
         "error": verdict.error,
         "detail": verdict.detail,
@@ -97,6 +103,9 @@ def verdict_to_json(
         "origin": origin(contract),
         "maintenance_until": iso_z(maintenance_until),
     }
+    if exp.learn is not None:
+        out["learned"] = True  # only on learning contracts: other results keep their shape
+    return out
 
 
 def origin(contract: Contract) -> dict[str, Any]:

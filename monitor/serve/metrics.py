@@ -95,16 +95,21 @@ def render_contract_series(
             )
             heads[c.name] = head
         exp = c.expectation
+        v = states.get(c.name)
+        warn_after, error_after = exp.warn_after, exp.error_after
+        if exp.learn is not None and v is not None:
+            # SPEC 13: the learned limits at the last check, so a graph shows them move.
+            warn_after = v.learned_warn_after or warn_after
+            error_after = v.learned_error_after or error_after
         levels = [
             (lv, after)
-            for lv, after in (("warn", exp.warn_after), ("error", exp.error_after))
+            for lv, after in (("warn", warn_after), ("error", error_after))
             if after is not None
         ]
         for lv, after in levels:
             threshold.append(f'{head},level="{lv}"}} {_num(after.total_seconds())}\n')
         errs.append(f"{head}{rep}{_num(errors.get(c.name, 0))}\n")
         maint.append(f"{head}}} {'1.0' if c.name in maintenance else '0.0'}\n")
-        v = states.get(c.name)
         if v is None:
             continue  # not checked yet: no verdict to report
         if v.last_update is not None:

@@ -73,6 +73,8 @@ ReadFn = Callable[[list[Contract], datetime], Mapping[str, Reading]]
 EvaluateFn = Callable[[Contract, Reading, datetime], Verdict]
 SaveHook = Callable[[list[Any], datetime], None]
 Observer = Callable[[Contract, Reading | None, Verdict], None]
+# `learn` contracts (SPEC 13): the update history of each, given the batch's readings.
+HistoryFn = Callable[[list[Contract], Mapping[str, Reading], datetime], Mapping[str, Any]]
 
 
 @dataclass
@@ -107,8 +109,10 @@ class Scheduler:
         batch_key: Callable[[Contract], str] | None = None,
         max_batch: int = MAX_BATCH,
         claim: Callable[[list[Contract], datetime], list[Contract]] | None = None,
+        history: HistoryFn | None = None,
     ) -> None:
         self.clock = clock
+        self._history = history
         self._claim = claim  # replicas: the lease filter (monitor/serve/leases.py)
         self._read = read
         self._evaluate = evaluate
@@ -309,11 +313,15 @@ class Scheduler:
             message = f"{type(exc).__name__}: {exc}"
             readings = {c.name: Reading(contract=c.name, error=message) for c in contracts}
         now = self.clock.now()  # judge at the time the data was seen, never before a deadline
+        histories = self._histories(contracts, readings, now)
         verdicts = []
         for c in contracts:
             reading = readings.get(c.name) or Reading(c.name, error="no reading returned")
             try:
-                verdict = self._evaluate(c, reading, now)
+                if c.name in histories:
+                    verdict = self._evaluate(c, reading, now, histories[c.name])  # type: ignore[call-arg]
+                else:
+                    verdict = self._evaluate(c, reading, now)
             except Exception as exc:
                 log.warning(
                     "evaluation raised",
@@ -325,6 +333,22 @@ class Scheduler:
                 self._observe(c, reading, verdict)
             verdicts.append(verdict)
         return verdicts, raised
+
+    def _histories(
+        self, contracts: list[Contract], readings: Mapping[str, Reading], now: datetime
+    ) -> Mapping[str, Any]:
+        """The learned history of the batch's `learn` contracts; {} when none or it failed
+        (they then judge as still learning, and the failure is logged)."""
+        if self._history is None or not any(c.expectation.learn for c in contracts):
+            return {}
+        try:
+            return self._history(contracts, readings, now)
+        except Exception as exc:
+            log.warning(
+                "learned history failed",
+                extra={"event": "history_failed", "error": str(exc)},
+            )
+            return {}
 
     def _save(self, verdicts: list[Verdict], now: datetime, bulk: bool = False) -> None:
         """In the store thread: record verdicts, then hand the changes to the hook."""

@@ -147,6 +147,7 @@ class Service:
             prune=self._prune,
             batch_key=batch_key,
             claim=self.leases.claim if self.leases else None,
+            history=self._history,
         )
         SECRETS.set(secrets_of(project.settings))
 
@@ -181,6 +182,18 @@ class Service:
             contracts, self.project.settings, now, store=self.store
         )
         return readings
+
+    def _history(
+        self, contracts: list[Contract], readings: Mapping[str, Reading], now: datetime
+    ) -> Mapping[str, list[float]]:
+        """The learned history of `learn` contracts (SPEC 13), cached in the state store and
+        surviving restarts; a failed backfill is logged and retried at the next check."""
+        from monitor.sources.learn_history import histories
+
+        found, problems = histories(self.store, contracts, readings, self.project.settings, now)
+        for name, why in problems.items():
+            log.warning(why, extra={"event": "backfill_failed", "contract": name})
+        return found
 
     def _observe(self, contract: Contract, reading: Reading | None, verdict: Verdict) -> None:
         if reading is not None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.core.models import Contract, Verdict
-from monitor.store import pings, recent, states
+from monitor.store import learned, pings, recent, states
 from monitor.store.core import Database
 from monitor.store.records import (
     HeartbeatState,
@@ -99,3 +99,29 @@ class Store(Database):
     def pings(self, name: str, limit: int = 50) -> list[Ping]:
         """Recent pings of one contract, newest first."""
         return pings.recent_pings(self, name, limit)
+
+    # --- learned expectations (monitor/store/learned.py) ---------------------------------
+
+    def learned_updates(
+        self, names: Sequence[str], since: datetime, until: datetime
+    ) -> dict[str, list[float]]:
+        """Kept update times (epoch seconds) of each named contract in [since, until],
+        oldest first."""
+        return learned.updates(self, names, since, until)
+
+    def learn_coverage(self, names: Sequence[str]) -> dict[str, datetime]:
+        """Up to when a backfill from the source covers each named contract."""
+        return learned.coverage(self, names)
+
+    def add_learned(
+        self,
+        found: Mapping[str, Sequence[float]],
+        covered: Mapping[str, datetime] | None = None,
+    ) -> int:
+        """Keep update times (epoch seconds, at most one per 5 minutes) and move coverage
+        markers forward."""
+        return learned.add(self, found, covered)
+
+    def prune_learned(self, keep_after: Mapping[str, datetime]) -> int:
+        """Drop each named contract's updates before its cutoff."""
+        return learned.prune(self, keep_after)

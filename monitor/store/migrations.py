@@ -295,3 +295,25 @@ def _slack_messages(conn: Connection) -> None:
         sa.Column("message_id", sa.Integer, nullable=False),
     )
     md.create_all(conn)
+
+
+@migration(6, "learn: learned_updates, learn_coverage; contract_state learned limits")
+def _learned(conn: Connection) -> None:
+    md = sa.MetaData()
+    ts = UTCDateTime
+    sa.Table(
+        "learned_updates",
+        md,
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("bucket", sa.BigInteger, primary_key=True),
+        sa.Column("at", sa.Float, nullable=False),
+    )
+    sa.Table(
+        "learn_coverage",
+        md,
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("covered_until", ts, nullable=False),
+    )
+    md.create_all(conn)
+    for column in ("learned_warn FLOAT", "learned_error FLOAT"):
+        conn.execute(sa.text(f"ALTER TABLE contract_state ADD COLUMN {column}"))

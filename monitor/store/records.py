@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from monitor.core.models import Status, Verdict
@@ -31,6 +31,8 @@ class StoredState:
     next_check_at: datetime | None
     status_since: datetime  # when the current status began
     seq: int  # number of status changes so far; the compare-and-set guard
+    learned_warn_after: timedelta | None = None  # `learn` contracts: limits at checked_at
+    learned_error_after: timedelta | None = None
 
     def to_verdict(self) -> Verdict:
         """The verdict this state was saved from."""

@@ -67,6 +67,9 @@ contract_state = sa.Table(
     sa.Column("status_since", UTCDateTime, nullable=False),
     sa.Column("seq", sa.Integer, nullable=False, server_default="0"),
     sa.Column("history_at", UTCDateTime),  # checked_at of the newest history row
+    # `learn` contracts (SPEC 13, migration 5): the limits in force at checked_at, seconds
+    sa.Column("learned_warn", sa.Float),
+    sa.Column("learned_error", sa.Float),
 )
 
 history = sa.Table(
@@ -234,4 +237,22 @@ slack_alerts = sa.Table(
     sa.Column("contract", sa.String(255), primary_key=True),
     sa.Column("episode", sa.Integer, primary_key=True),
     sa.Column("message_id", sa.Integer, nullable=False),
+)
+
+# Learned expectations (SPEC 13; migration 6): update times per contract, at most one per
+# 5-minute bucket, and up to when a backfill from the source covers each contract.
+learned_updates = sa.Table(
+    "learned_updates",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("bucket", sa.BigInteger, primary_key=True),  # epoch seconds // 300
+    # epoch seconds: 100,000s of rows are read per check, and a float needs no parsing
+    sa.Column("at", sa.Float, nullable=False),
+)
+
+learn_coverage = sa.Table(
+    "learn_coverage",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("covered_until", UTCDateTime, nullable=False),
 )

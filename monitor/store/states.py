@@ -97,6 +97,8 @@ _STATE_COLUMNS = (
     "status_since",
     "seq",
     "history_at",
+    "learned_warn",
+    "learned_error",
 )
 _CAS_UPDATE = (
     contract_state.update()
@@ -148,6 +150,8 @@ def _save_one(
         "p_description": verdict.description,
         "p_duration": verdict.duration_seconds,
         "p_next_check_at": next_check_at(verdict, every, now),
+        "p_learned_warn": _secs(verdict.learned_warn_after),
+        "p_learned_error": _secs(verdict.learned_error_after),
     }
     if row is None:
         params.update(p_status_since=verdict.checked_at, p_seq=1, p_history_at=verdict.checked_at)
@@ -215,7 +219,17 @@ def _to_state(row: Row[Any]) -> StoredState:
         next_check_at=row.next_check_at,
         status_since=row.status_since,
         seq=int(row.seq),
+        learned_warn_after=_delta(row.learned_warn),
+        learned_error_after=_delta(row.learned_error),
     )
+
+
+def _secs(delta: timedelta | None) -> float | None:
+    return None if delta is None else delta.total_seconds()
+
+
+def _delta(seconds: float | None) -> timedelta | None:
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def all_states(store: Database) -> dict[str, StoredState]:

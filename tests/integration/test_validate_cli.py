@@ -55,7 +55,7 @@ def _write(root: Path, fresh: str, checks: str) -> None:
 
 
 EXPECTED_BROKEN = [
-    "checks/shop.yml:2:5: an expectation is required: give warn_after and/or error_after",
+    "checks/shop.yml:2:5: an expectation is required: give warn_after and/or error_after, or learn",
     "checks/shop.yml:4:5: table: duckdb keeps no last-modified time for tables: add `column:` "
     "(the column whose newest value is the last update)",
     "checks/shop.yml:5:5: unknown key 'warn_afer' (did you mean 'warn_after'?)",

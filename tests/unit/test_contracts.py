@@ -394,7 +394,7 @@ PROBLEM_CASES = [
     pytest.param(
         "name: t\nowner: o\nheartbeat: {}\n",
         [
-        "checks/a.yml:2:5: an expectation is required: give warn_after and/or error_after"
+        "checks/a.yml:2:5: an expectation is required: give warn_after and/or error_after, or learn"
     ],
         id="an_expectation_is_required",
     ),

@@ -124,21 +124,54 @@ def run_checks(
     """Read every contract and judge it at `now`, in declaration order; with `as_of`
     (`--at`), every source is read as it stood then."""
     readings = _read(contracts, settings, now, as_of)
+    histories = _histories(contracts, settings, readings, now)
     results = []
     for c in contracts:
         reading = readings.get(c.name) or Reading(c.name, error="the source was not read")
-        results.append(Result(c, _judge(evaluate, c, reading, now)))
+        results.append(Result(c, _judge(evaluate, c, reading, now, histories.get(c.name, ()))))
     return results
 
 
+def _histories(
+    contracts: Sequence[Contract], settings: Any, readings: dict[str, Reading], now: datetime
+) -> dict[str, list[float]]:
+    """The learned history of each `learn` contract (SPEC 13), from the state store's cache,
+    filled from the sources and the readings just taken. A store that cannot be opened
+    makes those contracts `error` (their history lives there)."""
+    from monitor.sources.learn_history import histories, learners
+
+    learning = learners(contracts)
+    if not learning:
+        return {}
+    try:
+        from monitor.store import Store
+
+        with Store.from_settings(settings) as store:
+            found, problems = histories(store, learning, readings, settings, now)
+    except Exception as exc:
+        why = f"the state store could not be opened for the learned history: {exc}"
+        for c in learning:
+            readings[c.name] = Reading(c.name, error=why)
+        return {}
+    for name, why in problems.items():
+        old = readings.get(name)
+        if old is not None and old.error is None:
+            detail = f"{old.detail}; {why}" if old.detail else why
+            readings[name] = Reading(
+                name, old.last_update, None, detail, old.started_at, old.duration_seconds
+            )
+    return found
+
+
 def _judge(
-    evaluate: Callable[[Contract, Reading, datetime], Verdict],
+    evaluate: Callable[[Contract, Reading, datetime, Sequence[float]], Verdict],
     contract: Contract,
     reading: Reading,
     now: datetime,
+    history: Sequence[float] = (),
 ) -> Verdict:
     try:
-        return evaluate(contract, reading, now)
+        return evaluate(contract, reading, now, history)
     except Exception as exc:  # one broken contract must not hide the report of the others
         why = f"could not evaluate: {exc}"
         return error_verdict(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -35,8 +37,33 @@ def explain_command(name: str, config: Path | None, checks: Path | None) -> int:
     typer.echo(_indent(reads))
     typer.echo("")
     typer.echo("Expects:")
-    typer.echo(_indent(expectation_in_words(contract, SystemClock().now())))
+    now = SystemClock().now()
+    typer.echo(_indent(expectation_in_words(contract, now)))
+    if contract.expectation.learn is not None:
+        typer.echo("")
+        typer.echo("Learned:")
+        typer.echo(_indent(learned_in_words(contract, project.settings, now)))
     return 0
+
+
+def learned_in_words(contract: Contract, settings: Any, now: datetime) -> str:
+    """The learned profile from the state store's cached history (SPEC 13); reads nothing
+    from the warehouse."""
+    from monitor.core.learn import learn_limits, profile_in_words
+    from monitor.store import Store
+
+    learn = contract.expectation.learn
+    assert learn is not None
+    try:
+        with Store.from_settings(settings) as store:
+            history = store.learned_updates([contract.name], now - learn.window, now)
+    except Exception as exc:
+        return f"(cannot read the learned history: {exc})"
+    seen = history.get(contract.name, [])
+    tz = contract.expectation.timezone
+    last = datetime.fromtimestamp(seen[-1], UTC) if seen else None
+    learned = learn_limits(seen, last, now, tz, learn.window)
+    return profile_in_words(learned, seen, now, tz)
 
 
 def unknown_contract_message(name: str, known: list[str]) -> str:

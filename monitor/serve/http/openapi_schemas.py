@@ -37,6 +37,8 @@ def schemas() -> dict[str, Any]:
         },
     }
     result["required"] = list(result["properties"])  # every field is always there
+    # Only on `learn` contracts (SPEC 13), whose limits above are then the learned ones.
+    result["properties"]["learned"] = {"type": "boolean", "const": True}
     history = {
         "type": "object",
         "required": ["checked_at", "status", "last_update", "error", "detail"],

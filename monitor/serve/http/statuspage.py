@@ -88,12 +88,14 @@ def age_text(row: Mapping[str, Any], now: datetime) -> str:
 
 
 def limit_text(row: Mapping[str, Any]) -> str:
-    """The limits as written: "warn 20m · stale 1h"."""
-    parts = []
+    """The limits as written: "warn 20m · stale 1h"; learned ones say so (SPEC 13)."""
+    parts = ["learned"] if row.get("learned") else []
     if row.get("warn_after_seconds") is not None:
         parts.append(f"warn {format_duration(row['warn_after_seconds'])}")
     if row.get("error_after_seconds") is not None:
         parts.append(f"stale {format_duration(row['error_after_seconds'])}")
+    if parts == ["learned"]:
+        return "learning"
     return " · ".join(parts)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -378,7 +379,12 @@ def main() -> None:
     ap.add_argument("--drain", type=float, default=900.0, help="seconds the drain may take")
     ap.add_argument("--logs", help="copy the replicas' logs into this directory at the end")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the servers and replicas too
     sys.exit(run(args))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -12,7 +12,14 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from monitor.config.fields import SOURCES, Reader, Warehouses, unknown_keys
+from monitor.config.fields import (
+    LAKE_SOURCES,
+    LAKE_WAREHOUSE,
+    SOURCES,
+    Reader,
+    Warehouses,
+    unknown_keys,
+)
 from monitor.config.settings import SEVERITIES, check_timezone, did_you_mean
 from monitor.config.source_specs import read_source
 from monitor.config.yamlpos import YList, YMap
@@ -164,7 +171,12 @@ def _contract(
             r.error(m.val_pos("metadata"), f"metadata: expected a mapping in {label}")
 
     warehouse = r.text("warehouse")
-    if warehouse is not None and wh.known and warehouse not in wh.urls:
+    lake = any(k in item for k in LAKE_SOURCES)
+    if lake:
+        # Table formats are read from their own logs, not through a warehouse: `warehouse`
+        # is only the label their series carry (`lake` unless set, SPEC 14).
+        warehouse = warehouse or LAKE_WAREHOUSE
+    elif warehouse is not None and wh.known and warehouse not in wh.urls:
         r.error(
             r.pos("warehouse"),
             f"warehouse: unknown warehouse {warehouse!r}"

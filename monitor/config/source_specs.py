@@ -1,5 +1,5 @@
 """The source part of a contract in checks/*.yml: which of table / query / files / run_log /
-heartbeat it reads, validated without connecting (contracts.py holds the rest of a contract,
+heartbeat / delta it reads, validated without connecting (contracts.py holds the rest of a contract,
 fields.py the reader both use)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from monitor.config.fields import SOURCES, Reader, Warehouses, guard, unknown_ke
 from monitor.config.settings import did_you_mean
 from monitor.config.yamlpos import YMap
 from monitor.core.models import (
+    DeltaSource,
     FilesSource,
     HeartbeatSource,
     QuerySource,
@@ -50,7 +51,7 @@ METADATA_SCHEMES = ("mysql", "mariadb", "snowflake", "bigquery")
 
 
 def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | None:
-    """The one source of a contract (table, query, files, run_log or heartbeat), or None
+    """The one source of a contract (table, query, files, run_log, heartbeat, delta…), or None
     with the problems recorded on `r`."""
     found = [k for k in SOURCES if k in r.c]
     if len(found) != 1:
@@ -116,6 +117,11 @@ def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | No
         if glob is None or not r.ok:
             return None
         return FilesSource(glob=glob, column=column, column_format=fmt)  # type: ignore[arg-type]
+    if kind == "delta":
+        path = r.text("delta")
+        if path is not None and not path.strip():
+            r.error(r.pos("delta"), "delta: must be a table's folder or s3:// URL")
+        return DeltaSource(path=path.strip()) if path is not None and r.ok else None
     if kind == "heartbeat":
         value = r.c["heartbeat"]
         if isinstance(value, YMap) and value:

@@ -118,8 +118,22 @@ class OpenLineageSource:
     kind: Literal["openlineage"] = "openlineage"
 
 
+@dataclass(frozen=True)
+class DeltaSource:
+    """`delta`: a Delta Lake table (local path or s3://); its newest data-changing commit."""
+
+    path: str
+    kind: Literal["delta"] = "delta"
+
+
 Source = (
-    TableSource | QuerySource | FilesSource | RunLogSource | HeartbeatSource | OpenLineageSource
+    TableSource
+    | QuerySource
+    | FilesSource
+    | RunLogSource
+    | HeartbeatSource
+    | OpenLineageSource
+    | DeltaSource
 )
 
 
@@ -171,7 +185,7 @@ class Contract:
 
     @property
     def kind(self) -> str:
-        """The source kind: table, query, files, run_log or heartbeat."""
+        """The source kind: table, query, files, run_log, heartbeat, openlineage, delta…"""
         return self.source.kind
 
 

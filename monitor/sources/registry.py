@@ -16,6 +16,7 @@ from typing import Protocol, assert_never
 
 from monitor.core.models import (
     Contract,
+    DeltaSource,
     FilesSource,
     HeartbeatSource,
     OpenLineageSource,
@@ -99,12 +100,20 @@ def _openlineage() -> Reader:
     return reader
 
 
+def _delta() -> Reader:
+    # Imported on first use: delta-rs and pyarrow load only when a delta contract is read.
+    from monitor.sources.lake import delta
+
+    return delta
+
+
 SQL = Kind("sql", "table/query", _sql, _always)
 METADATA = Kind("metadata", "table (metadata)", _metadata, _always)
 FILES = Kind("files", "files", _files, _never)
 RUN_LOG = Kind("run_log", "run_log", _run_log, _in_a_table)
 HEARTBEAT = Kind("heartbeat", "heartbeat", _heartbeat, _never)
 OPENLINEAGE = Kind("openlineage", "openlineage", _openlineage, _never)
+DELTA = Kind("delta", "delta", _delta, _never)
 
 
 def kind_of(contract: Contract) -> Kind:
@@ -124,5 +133,7 @@ def kind_of(contract: Contract) -> Kind:
             return HEARTBEAT
         case OpenLineageSource():
             return OPENLINEAGE
+        case DeltaSource():
+            return DELTA
         case _:
             assert_never(src)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,7 @@ from monitor.sources.files import reader as files
 from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 
-moto_server = pytest.importorskip("moto.server", reason="SKIPPED LOUDLY: moto[s3] not installed")
-boto3 = pytest.importorskip("boto3")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A real S3-compatible HTTP endpoint on a free port for this module."""
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    """A boto3 client; fresh finds the endpoint the way users point it at MinIO."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    # Never read the developer's own ~/.aws files.
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    return boto3.client("s3")
+pytest.importorskip("moto.server", reason="SKIPPED LOUDLY: moto[s3] not installed")
 
 
 def bucket(s3: Any, name: str) -> str:

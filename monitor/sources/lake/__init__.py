@@ -1,0 +1,1 @@
+"""Table formats read from their own metadata: Delta Lake (`delta:`) and Iceberg (`iceberg:`)."""

@@ -44,6 +44,7 @@ CONTRACT_KEYS = (
     "metadata",
     "warehouse",
     *SOURCES,
+    "catalog",
     "column",
     "where",
     "column_format",

@@ -16,7 +16,7 @@ from monitor.config.yamlpos import Pos, YList, YMap
 from monitor.core.durations import parse_duration
 from monitor.core.errors import Problem
 
-SOURCES = ("table", "query", "files", "run_log", "heartbeat", "openlineage", "delta")
+SOURCES = ("table", "query", "files", "run_log", "heartbeat", "openlineage", "delta", "iceberg")
 # Table formats read from their own logs, not through a warehouse (SPEC 14).
 LAKE_SOURCES = ("delta", "iceberg")
 LAKE_WAREHOUSE = "lake"

@@ -28,7 +28,7 @@ from monitor.config.reading import bad_link, link_problem, read_text
 from monitor.config.settings import ItemError, Settings, did_you_mean
 from monitor.config.yamlpos import Pos, YList, YMap
 from monitor.core.errors import ConfigError, Problem
-from monitor.core.models import Contract, Location
+from monitor.core.models import Contract, IcebergSource, Location
 
 CONFIG_NAME = "fresh.yml"
 CHECKS_DIR = "checks"
@@ -109,6 +109,8 @@ def _load(
         imported = tuple(files)
     if settings and owners_declared:
         problems.extend(_owner_warnings(settings, contracts))
+    if settings:
+        problems.extend(_catalog_problems(settings, contracts))
     if settings is None or any(not p.warning for p in problems):
         raise ConfigError(problems)
     warnings = tuple(sorted(p for p in problems if p.warning))
@@ -371,6 +373,25 @@ def _load_checks(
         problems.extend(Problem(display, p.pos.line, p.pos.col, p.message) for p in yproblems)
         found.extend(contracts_mod.parse_file(display, data, wh, problems, names))
     return found
+
+
+def _catalog_problems(settings: Settings, contracts: list[Contract]) -> list[Problem]:
+    """An `iceberg` contract naming a catalog fresh.yml does not declare cannot be read."""
+    out = []
+    for c in contracts:
+        if isinstance(c.source, IcebergSource) and c.source.catalog not in settings.catalogs:
+            loc = c.location
+            out.append(
+                Problem(
+                    loc.path if loc else "?",
+                    loc.line if loc else 1,
+                    loc.col if loc else 1,
+                    f"catalog: unknown catalog {c.source.catalog!r}"
+                    f"{did_you_mean(c.source.catalog, settings.catalogs)} (declare it under "
+                    "catalogs: in fresh.yml)",
+                )
+            )
+    return out
 
 
 def _owner_warnings(settings: Settings, contracts: list[Contract]) -> list[Problem]:

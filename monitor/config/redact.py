@@ -168,6 +168,11 @@ def url_secrets(url: str) -> set[str]:
     return {s for s in out if s}
 
 
+# Iceberg catalog properties whose value is a secret (`credential`, `token`,
+# `s3.secret-access-key`, `s3.session-token`, `hive.kerberos…` passwords).
+_SECRET_PROPERTY = re.compile(r"(?i)(secret|password|token|credential)")
+
+
 def secrets_of(settings: Settings) -> set[str]:
     """Every secret in the configuration: URL passwords, notify tokens, ping token, auth."""
     urls: list[str] = [w.url for w in settings.warehouses.values()]
@@ -180,6 +185,12 @@ def secrets_of(settings: Settings) -> set[str]:
     out: set[str] = set()
     for u in urls:
         out |= url_secrets(u)
+    for catalog in settings.catalogs.values():
+        for key, value in catalog.properties().items():
+            if _SECRET_PROPERTY.search(key):
+                out.add(value)
+            elif "://" in value:
+                out |= url_secrets(value)
     if settings.server.ping_token:
         out.add(settings.server.ping_token)
     if settings.server.auth is not None and settings.server.auth.password:

@@ -145,6 +145,30 @@ class Warehouse(_Model):
         return check_timezone(name)
 
 
+def _property(value: Any) -> str:
+    # pyiceberg takes every catalog property as text; YAML reads `true` and `8` as others.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Catalog(BaseModel):
+    """One Iceberg catalog (SPEC 14): pyiceberg's properties (`type`, `uri`, `warehouse`…)
+    passed through as written, plus `timeout` for each round's reads of it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str | None = None
+    timeout: Duration = timedelta(seconds=30)
+
+    def properties(self) -> dict[str, str]:
+        """The properties handed to pyiceberg's `load_catalog` (all but `timeout`)."""
+        props = {k: _property(v) for k, v in (self.model_extra or {}).items()}
+        if self.type is not None:
+            props["type"] = self.type
+        return props
+
+
 class State(_Model):
     """The state store: history, alert state, outbox, silences, pings, leases."""
 
@@ -380,6 +404,7 @@ class Settings(_Model):
     warehouses: dict[str, Warehouse] = Field(
         default_factory=lambda: {"main": Warehouse(url="duckdb:///warehouse.duckdb")}
     )
+    catalogs: dict[str, Catalog] = Field(default_factory=dict)
     state: State = State()
     owners: dict[str, Owner] = Field(default_factory=dict)
     alerts: Alerts = Alerts()

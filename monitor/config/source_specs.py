@@ -14,6 +14,7 @@ from monitor.core.models import (
     DeltaSource,
     FilesSource,
     HeartbeatSource,
+    IcebergSource,
     QuerySource,
     RunLogSource,
     Source,
@@ -72,6 +73,8 @@ def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | No
                 r.c.key_pos(key),
                 f"{key}: not used with {kind} (only with {' or '.join(allowed_in)})",
             )
+    if "catalog" in r.c and kind != "iceberg":
+        r.error(r.c.key_pos("catalog"), f"catalog: not used with {kind} (only with iceberg)")
     url = wh.urls.get(warehouse) if warehouse else None
     dialect = sqlguard.dialect_for_url(url) if url else ""
 
@@ -122,6 +125,8 @@ def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | No
         if path is not None and not path.strip():
             r.error(r.pos("delta"), "delta: must be a table's folder or s3:// URL")
         return DeltaSource(path=path.strip()) if path is not None and r.ok else None
+    if kind == "iceberg":
+        return _iceberg(r)
     if kind == "heartbeat":
         value = r.c["heartbeat"]
         if isinstance(value, YMap) and value:
@@ -135,6 +140,23 @@ def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | No
 
         return read_openlineage(r)
     return _run_log(r)
+
+
+def _iceberg(r: Reader) -> IcebergSource | None:
+    table = r.text("iceberg")
+    if table is not None and (
+        len(table.split(".")) < 2 or not all(p.strip() for p in table.split("."))
+    ):
+        r.error(r.pos("iceberg"), f"iceberg: {table!r} is not NAMESPACE.TABLE")
+    catalog = r.text("catalog")
+    if catalog is None:
+        r.error(
+            r.c.key_pos("iceberg"),
+            "iceberg: needs catalog: NAME (one of catalogs: in fresh.yml)",
+        )
+    if table is None or catalog is None or not r.ok:
+        return None
+    return IcebergSource(table=table, catalog=catalog)
 
 
 def _run_log(r: Reader) -> RunLogSource | None:

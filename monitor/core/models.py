@@ -126,6 +126,15 @@ class DeltaSource:
     kind: Literal["delta"] = "delta"
 
 
+@dataclass(frozen=True)
+class IcebergSource:
+    """`iceberg: NAMESPACE.TABLE` with `catalog:`: its newest snapshot that changed data."""
+
+    table: str
+    catalog: str
+    kind: Literal["iceberg"] = "iceberg"
+
+
 Source = (
     TableSource
     | QuerySource
@@ -134,6 +143,7 @@ Source = (
     | HeartbeatSource
     | OpenLineageSource
     | DeltaSource
+    | IcebergSource
 )
 
 

@@ -170,6 +170,9 @@ def _group(contracts: Sequence[Contract], settings: Settings) -> list[_Group]:
             wh = settings.warehouses.get(warehouse or contract.warehouse)
             timeout = wh.timeout.total_seconds() if wh is not None else 30.0
             groups[key] = _Group(kind, warehouse, [], timeout + _GRACE_SECONDS)
+        own = kind.timeout(contract, settings)
+        if own is not None:  # e.g. an Iceberg catalog's: the longest of the batch
+            groups[key].limit = max(groups[key].limit, own + _GRACE_SECONDS)
         groups[key].contracts.append(contract)
         groups[key].pending.add(contract.name)
     return list(groups.values())

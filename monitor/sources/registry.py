@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, assert_never
 
+from monitor.config.settings import Settings
 from monitor.core.models import (
     Contract,
     DeltaSource,
     FilesSource,
     HeartbeatSource,
+    IcebergSource,
     OpenLineageSource,
     QuerySource,
     Reading,
@@ -44,6 +46,8 @@ class Kind:
     name: str  # as messages name it
     load: Callable[[], Reader]  # ImportError: the kind cannot run here ("not available")
     by_warehouse: Callable[[Contract], bool]  # read in one batch per warehouse?
+    # Seconds its batch may go without progress, when not the warehouse `timeout`.
+    timeout: Callable[[Contract, Settings], float | None] = lambda c, s: None
 
 
 def _always(contract: Contract) -> bool:
@@ -107,6 +111,19 @@ def _delta() -> Reader:
     return delta
 
 
+def _iceberg() -> Reader:
+    from monitor.sources.lake import iceberg
+
+    return iceberg
+
+
+def _catalog_timeout(contract: Contract, settings: Settings) -> float | None:
+    # The reader waits for each catalog its own `timeout`; the watchdog must not cut first.
+    src = contract.source
+    catalog = settings.catalogs.get(src.catalog) if isinstance(src, IcebergSource) else None
+    return catalog.timeout.total_seconds() if catalog is not None else None
+
+
 SQL = Kind("sql", "table/query", _sql, _always)
 METADATA = Kind("metadata", "table (metadata)", _metadata, _always)
 FILES = Kind("files", "files", _files, _never)
@@ -114,6 +131,7 @@ RUN_LOG = Kind("run_log", "run_log", _run_log, _in_a_table)
 HEARTBEAT = Kind("heartbeat", "heartbeat", _heartbeat, _never)
 OPENLINEAGE = Kind("openlineage", "openlineage", _openlineage, _never)
 DELTA = Kind("delta", "delta", _delta, _never)
+ICEBERG = Kind("iceberg", "iceberg", _iceberg, _never, _catalog_timeout)
 
 
 def kind_of(contract: Contract) -> Kind:
@@ -135,5 +153,7 @@ def kind_of(contract: Contract) -> Kind:
             return OPENLINEAGE
         case DeltaSource():
             return DELTA
+        case IcebergSource():
+            return ICEBERG
         case _:
             assert_never(src)

@@ -414,7 +414,7 @@ PROBLEM_CASES = [
         "name: t\nowner: o\nwarn_after: 1h\n",
         [
         "checks/a.yml:2:5: no source: give one of table, query, files, run_log, heartbeat, "
-        "openlineage, delta"
+        "openlineage, delta, iceberg"
     ],
         id="no_source_lists_the_choices",
     ),

@@ -39,3 +39,60 @@ def test_an_empty_delta_path_is_refused_with_its_position(tmp_path: Path) -> Non
         tmp_path, None, {"a.yml": one_contract('name: a\nowner: ops\ndelta: " "\nerror_after: 1h')}
     )
     assert out == ["checks/a.yml:4:12: delta: must be a table's folder or s3:// URL"], out
+
+
+ICEBERG_FRESH = """
+catalogs:
+  prod:
+    type: rest
+    uri: https://catalog.example.com/api
+    credential: ${ICE_CRED}
+    warehouse: analytics
+    timeout: 10s
+"""
+
+
+def test_catalogs_pass_pyiceberg_properties_through_and_mask_their_secrets(
+    tmp_path: Path,
+) -> None:
+    from monitor.config.redact import secrets_of
+    from monitor.core.models import IcebergSource
+
+    checks = (
+        "contracts:\n"
+        "  - {name: a, owner: ops, iceberg: sales.orders, catalog: prod, error_after: 1h}\n"
+    )
+    project = load(tmp_path, ICEBERG_FRESH, {"l.yml": checks}, env={"ICE_CRED": "id:very-secret"})
+    [c] = project.contracts
+    assert (c.source, c.warehouse) == (IcebergSource("sales.orders", "prod"), "lake")
+    cat = project.settings.catalogs["prod"]
+    assert cat.timeout.total_seconds() == 10
+    assert cat.properties() == {
+        "type": "rest",
+        "uri": "https://catalog.example.com/api",
+        "credential": "id:very-secret",
+        "warehouse": "analytics",
+    }
+    assert "id:very-secret" in secrets_of(project.settings)
+
+
+def test_iceberg_contract_problems_name_file_line_and_key(tmp_path: Path) -> None:
+    checks = """\
+    contracts:
+      - {name: a, owner: ops, iceberg: sales.orders, catalog: nope, error_after: 1h}
+      - {name: b, owner: ops, iceberg: orders, catalog: prod, error_after: 1h}
+      - {name: c, owner: ops, iceberg: sales.orders, error_after: 1h}
+      - {name: d, owner: ops, files: x/*.csv, catalog: prod, error_after: 1h}
+    """
+    out = problems(tmp_path, ICEBERG_FRESH, {"l.yml": checks}, env={"ICE_CRED": "x"})
+    assert "checks/l.yml:3:36: iceberg: 'orders' is not NAMESPACE.TABLE" in out, out
+    assert any(
+        p.startswith("checks/l.yml:4:") and "iceberg: needs catalog: NAME" in p for p in out
+    ), out
+    assert any(
+        p.startswith("checks/l.yml:5:") and "catalog: not used with files (only with iceberg)" in p
+        for p in out
+    ), out
+    assert any(
+        p.startswith("checks/l.yml:2:") and "catalog: unknown catalog 'nope'" in p for p in out
+    ), out

@@ -133,6 +133,9 @@ class Warehouse(_Model):
     timezone: str = "UTC"  # how naive timestamps are read
     timeout: Duration = timedelta(seconds=30)
     max_connections: int = Field(default=4, ge=1, le=64)
+    # Tags every session (SPEC 14): PostgreSQL application_name, Snowflake QUERY_TAG, a
+    # leading `/* tag */` comment elsewhere, so the warehouse's own history shows fresh.
+    query_tag: str = Field(default="fresh", max_length=64, pattern=r"^[A-Za-z0-9_.:@ -]*$")
 
     @field_validator("url")
     @classmethod

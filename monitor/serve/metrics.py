@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from monitor.core.labels import BASE_LABELS, label_name, label_value
 from monitor.core.models import Contract, Status, Verdict
 from monitor.serve.scheduler import release_memory
+from monitor.sources import cost
 
 __all__ = ["BASE_LABELS", "CONTENT_TYPE", "ServiceMetrics", "label_name", "label_value"]
 
@@ -311,6 +312,14 @@ class _ProcessState(Collector):
             )
             outbox.add_metric([r], float(size))
             yield outbox
+        sent = CounterMetricFamily(
+            "fresh_warehouse_statements",
+            "Statements sent to each warehouse, session set-up included (what fresh costs).",
+            labels=["warehouse", "replica"],
+        )
+        for warehouse, n in sorted(cost.statements().items()):
+            sent.add_metric([warehouse, r], float(n))
+        yield sent
         info = GaugeMetricFamily("fresh_build_info", "Always 1.", labels=["version", "replica"])
         info.add_metric([m.version, r], 1.0)
         yield info

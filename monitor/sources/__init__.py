@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitor.config.redact import scrub, secrets_of
@@ -23,6 +23,7 @@ from monitor.core.models import Contract, Reading
 from monitor.sources.asof import too_new
 from monitor.sources.base import ReadContext, describe, error_reading
 from monitor.sources.registry import Kind, kind_of
+from monitor.sources.sharing import dedupe
 
 __all__ = ["ReadContext", "explain_contract", "kind_of", "read_contracts"]
 
@@ -150,8 +151,10 @@ def _run_group(
             why = _not_available(group.kind)
             inbox.put((gid, [error_reading(c, why) for c in group.contracts]))
             return
-        readings = reader.read_batch(group.contracts, ctx)
-        inbox.put((gid, list(readings)))
+        # Identical reads (same warehouse, relation, column, format, where) run once.
+        shared = dedupe(group.contracts)
+        readings = reader.read_batch(shared.readers, replace(ctx, report=shared.wrap(ctx.report)))
+        inbox.put((gid, shared.fan_out(readings)))
     except BaseException as exc:  # a reader's bug must become an error reading, not a crash
         why = describe(exc)
         elapsed = time.monotonic() - started
@@ -179,8 +182,6 @@ def _group(contracts: Sequence[Contract], settings: Settings) -> list[_Group]:
 
 
 def _with_error(reading: Reading, error: str) -> Reading:
-    from dataclasses import replace
-
     return replace(reading, error=error)
 
 

@@ -233,7 +233,7 @@ class _DuckRunner(_Runner):
 class _AlchemyRunner(_Runner):
     def __init__(self, url: str, warehouse: str, ctx: ReadContext) -> None:
         wh = ctx.settings.warehouses[warehouse]
-        self.engine = engine_for(url, wh, ctx.settings.base_dir)
+        self.engine = engine_for(url, wh, ctx.settings.base_dir, warehouse)
         self.quote = _duck_or_dialect_quote(url, ctx)
         self.param = lambda name: f":{name}"
         self.backend = url.split(":", 1)[0].split("+", 1)[0]

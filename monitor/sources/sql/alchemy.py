@@ -26,6 +26,7 @@ from monitor.config.settings import Warehouse
 from monitor.config.sqlguard import dialect_for_url
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
+from monitor.sources import cost
 from monitor.sources.base import ReadContext, describe, error_reading, resolve_path
 from monitor.sources.duck_guard import LOCKED, locked_config
 from monitor.sources.sql.shared import (
@@ -36,13 +37,14 @@ from monitor.sources.sql.shared import (
     reading_from_value,
     statement,
 )
+from monitor.sources.sql.tagging import counting_cursor, tag_and_count
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 PG_BATCH = 100  # contracts per UNION ALL on PostgreSQL
 
-_ENGINES: dict[tuple[str, str, int, float, str], Engine] = {}
+_ENGINES: dict[tuple[str, str, int, float, str, str, str], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 _PG_TIME_TYPES = ("timestamp without time zone", "timestamp with time zone", "date")
@@ -55,7 +57,7 @@ def read_batch(url: str, contracts: Sequence[Contract], ctx: ReadContext) -> lis
     wh = ctx.warehouse_config
     started = time.monotonic()
     try:
-        engine = engine_for(url, wh, ctx.settings.base_dir)
+        engine = engine_for(url, wh, ctx.settings.base_dir, ctx.warehouse)
     except Exception as exc:
         why = f"cannot connect: {describe(exc)}"
         return [error_reading(c, why, time.monotonic() - started) for c in contracts]
@@ -97,13 +99,22 @@ def explain(url: str, contract: Contract, ctx: ReadContext) -> str:
 # --- Engines --------------------------------------------------------------------------------
 
 
-def engine_for(url: str, wh: Warehouse, base_dir: Path) -> Engine:
-    """The cached engine of one warehouse, read-only and with its timeout."""
-    key = (url, str(base_dir), wh.max_connections, wh.timeout.total_seconds(), wh.timezone)
+def engine_for(url: str, wh: Warehouse, base_dir: Path, name: str | None = None) -> Engine:
+    """The cached engine of warehouse `name`, read-only, tagged, with its timeout; every
+    statement it sends is counted for `name` (monitor.sources.cost)."""
+    key = (
+        url,
+        str(base_dir),
+        wh.max_connections,
+        wh.timeout.total_seconds(),
+        wh.timezone,
+        wh.query_tag,
+        name or "",
+    )
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            engine = _ENGINES[key] = _create(url, wh, base_dir)
+            engine = _ENGINES[key] = _create(url, wh, base_dir, name)
         return engine
 
 
@@ -116,7 +127,7 @@ def dispose_engines() -> None:
         _ENGINES.clear()
 
 
-def _create(url: str, wh: Warehouse, base_dir: Path) -> Engine:
+def _create(url: str, wh: Warehouse, base_dir: Path, name: str | None = None) -> Engine:
     import sqlite3
     from urllib.parse import quote
 
@@ -141,13 +152,27 @@ def _create(url: str, wh: Warehouse, base_dir: Path) -> Engine:
 
         def connect() -> sqlite3.Connection:
             conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+            cost.count(name)
             conn.execute("PRAGMA query_only = 1")
             return conn
 
         engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool, **pool)
+        tag_and_count(engine, name, cost.tag_comment(wh.query_tag))
         return engine
 
     connect_args: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    # psycopg: every statement goes through a cursor that counts it (set-up, pings and the
+    # dialect's first-connect queries included); sessions in autocommit send no BEGIN or
+    # ROLLBACK around each read, and no hstore lookup runs.
+    counted_by_cursor = backend == "postgresql" and u.get_driver_name() == "psycopg"
+    if backend == "postgresql":
+        connect_args["application_name"] = wh.query_tag
+    if counted_by_cursor:
+        connect_args["cursor_factory"] = counting_cursor(name)
+        extra = {"isolation_level": "AUTOCOMMIT", "use_native_hstore": False}
+    if backend == "snowflake":
+        connect_args["session_parameters"] = {"QUERY_TAG": wh.query_tag}
     if backend == "postgresql" and u.get_driver_name() in ("psycopg", "psycopg2"):
         connect_args["connect_timeout"] = max(1, math.ceil(timeout))
     if backend in ("mysql", "mariadb") and u.get_driver_name() in ("pymysql", "mysqldb"):
@@ -157,9 +182,12 @@ def _create(url: str, wh: Warehouse, base_dir: Path) -> Engine:
         u = u.difference_update_query([k for k in LOCKED if k in u.query])
         connect_args["config"] = locked_config()
     try:
-        engine = create_engine(u, connect_args=connect_args, **pool)
+        engine = create_engine(u, connect_args=connect_args, **pool, **extra)
     except TypeError:  # a dialect whose pool takes no size (e.g. NullPool)
-        engine = create_engine(u, connect_args=connect_args)
+        engine = create_engine(u, connect_args=connect_args, **extra)
+    if not counted_by_cursor:
+        tagged = backend not in ("postgresql", "snowflake")  # those tag the session itself
+        tag_and_count(engine, name, cost.tag_comment(wh.query_tag) if tagged else "")
     setup = _session_setup(backend, timeout, wh.timezone)
     if setup:
 
@@ -167,6 +195,8 @@ def _create(url: str, wh: Warehouse, base_dir: Path) -> Engine:
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             for sql, optional in setup:
+                if not counted_by_cursor:
+                    cost.count(name)
                 try:
                     cur.execute(sql)
                 except Exception:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
+from monitor.sources import cost
 from monitor.sources.base import ReadContext, describe, error_reading
 from monitor.sources.duck_guard import connect_warehouse
 from monitor.sources.sql.shared import duck_quote, from_clause, quoted, reading_from_rows, statement
@@ -122,6 +123,7 @@ class _Worker(threading.Thread):
         self.todo = todo
         self.tz = tz
         self.ctx = ctx
+        self.tag = cost.tag_comment(ctx.warehouse_config.query_tag)
         self.readings: list[Reading] = []
         self.unsent: list[Reading] = []
         self.started: float | None = None  # when the running statement started
@@ -133,6 +135,7 @@ class _Worker(threading.Thread):
         try:
             # Naive values (and DATEs) are read in the warehouse's zone; TIMESTAMPTZ values
             # come back in it, and ISO text cast to TIMESTAMPTZ is read in it.
+            cost.count(self.ctx.warehouse)
             self.cursor.execute(f"SET TimeZone = '{self.tz.replace(chr(39), '')}'")
         except duckdb.Error as exc:
             why = f"timezone {self.tz}: {describe(exc)}"
@@ -165,8 +168,9 @@ class _Worker(threading.Thread):
 
     def _execute(self, sql: str) -> list[tuple[Any, ...]]:
         self.started = time.monotonic()
+        cost.count(self.ctx.warehouse)
         try:
-            return self.cursor.execute(sql).fetchall()
+            return self.cursor.execute(self.tag + sql).fetchall()
         finally:
             self.started = None
 

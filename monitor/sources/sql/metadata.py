@@ -278,7 +278,7 @@ def _where(backend: str) -> str:
 def _run(
     url: str, warehouse: str, backend: str, stmt: Statement, ctx: ReadContext
 ) -> list[tuple[Any, ...]]:
-    engine = engine_for(url, ctx.settings.warehouses[warehouse], ctx.settings.base_dir)
+    engine = engine_for(url, ctx.settings.warehouses[warehouse], ctx.settings.base_dir, warehouse)
     with engine.connect() as conn:
         if backend == "mysql" and not getattr(conn.dialect, "is_mariadb", False):
             # MySQL 8 caches information_schema table statistics for a day by default.

@@ -219,7 +219,12 @@ class Service:
                 log.exception("alert sink failed", extra={"event": "sink_failed"})
 
     def _prune(self, now: datetime) -> None:
-        removed = self.store.prune(now - self.project.settings.state.retention)
+        retention = self.project.settings.state.retention
+        removed = self.store.prune(now - retention)
+        # Learned histories are kept for max(window, retention) (SPEC 13).
+        from monitor.sources.learn_history import keep_after
+
+        removed += self.store.prune_learned(keep_after(self.project.contracts, retention, now))
         if removed:
             log.info("history pruned", extra={"event": "pruned", "rows": removed})
 

@@ -410,3 +410,18 @@ def test_skip_locked_lets_two_claimers_on_postgres_take_different_rows(
             b = second.execute(query).scalar()
     store.close()
     assert (a, b) == ("c0", "c1")
+
+
+def test_learned_updates_keep_one_per_5_minutes_and_prune_per_contract(tmp_path: Path) -> None:
+    t0 = datetime(2026, 11, 2, tzinfo=UTC).timestamp()
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}", tmp_path) as store:
+        added = store.add_learned({"a": [t0, t0 + 60, t0 + 299, t0 + 300], "b": [t0]})
+        assert added == 3  # a: two buckets, b: one
+        assert store.add_learned({"a": [t0 + 10]}) == 0  # that bucket is kept already
+        since, until = datetime.fromtimestamp(t0 - 1, UTC), datetime.fromtimestamp(t0 + 999, UTC)
+        assert store.learned_updates(["a", "b"], since, until) == {
+            "a": [t0, t0 + 300], "b": [t0]
+        }  # fmt: skip
+        cutoff = datetime.fromtimestamp(t0 + 300, UTC)
+        assert store.prune_learned({"a": cutoff, "b": cutoff - timedelta(days=1)}) == 1
+        assert store.learned_updates(["a", "b"], since, until) == {"a": [t0 + 300], "b": [t0]}

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from monitor.alerts.facts import AlertFacts
 from monitor.alerts.lifecycle import Kind
 from monitor.alerts.routing import Subject, destinations, silenced
+from monitor.config.notify_urls import is_slackbot
 from monitor.config.settings import Settings
 
 SENT = "sent"  # put in the outbox
@@ -101,6 +102,14 @@ def plan_flush(
         plan.outcomes[last.id] = outcome
         if outcome == SILENCED and last.kind is not Kind.RESOLVED:
             plan.muted.append((contract, last.episode))
+        if outcome == QUIET and _edits_quietly(last, announced):
+            # send_resolved off: no "resolved" message, but a Slack app message that said
+            # it broke is still edited to show it resolved (no thread reply: see slackbot)
+            for url in (u for u in destinations(settings, last.subject) if is_slackbot(u)):
+                facts, ids = plan.messages.setdefault(url, ([], []))
+                facts.append(last.facts)
+                ids.append(last.id)
+            continue
         if outcome != SENT:
             continue
         urls = destinations(settings, last.subject)
@@ -112,6 +121,10 @@ def plan_flush(
             facts.append(last.facts)
             ids.append(last.id)
     return plan
+
+
+def _edits_quietly(p: Pending, announced: set[tuple[str, int]]) -> bool:
+    return p.kind is Kind.RESOLVED and (p.contract, p.episode) in announced
 
 
 def _decide(

@@ -173,7 +173,16 @@ def _flush_owner(
         for url, (facts, ids) in plan.messages.items():
             if is_slackbot(url):
                 # one message per incident: posts and edits, in order, behind each other
-                for msg in plan_rows(conn, url_id(url), owner, facts, episodes, now):
+                rows = plan_rows(
+                    conn,
+                    url_id(url),
+                    owner,
+                    facts,
+                    episodes,
+                    now,
+                    send_resolved=settings.alerts.send_resolved,
+                )
+                for msg in rows:
                     _queue(conn, ids, owner, url, msg, now)
                     added += 1
                 continue

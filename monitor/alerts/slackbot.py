@@ -52,6 +52,8 @@ def plan_rows(
     items: Sequence[AlertFacts],
     episodes: Mapping[str, int],
     now: datetime,
+    *,
+    send_resolved: bool = True,
 ) -> list[Message]:
     """Record what `items` (one flush of one owner, for one slackbot URL) do to Slack
     messages, and return the outbox messages to queue: one `post` for the contracts that
@@ -103,7 +105,9 @@ def plan_rows(
                 contracts=entries
             )
         )
-        reply = "\n".join(_reply(f, entries[f.contract]) for f in changed)
+        # with send_resolved off a resolve edits the message and says nothing in its thread
+        said = [f for f in changed if send_resolved or f.kind is not Kind.RESOLVED]
+        reply = "\n".join(_reply(f, entries[f.contract]) for f in said)
         out.append(_message({"op": "update", "message": message_id, "reply": reply}))
     return out
 

@@ -211,3 +211,44 @@ def test_notify_test_posts_a_plain_message_through_the_slack_app(
     assert TOKEN not in res.stdout and "ok      slackbot://" in res.stdout
     [post] = slack.answered("chat.postMessage")
     assert post.args["channel"] == "C0123ABC" and "fresh test alert for ops" in post.args["text"]
+
+
+def test_with_send_resolved_off_a_resolve_edits_the_message_without_a_reply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.alerts.facts import AlertFacts
+    from monitor.alerts.lifecycle import Kind
+    from monitor.alerts.render import Links
+    from monitor.alerts.slackbot import SlackBotSender, plan_rows
+    from monitor.core.models import Status
+    from monitor.store import Store
+
+    api = SlackApi(rate_limit_first=False)
+    monkeypatch.setenv("FRESH_SLACK_API_URL", api.url)
+    url = f"slackbot://{TOKEN}/C0123ABC"
+    t0 = datetime(2026, 12, 4, 10, tzinfo=UTC)
+
+    def facts(kind: Kind, status: Status, previous: Status, at: datetime) -> AlertFacts:
+        return AlertFacts("shop.orders", kind, status, previous, at, "ops", "warning", "main",
+                          last_update=t0 - timedelta(hours=2), checked_at=at)  # fmt: skip
+
+    try:
+        with Store.open("sqlite:///state.db", tmp_path) as store:
+            store.migrate()
+            sender = SlackBotSender(store, lambda: Links(None, None), now=lambda: t0)
+            with store.write() as conn:
+                [post] = plan_rows(conn, "u", "ops",
+                                   [facts(Kind.FIRED, Status.STALE, Status.FRESH, t0)],
+                                   {"shop.orders": 1}, t0, send_resolved=False)  # fmt: skip
+            assert sender.send(url, post).ok
+            later = t0 + timedelta(minutes=3)
+            with store.write() as conn:
+                [edit] = plan_rows(conn, "u", "ops",
+                                   [facts(Kind.RESOLVED, Status.FRESH, Status.STALE, later)],
+                                   {"shop.orders": 1}, later, send_resolved=False)  # fmt: skip
+            assert sender.send(url, edit).ok
+    finally:
+        api.stop()
+    [update] = api.answered("chat.update")
+    assert "RESOLVED: shop.orders" in text_of(update) and "late for 3m" in text_of(update)
+    assert replies(api) == []  # no thread reply without send_resolved

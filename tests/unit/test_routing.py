@@ -235,6 +235,23 @@ def test_send_resolved_off_keeps_resolutions_quiet() -> None:
     assert plan.outcomes == {2: QUIET}
 
 
+def test_send_resolved_off_still_edits_a_slack_app_message_and_sends_nothing_else() -> None:
+    slack = Settings(
+        owners={"ops": Owner(notify=("json://ops.example/hook", "slackbot://xoxb-1/C01"))},
+        alerts=Alerts(send_resolved=False),
+    )
+    r = Recorder()
+    r.see("a", Status.STALE)
+    r.see("b", Status.STALE)
+    r.pending.clear()
+    r.see("a", Status.FRESH)  # announced: its Slack message shows it resolved
+    r.see("b", Status.FRESH)  # never announced: nothing at all
+    plan = plan_flush("ops", r.pending, settings=slack, announced={("a", 1)}, silences=[])
+    assert plan.outcomes == {3: QUIET, 4: QUIET}
+    assert list(plan.messages) == ["slackbot://xoxb-1/C01"]
+    assert [f.contract for f in plan.messages["slackbot://xoxb-1/C01"][0]] == ["a"]
+
+
 def test_a_silenced_transition_is_recorded_not_sent_and_mutes_its_alert() -> None:
     r = Recorder()
     r.see("a", Status.STALE)

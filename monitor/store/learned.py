@@ -1,35 +1,31 @@
 """The history learned expectations learn from (SPEC 13), in the state store.
 
-`learned_updates` keeps update times per contract as epoch seconds, at most one per
-5-minute bucket (the first one seen in a bucket stays); `learn_coverage` says up to when a
-backfill from the source covers a contract, so a later check reads only what came after it.
-A check reads ~100,000s of these rows: plain SQL text and floats, no per-row type work.
+`learned_history` keeps one row per contract: its update times as packed little-endian
+float64 epoch seconds, sorted, at most one per 5-minute bucket (the first one seen in a
+bucket stays). A check of 1,000 contracts then reads 1,000 rows, not millions.
+`learn_coverage` says up to when a backfill from the source covers a contract, so a later
+check reads only what came after it.
 """
 
 from __future__ import annotations
 
+import sys
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from monitor.store.schema import learn_coverage
+from monitor.store.schema import learn_coverage, learned_history
 
 if TYPE_CHECKING:
     from monitor.store.core import Database
 
 BUCKET_SECONDS = 300  # at most one update per 5 minutes
 _IN_CHUNK = 500  # names per IN (...) list
-
-_SELECT = sa.text(
-    "SELECT name, at FROM learned_updates WHERE name IN :names "
-    "AND bucket >= :lo AND at <= :hi ORDER BY name, at"
-).bindparams(sa.bindparam("names", expanding=True))
-_BUCKETS = sa.text(
-    "SELECT bucket FROM learned_updates WHERE name = :name AND bucket >= :lo AND bucket <= :hi"
-)
-_INSERT = sa.text("INSERT INTO learned_updates (name, bucket, at) VALUES (:name, :bucket, :at)")
 
 
 def bucket_of(at: float) -> int:
@@ -42,19 +38,47 @@ def _chunks(names: Sequence[str]) -> Iterable[list[str]]:
         yield list(names[i : i + _IN_CHUNK])
 
 
+def unpack(blob: bytes) -> array[float]:
+    """Packed little-endian float64 → an array of epoch seconds."""
+    times = array("d")
+    times.frombytes(blob)
+    if sys.byteorder == "big":
+        times.byteswap()
+    return times
+
+
+def pack(times: Iterable[float]) -> bytes:
+    """Epoch seconds → packed little-endian float64."""
+    out = array("d", times)
+    if sys.byteorder == "big":
+        out.byteswap()
+    return out.tobytes()
+
+
+def _read(conn: Connection, names: Sequence[str]) -> dict[str, array[float]]:
+    t = learned_history
+    out: dict[str, array[float]] = {}
+    for chunk in _chunks(list(names)):
+        for name, blob in conn.execute(sa.select(t.c.name, t.c.times).where(t.c.name.in_(chunk))):
+            out[name] = unpack(blob)
+    return out
+
+
 def updates(
     store: Database, names: Sequence[str], since: datetime, until: datetime
 ) -> dict[str, list[float]]:
     """Kept update times (epoch seconds) of each named contract in [since, until], oldest
     first."""
-    out: dict[str, list[float]] = {n: [] for n in names}
     lo, hi = since.timestamp(), until.timestamp()
     with store.read() as conn:
-        for chunk in _chunks(names):
-            rows = conn.execute(_SELECT, {"names": chunk, "lo": bucket_of(lo), "hi": hi})
-            for name, at in rows:
-                if at >= lo:
-                    out[name].append(at)
+        found = _read(conn, names)
+    out: dict[str, list[float]] = {}
+    for name in names:
+        times = found.get(name)
+        if times is None:
+            out[name] = []
+        else:
+            out[name] = times[bisect_left(times, lo) : bisect_right(times, hi)].tolist()
     return out
 
 
@@ -71,34 +95,41 @@ def coverage(store: Database, names: Sequence[str]) -> dict[str, datetime]:
     return out
 
 
+def _merge(old: Sequence[float], new: Iterable[float]) -> tuple[list[float], int]:
+    """`old` plus the updates of `new` whose 5-minute bucket it lacks (the first one in a
+    bucket stays); (the merged, sorted list, how many were added)."""
+    buckets = {bucket_of(at) for at in old}
+    added = []
+    for at in sorted(new):
+        b = bucket_of(at)
+        if b not in buckets:
+            buckets.add(b)
+            added.append(at)
+    return sorted([*old, *added]), len(added)
+
+
 def add(
     store: Database,
     found: Mapping[str, Iterable[float]],
     covered: Mapping[str, datetime] | None = None,
 ) -> int:
-    """Keep update times (epoch seconds; one per bucket, the first kept) and move coverage
-    markers forward; returns how many updates were new. One transaction."""
-    c = learn_coverage
-    rows: list[dict[str, Any]] = []
+    """Keep update times (epoch seconds; one per bucket) and move coverage markers forward;
+    returns how many updates were new. One transaction; a contract's row is written only
+    when something was added."""
+    t, c = learned_history, learn_coverage
+    total = 0
     with store.write() as conn:
+        have = _read(conn, [n for n, times in found.items() if times])
         for name, times in found.items():
-            by_bucket: dict[int, float] = {}
-            for at in sorted(times):
-                by_bucket.setdefault(bucket_of(at), at)
-            if not by_bucket:
+            old = have.get(name)
+            merged, added = _merge(old if old is not None else (), times)
+            if not added:
                 continue
-            have = set(
-                conn.execute(
-                    _BUCKETS, {"name": name, "lo": min(by_bucket), "hi": max(by_bucket)}
-                ).scalars()
-            )
-            rows += [
-                {"name": name, "bucket": b, "at": at}
-                for b, at in by_bucket.items()
-                if b not in have
-            ]
-        if rows:
-            conn.execute(_INSERT, rows)
+            total += added
+            if old is None:
+                conn.execute(t.insert().values(name=name, times=pack(merged)))
+            else:
+                conn.execute(t.update().where(t.c.name == name).values(times=pack(merged)))
         for name, until in (covered or {}).items():
             done = conn.execute(
                 c.update()
@@ -109,18 +140,22 @@ def add(
                 exists = conn.execute(sa.select(c.c.name).where(c.c.name == name)).first()
                 if exists is None:
                     conn.execute(c.insert().values(name=name, covered_until=until))
-    return len(rows)
+    return total
 
 
 def prune(store: Database, keep_after: Mapping[str, datetime]) -> int:
     """Drop each named contract's updates before its cutoff (max(window, retention) back);
     returns how many went."""
+    t = learned_history
     gone = 0
     with store.write() as conn:
+        have = _read(conn, list(keep_after))
         for name, cutoff in keep_after.items():
-            result = conn.execute(
-                sa.text("DELETE FROM learned_updates WHERE name = :name AND bucket < :b"),
-                {"name": name, "b": bucket_of(cutoff.timestamp())},
-            )
-            gone += result.rowcount or 0
+            times = have.get(name)
+            if times is None:
+                continue
+            cut = bisect_left(times, cutoff.timestamp())
+            if cut:
+                gone += cut
+                conn.execute(t.update().where(t.c.name == name).values(times=pack(times[cut:])))
     return gone

@@ -16,6 +16,7 @@ once and a failed migration leaves the store as it was.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -317,3 +318,25 @@ def _learned(conn: Connection) -> None:
     md.create_all(conn)
     for column in ("learned_warn FLOAT", "learned_error FLOAT"):
         conn.execute(sa.text(f"ALTER TABLE contract_state ADD COLUMN {column}"))
+
+
+@migration(7, "learn: learned_history, one packed row per contract, from learned_updates")
+def _learned_packed(conn: Connection) -> None:
+    from array import array
+
+    md = sa.MetaData()
+    packed = sa.Table(
+        "learned_history",
+        md,
+        sa.Column("name", sa.String(255), primary_key=True),
+        sa.Column("times", sa.LargeBinary, nullable=False),
+    )
+    md.create_all(conn)
+    by_name: dict[str, array[float]] = {}
+    for name, at in conn.execute(sa.text("SELECT name, at FROM learned_updates ORDER BY name, at")):
+        by_name.setdefault(name, array("d")).append(float(at))
+    for name, times in by_name.items():
+        if sys.byteorder == "big":
+            times.byteswap()
+        conn.execute(packed.insert().values(name=name, times=times.tobytes()))
+    conn.execute(sa.text("DROP TABLE learned_updates"))

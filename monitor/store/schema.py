@@ -239,15 +239,16 @@ slack_alerts = sa.Table(
     sa.Column("message_id", sa.Integer, nullable=False),
 )
 
-# Learned expectations (SPEC 13; migration 6): update times per contract, at most one per
-# 5-minute bucket, and up to when a backfill from the source covers each contract.
-learned_updates = sa.Table(
-    "learned_updates",
+# Learned expectations (SPEC 13; migrations 6, 7): update times per contract, and up to
+# when a backfill from the source covers each contract.
+# One row per contract (migration 7): its update times as packed little-endian float64
+# epoch seconds, sorted, at most one per 5-minute bucket. A check of 1,000 contracts reads
+# 1,000 rows instead of ~2 million (migration 6 kept one row per update).
+learned_history = sa.Table(
+    "learned_history",
     metadata,
     sa.Column("name", sa.String(255), primary_key=True),
-    sa.Column("bucket", sa.BigInteger, primary_key=True),  # epoch seconds // 300
-    # epoch seconds: 100,000s of rows are read per check, and a float needs no parsing
-    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("times", sa.LargeBinary, nullable=False),
 )
 
 learn_coverage = sa.Table(

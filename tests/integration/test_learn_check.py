@@ -122,10 +122,11 @@ def test_the_history_is_cached_in_the_state_store_and_read_once(project: Path) -
     at = MONDAY + D + 10 * H
     check(project, at, "often")
     db = sqlite3.connect(project.parent / "state.db")
-    kept, covered = db.execute(
-        "SELECT count(*), (SELECT covered_until FROM learn_coverage WHERE name='often') "
-        "FROM learned_updates WHERE name = 'often'"
+    blob, covered = db.execute(
+        "SELECT times, (SELECT covered_until FROM learn_coverage WHERE name='often') "
+        "FROM learned_history WHERE name = 'often'"
     ).fetchone()
+    kept = len(blob) // 8  # packed float64 epoch seconds
     db.close()
     # 35 days every 15 minutes, at most one update per 5-minute bucket.
     assert 33 * 96 < kept <= 35 * 96 + 1

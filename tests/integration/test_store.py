@@ -425,3 +425,29 @@ def test_learned_updates_keep_one_per_5_minutes_and_prune_per_contract(tmp_path:
         cutoff = datetime.fromtimestamp(t0 + 300, UTC)
         assert store.prune_learned({"a": cutoff, "b": cutoff - timedelta(days=1)}) == 1
         assert store.learned_updates(["a", "b"], since, until) == {"a": [t0 + 300], "b": [t0]}
+
+
+def test_migration_7_packs_the_learned_updates_of_migration_6(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for step in migrations.MIGRATIONS[:6]:
+            if step.version == 1:
+                schema.schema_version.create(conn, checkfirst=True)
+            step.apply(conn)
+            conn.execute(
+                schema.schema_version.insert().values(
+                    version=step.version, description="", applied_at=datetime.now(UTC)
+                )
+            )
+        conn.execute(
+            sa.text("INSERT INTO learned_updates (name, bucket, at) VALUES (:n, :b, :a)"),
+            [{"n": "a", "b": 2, "a": 600.0}, {"n": "a", "b": 1, "a": 300.0}],
+        )
+    engine.dispose()
+    with Store.open(url, tmp_path) as store:
+        got = store.learned_updates(
+            ["a"], datetime.fromtimestamp(0, UTC), datetime.fromtimestamp(999, UTC)
+        )
+        assert got == {"a": [300.0, 600.0]}
+        assert store.schema_version() == migrations.latest_version()

@@ -17,12 +17,12 @@ Times are float epoch seconds inside: the deadline search evaluates U(t) many ti
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from monitor.core.durations import format_duration
@@ -214,10 +214,18 @@ def learn_limits(
     """
     now_s = now.timestamp()
     start = now_s - window.total_seconds()
-    times = {h if isinstance(h, float) else h.timestamp() for h in history}
-    if last_update is not None:
-        times.add(last_update.timestamp())
-    u = tuple(sorted(s for s in times if start <= s <= now_s))
+    if history and all(isinstance(h, float) for h in (history[0], history[-1])):
+        # Epoch seconds, as the state store hands them over (sorted, one per 5 minutes):
+        # a C-speed sort of sorted data and two bisections instead of a set.
+        ordered = sorted(cast("Sequence[float]", history))
+        times_s = ordered[bisect_left(ordered, start) : bisect_right(ordered, now_s)]
+    else:
+        times_s = sorted({s for h in history if start <= (s := _epoch(h)) <= now_s})
+    if last_update is not None and start <= (ls := last_update.timestamp()) <= now_s:
+        i = bisect_left(times_s, ls)
+        if i == len(times_s) or times_s[i] != ls:
+            times_s.insert(i, ls)
+    u = tuple(times_s)
     if not u:
         return Learned(mode="learning", updates_seen=0, first_update=None,
                        detail="learning: no updates seen yet")
@@ -254,6 +262,10 @@ def learn_limits(
         error_at=_dt(error_at) if error_at is not None else None,
         detail=detail,
     )
+
+
+def _epoch(h: datetime | float) -> float:
+    return h if isinstance(h, float) else h.timestamp()
 
 
 def _dt(s: float) -> datetime:

@@ -96,16 +96,22 @@ def coverage(store: Database, names: Sequence[str]) -> dict[str, datetime]:
 
 
 def _merge(old: Sequence[float], new: Iterable[float]) -> tuple[list[float], int]:
-    """`old` plus the updates of `new` whose 5-minute bucket it lacks (the first one in a
-    bucket stays); (the merged, sorted list, how many were added)."""
-    buckets = {bucket_of(at) for at in old}
-    added = []
+    """`old` (sorted) plus the updates of `new` whose 5-minute bucket it lacks (the first
+    one in a bucket stays); (the merged, sorted list, how many were added). Updates of one
+    bucket sit side by side in sorted order, so each new one is checked against its two
+    neighbours only: an observed update costs O(log n), not a pass over the history."""
+    merged = list(old)
+    added = 0
     for at in sorted(new):
         b = bucket_of(at)
-        if b not in buckets:
-            buckets.add(b)
-            added.append(at)
-    return sorted([*old, *added]), len(added)
+        i = bisect_left(merged, at)
+        if (i > 0 and bucket_of(merged[i - 1]) == b) or (
+            i < len(merged) and bucket_of(merged[i]) == b
+        ):
+            continue
+        merged.insert(i, at)
+        added += 1
+    return merged, added
 
 
 def add(

@@ -258,3 +258,11 @@ def test_no_updates_at_all_teach_nothing() -> None:
     learned = learn_limits([], None, MONDAY)
     assert learned.mode == "learning" and learned.updates_seen == 0
     assert learned.warn_at is None and learned.error_at is None
+
+
+def test_epoch_seconds_from_the_store_teach_the_same_as_datetimes() -> None:
+    updates = history(weekday_loads(), START, MONDAY + 3 * D + 8 * H)
+    now = MONDAY + 3 * D + 9 * H
+    as_floats = [u.timestamp() for u in updates]
+    assert learn_limits(as_floats, updates[-1], now) == learn_limits(updates, updates[-1], now)
+    assert learn_limits(as_floats[:-1], updates[-1], now) == learn_limits(updates, None, now)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.core.evaluate import evaluate
+from monitor.core.evaluate import evaluate, next_check_at
 from monitor.core.models import (
     Contract,
     Expectation,
@@ -172,3 +172,14 @@ def test_the_json_says_learned_and_carries_the_learned_limits() -> None:
     assert "learned" not in verdict_to_json(
         plain, evaluate(plain, Reading("p", NOW), NOW)
     )
+
+
+def test_serve_looks_again_at_the_learned_deadline_not_on_a_faster_poll() -> None:
+    last = NOW - 20 * M
+    v = evaluate(learner(), Reading("shop.orders", last), NOW, hourly(last))
+    assert v.warn_at is not None and v.warn_at < NOW + H
+    # check_every 1h: the next check is the learned warn deadline (then the stale one).
+    assert next_check_at(v, H, NOW) == v.warn_at
+    later = evaluate(learner(), Reading("shop.orders", last), v.warn_at, hourly(last))
+    assert later.status is Status.WARN
+    assert next_check_at(later, H, v.warn_at) == later.error_at

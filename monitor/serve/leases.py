@@ -18,9 +18,10 @@ renewal, never later than the database's expiry), so a replica cut off from the 
 stops checking and sending on its own before anyone else takes over.
 
 Fencing: verdicts are saved only for contracts whose lease row still names this replica,
-with the epoch it acquired, unexpired, read `FOR SHARE` in the saving transaction (so a
-takeover waits for, or skips, a save in progress). Alert transitions follow from saved
-states by compare-and-set, and each outbox send re-checks its claim (monitor/alerts/outbox).
+with the epoch it acquired, unexpired, read `FOR KEY SHARE` in the saving transaction (so a
+takeover skips a save in progress, while the replica's own renewal never waits for it).
+Alert transitions follow from saved states by compare-and-set, and each outbox send
+re-checks its claim (monitor/alerts/outbox).
 
 SQLite serves one replica (a second `fresh serve` is refused), so none of this runs there.
 """
@@ -115,8 +116,8 @@ def fenced_names(
     conn: Connection, me: str, held: Mapping[str, int], names: Sequence[str]
 ) -> set[str]:
     """Of `names`, those whose lease still names `me` with the epoch we hold, unexpired by
-    the database's clock. The rows are read `FOR SHARE`: a takeover waits for this
-    transaction (or skips the row), so a verdict saved here was saved under a live lease."""
+    the database's clock. The rows are read `FOR KEY SHARE`: a takeover skips them until
+    this transaction ends, so a verdict saved here was saved under a live lease."""
     ask = sorted(n for n in set(names) if n in held)
     if not ask:
         return set()
@@ -289,7 +290,13 @@ class FencedStore:
     def save_verdicts(
         self, verdicts: Sequence[Any], contracts: Mapping[str, Contract], now: datetime
     ) -> list[StatusChange]:
-        """`Store.save_verdicts`, dropping verdicts whose lease is no longer ours."""
+        """`Store.save_verdicts`, dropping verdicts whose lease is no longer ours.
+
+        With no live lease at all (the local deadline passed while the batch was read),
+        every verdict would be dropped: the store is not even asked, so a replica cut off
+        from it makes no further attempts to write."""
+        if not self._keeper.held():
+            return []
         return self._store.save_verdicts(verdicts, contracts, now, fence=self._keeper.fence)
 
 

@@ -19,20 +19,26 @@ _HEARTBEAT = sa.text(
 _LIVE = sa.text(
     "SELECT id FROM replicas WHERE heartbeat_at > now() - make_interval(secs => :ttl) ORDER BY id"
 )
+# Row locks: a save holds its leases FOR KEY SHARE (`_FENCE`) for the whole saving
+# transaction. Only a takeover (`_TAKE`, FOR UPDATE) conflicts with that; renewing and
+# handing back (FOR NO KEY UPDATE, like any UPDATE that leaves the key alone) do not, so a
+# replica's own slow save never holds up its renewal (a long save under load used to make
+# a healthy replica miss its local deadline and drop every lease).
 # Renew what we hold and should keep; rows are locked in one order, so two replicas
 # renewing and taking over at once never deadlock.
 _RENEW = sa.text(
     "UPDATE leases SET expires_at = now() + make_interval(secs => :ttl) "
     "WHERE contract IN (SELECT contract FROM leases WHERE holder = :me "
-    "AND contract = ANY(:names) ORDER BY contract FOR UPDATE) "
+    "AND contract = ANY(:names) ORDER BY contract FOR NO KEY UPDATE) "
     "RETURNING contract, epoch"
 )
 # Hand back what belongs elsewhere now: expired at once, row kept, so epochs only grow.
+# A save still running under it keeps the row from being taken until it commits.
 _RELEASE = sa.text(
     "UPDATE leases SET expires_at = now() - make_interval(secs => :ttl) "
     "WHERE contract IN (SELECT contract FROM leases WHERE holder = :me "
-    "AND expires_at > now() AND NOT (contract = ANY(:keep)) ORDER BY contract FOR UPDATE) "
-    "RETURNING contract"
+    "AND expires_at > now() AND NOT (contract = ANY(:keep)) ORDER BY contract "
+    "FOR NO KEY UPDATE) RETURNING contract"
 )
 _INSERT = sa.text(
     "INSERT INTO leases (contract, holder, epoch, expires_at) "
@@ -49,9 +55,11 @@ _TAKE = sa.text(
     "AND (expires_at < now() OR holder = :me) ORDER BY contract FOR UPDATE SKIP LOCKED) "
     "RETURNING contract, epoch"
 )
+# FOR KEY SHARE: enough to keep `_TAKE` (FOR UPDATE … SKIP LOCKED) off the rows until the
+# save commits, without blocking this replica's own renewal (see above).
 _FENCE = sa.text(
     "SELECT contract, epoch FROM leases WHERE holder = :me AND contract = ANY(:names) "
-    "AND expires_at > now() FOR SHARE"
+    "AND expires_at > now() ORDER BY contract FOR KEY SHARE"
 )
 _LEAVE_REPLICA = sa.text("DELETE FROM replicas WHERE id = :me")
 _LEAVE_LEASES = sa.text(
@@ -92,7 +100,7 @@ def take(conn: Connection, me: str, names: Sequence[str], ttl: float) -> dict[st
 
 
 def fenced(conn: Connection, me: str, names: Sequence[str]) -> dict[str, int]:
-    """Of `names`, the live leases held by `me`, read FOR SHARE; epochs by contract."""
+    """Of `names`, the live leases held by `me`, read FOR KEY SHARE; epochs by contract."""
     rows = conn.execute(_FENCE, {"me": me, "names": list(names)})
     return {r.contract: int(r.epoch) for r in rows}
 

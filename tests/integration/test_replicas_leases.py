@@ -3,6 +3,7 @@ epoch, fencing of verdicts and sends. The whole service is in test_replicas_serv
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.alerts import outbox
+from monitor.core.errors import StoreError
 from monitor.core.models import Status
-from monitor.serve.leases import LeaseKeeper
+from monitor.serve.leases import FencedStore, LeaseKeeper
 from monitor.store import Store
 from monitor.store.schema import contract_state, leases
 from tests import servers
@@ -193,3 +195,62 @@ def test_a_stopped_replica_hands_its_leases_back_at_once(store: Store) -> None:
     a.stop()
     b.run_round()
     assert set(b.held()) == set(NAMES)
+
+
+def test_a_slow_save_never_holds_up_its_own_renewal_but_keeps_a_takeover_off(
+    store: Store,
+) -> None:
+    """A save holds its lease rows locked for as long as it runs (hundreds of UPDATEs on a
+    loaded machine). The replica's own renewal must not wait for it: it did (FOR SHARE
+    against the renewal's FOR UPDATE), so a healthy replica missed its local deadline and
+    dropped every lease ("renewal overdue" in test_replicas_serve under load). A takeover
+    must still keep off the rows until the save commits."""
+    names = NAMES[:4]
+    a = keeper(store, "a", names=names)
+    a.run_round()
+    renewed = threading.Event()
+
+    def renew() -> None:
+        if a.run_round() is not None:
+            renewed.set()
+
+    thread = threading.Thread(target=renew)
+    try:
+        with store.write() as conn:  # a's save, fenced, still writing
+            assert a.fence(conn, names) == set(names)
+            thread.start()
+            assert renewed.wait(20), "the renewal waited for the replica's own save"
+            expire(store, "a")  # then a is cut off and its leases lapse, mid-save
+            b = keeper(store, "b", names=names)
+            b.run_round()
+            assert b.held() == {}  # rows under a save in progress are skipped, not taken
+        b.run_round()  # the save has committed: now b takes over, with a new epoch
+        assert set(b.held()) == set(names)
+        assert all(epoch == 2 for _, epoch in holders(store).values())
+    finally:
+        thread.join(30)
+
+
+def test_a_replica_past_its_local_deadline_does_not_even_try_to_save(store: Store) -> None:
+    """A batch read while the leases lapse (the store cut off) ends with a save: with no
+    live lease every verdict would be fenced out, so the store is not asked at all."""
+    names = NAMES[:2]
+    cs = {n: contract(n) for n in names}
+    ticker = Ticker()
+    a = keeper(store, "a", ticker, names=names)
+    a.run_round()
+    asked: list[int] = []
+
+    class CutOff:  # the store, seen from a replica that can no longer reach it
+        def save_verdicts(self, verdicts: object, *args: object, **kw: object) -> list[object]:
+            asked.append(1)
+            raise StoreError("state store: connection refused")
+
+    fenced = FencedStore(CutOff(), a)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    verdicts = [verdict(cs[n], Status.FRESH, now) for n in names]
+    with pytest.raises(StoreError):  # leases still valid: it tries, and the store fails
+        fenced.save_verdicts(verdicts, cs, now)
+    ticker.t += TTL.total_seconds()  # lease_ttl without a renewal
+    assert fenced.save_verdicts(verdicts, cs, now) == []
+    assert asked == [1]

@@ -79,6 +79,17 @@ class Plan:
         heapq.heapify(self._heap)
 
 
+def round_after(natural: datetime, every: timedelta, started: datetime, now: datetime) -> datetime:
+    """When a contract read in a batch dispatched at `started` and saved at `now` is next due.
+
+    `check_every` counts from start to start: counted from the end, every round would come
+    later by the time it took to read and save, and a loaded replica would poll ever less
+    often than configured. A deadline (`natural`, from `next_check_at`) still comes first;
+    a batch slower than half the interval gets half an interval's pause, not none.
+    """
+    return min(natural, max(started + every, now + every / 2))
+
+
 def retry_at(contract: Contract, failures: int, now: datetime) -> datetime:
     """When to retry a contract whose evaluation raised `failures` times in a row."""
     return now + doubling(RETRY_FIRST, failures, contract.check_every)

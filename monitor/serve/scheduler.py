@@ -33,6 +33,7 @@ from monitor.serve.plan import (  # the pure part
     Plan,
     failed_verdict,
     retry_at,
+    round_after,
 )
 
 log = logging.getLogger("fresh.scheduler")
@@ -82,6 +83,7 @@ class _Batch:
     key: str  # the warehouse, by default: what is read in one call and one thread
     contracts: list[Contract]
     urgent: bool = False  # the lane of deadline checks and pings
+    started: datetime | None = None  # when it was dispatched: the next round counts from it
 
 
 # --- The loop -------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ class Scheduler:
                 contracts = self._take(waiting, urgent_only=urgent)
                 if not contracts:
                     continue
-                batch = _Batch(key, contracts, urgent)
+                batch = _Batch(key, contracts, urgent, started=now)
                 task = asyncio.get_running_loop().create_task(self._run_batch(batch))
                 self._in_flight[(key, urgent)] = task
                 started.append(task)
@@ -279,7 +281,7 @@ class Scheduler:
             )
             now = self.clock.now()
             await loop.run_in_executor(self.store_pool, self._save, verdicts, now, not batch.urgent)
-            self._plan_next(batch.contracts, verdicts, raised, now)
+            self._plan_next(batch.contracts, verdicts, raised, now, batch.started or now)
         except Exception as exc:  # the store refused: try again soon, keep the loop alive
             log.error(
                 "saving verdicts failed",
@@ -363,7 +365,12 @@ class Scheduler:
                 log.exception("status-change hook failed", extra={"event": "hook_failed"})
 
     def _plan_next(
-        self, contracts: list[Contract], verdicts: list[Verdict], raised: set[str], now: datetime
+        self,
+        contracts: list[Contract],
+        verdicts: list[Verdict],
+        raised: set[str],
+        now: datetime,
+        started: datetime,
     ) -> None:
         by_name = {v.contract: v for v in verdicts}
         for c in contracts:
@@ -378,9 +385,9 @@ class Scheduler:
                 self.plan.schedule(c.name, retry_at(current, self._failures[c.name], now))
             else:
                 self._failures.pop(c.name, None)
-                at = next_check_at(by_name[c.name], current.check_every, now)
-                self.plan.schedule(c.name, at)
-                if at < now + current.check_every:  # a deadline: flip on time
+                natural = next_check_at(by_name[c.name], current.check_every, now)
+                self.plan.schedule(c.name, round_after(natural, current.check_every, started, now))
+                if natural < now + current.check_every:  # a deadline: flip on time
                     self._urgent.add(c.name)
                 else:
                     self._urgent.discard(c.name)

@@ -4,6 +4,7 @@ FakeClock: no sleeps."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from monitor.core.models import (
     TableSource,
     Verdict,
 )
-from monitor.serve.plan import RETRY_FIRST, Plan, retry_at
+from monitor.serve.plan import RETRY_FIRST, Plan, retry_at, round_after
 from monitor.serve.scheduler import Scheduler
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -383,3 +384,39 @@ def test_a_big_round_is_read_in_batches_and_a_deadline_check_does_not_wait_for_i
     assert sum(len(c) for c in calls) == len(many) + 2
     assert store.status["a-urgent"] is Status.STALE
     s.close()
+
+
+def test_check_every_counts_from_start_to_start_so_slow_reads_do_not_stretch_the_rounds() -> None:
+    """A loaded replica whose reads take 10 s of a 60 s interval still polls every 60 s
+    (it polled every 70 s: the next round counted from the end of the save)."""
+    every = timedelta(seconds=60)
+    clock_box: list[FakeClock] = []
+
+    def slow_read(cs: list[Contract], now: datetime) -> dict[str, Reading]:
+        clock_box[0].advance(timedelta(seconds=10))  # the read takes 10 s
+        return {c.name: Reading(c.name, last_update=clock_box[0].now()) for c in cs}
+
+    c = contract("a", every=every, error=timedelta(hours=1))
+    s, clock, _ = make([c], slow_read)
+    clock_box.append(clock)
+    starts = []
+    for _ in range(3):
+        due = s.plan.next_wake()
+        assert due is not None
+        clock.set(due)
+        starts.append(due)
+        step(s, due)
+    assert [b - a for a, b in itertools.pairwise(starts)] == [every, every]
+    s.close()
+
+
+def test_a_round_slower_than_half_its_interval_still_pauses_half_an_interval() -> None:
+    every = timedelta(seconds=60)
+    started = T0
+    saved = T0 + timedelta(seconds=50)
+    assert round_after(saved + every, every, started, saved) == saved + every / 2
+    assert round_after(T0 + timedelta(seconds=5) + every, every, T0, T0 + timedelta(seconds=5)) == (
+        T0 + every
+    )
+    deadline = T0 + timedelta(seconds=20)  # a deadline before the next round still comes first
+    assert round_after(deadline, every, T0, T0 + timedelta(seconds=5)) == deadline

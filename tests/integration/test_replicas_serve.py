@@ -74,9 +74,11 @@ def test_three_replicas_share_the_work_fail_over_and_alert_once(
         # 2. Reads spread, and each contract is read by one replica per round. Each replica's
         #    count is divided by its own window: scraping /metrics of 500 contracts takes
         #    seconds on a loaded machine, so one window for all three replicas (the first
-        #    scraped early, the last late) made the total look short.
+        #    scraped early, the last late) made the total look short. Each replica reads its
+        #    share in one batch per round, so a count moves in steps of a whole round: five
+        #    rounds keep that step within +-20% (two rounds: up to +50%).
         before = {r.name: sampled(r) for r in (a, b, c)}
-        time.sleep(2 * CHECK_EVERY)
+        time.sleep(5 * CHECK_EVERY)
         after = {r.name: sampled(r) for r in (a, b, c)}
         reads = {n: after[n][0] - before[n][0] for n in before}
         windows = {n: after[n][1] - before[n][1] for n in before}

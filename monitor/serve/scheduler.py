@@ -376,9 +376,11 @@ class Scheduler:
         for c in contracts:
             if c.name not in self._contracts or c.name in self._pending.get(self._key(c), {}):
                 continue  # removed by a reload, or due again already (poked while read)
-            due = self.plan.due_at(c.name)
-            if due is not None and due <= now:
-                continue  # poked or changed while being read: that plan stands
+            if self.plan.due_at(c.name) is not None:
+                # Dispatching took it out of the plan, so it was poked or changed while read
+                # or saved: that plan stands. (Only `<= now` used to count: a poke during the
+                # save, later than `now`, was overwritten by the next round, check_every away.)
+                continue
             current = self._contracts[c.name]
             if c.name in raised:
                 self._failures[c.name] = self._failures.get(c.name, 0) + 1

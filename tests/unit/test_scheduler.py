@@ -420,3 +420,24 @@ def test_a_round_slower_than_half_its_interval_still_pauses_half_an_interval() -
     )
     deadline = T0 + timedelta(seconds=20)  # a deadline before the next round still comes first
     assert round_after(deadline, every, T0, T0 + timedelta(seconds=5)) == deadline
+
+
+def test_a_poke_that_arrives_while_the_batch_is_being_saved_is_not_lost() -> None:
+    """An event or ping that lands while the previous check of its contract is being saved
+    (a slow save on a loaded machine) must still be checked at once, not a round later."""
+
+    def read(cs: list[Contract], now: datetime) -> dict[str, Reading]:
+        return {c.name: Reading(c.name, last_update=now) for c in cs}
+
+    class SlowStore(MemoryStore):
+        def save_verdicts(
+            self, verdicts: Sequence[Verdict], contracts: Mapping[str, Contract], now: datetime
+        ) -> list[Any]:
+            clock.advance(timedelta(seconds=1))  # the save takes a second...
+            s.poke("a")  # ...and a ping arrives meanwhile
+            return super().save_verdicts(verdicts, contracts, now)
+
+    s, clock, _ = make([contract("a", error=timedelta(hours=2))], read, store=SlowStore())
+    step(s, T0)
+    assert s.plan.due_at("a") == T0 + timedelta(seconds=1)
+    s.close()

@@ -119,7 +119,10 @@ def test_kill_9_between_claim_and_send_delivers_after_restart_and_nothing_else_t
 
     receiver.behaviour.on_request = hold_ledger
     served = start(tmp_path)
-    wait_for(lambda: titles(receiver, "/ops"), timeout=30)  # shop.orders: delivered normally
+    # Kill as soon as the ledger alert is mid-send. shop.orders is delivered normally: before
+    # it, or (a loaded machine checking both for the first time after the ledger's deadline)
+    # after it, in the same batch, by the restarted replica. Waiting for shop.orders before
+    # the kill could instead kill that second send between its POST and its mark.
     assert in_flight.wait(30), served.log()
     served.proc.send_signal(signal.SIGKILL)
     served.proc.wait(10)
@@ -128,7 +131,9 @@ def test_kill_9_between_claim_and_send_delivers_after_restart_and_nothing_else_t
     before = len(receiver.attempts)
     again = start(tmp_path, port=served.port)  # same replica: its old claim is released
     try:
-        wait_for(lambda: len(titles(receiver, "/fin")) >= 2, timeout=30)
+        wait_for(
+            lambda: len(titles(receiver, "/fin")) >= 2 and titles(receiver, "/ops"), timeout=30
+        )
         wait_for(lambda: again.metrics() and True, timeout=5)
         threading.Event().wait(3)  # time for anything wrongly sent twice to arrive
     finally:

@@ -10,6 +10,10 @@ Within one flush each contract counts once, by its newest transition (the older 
   was never announced, so nothing is sent (`suppressed`): the owner never hears of it.
 - fresh → stale → fresh → stale: the newest is `fired`: one message, as for one break.
 - an announced alert that resolves and breaks again within `group_wait`: one `fired`.
+Alertmanager does its own grouping (one alert per contract reaches it), so a contract whose
+every destination is an Alertmanager does not wait: its transitions are due at once
+(`due_groups`), decided as above, alone, without the rest of its owner's group. A contract
+that also goes elsewhere waits `group_wait` for all its destinations, so they all agree.
 A `resolved` is sent only when its alert was announced (Alertmanager does the same) and
 `send_resolved` is on, even under a silence. Any other transition that an active silence (or
 maintenance window) matches is `silenced`: recorded, not sent, and its alert is muted until
@@ -19,14 +23,14 @@ the silence ends.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor.alerts.facts import AlertFacts
 from monitor.alerts.lifecycle import Kind
 from monitor.alerts.routing import Subject, destinations, silenced
-from monitor.config.notify_urls import is_slackbot
+from monitor.config.notify_urls import is_alertmanager, is_slackbot
 from monitor.config.settings import Settings
 
 SENT = "sent"  # put in the outbox
@@ -76,6 +80,29 @@ def due_owners(pending: Iterable[Pending], now: datetime, group_wait: timedelta)
         if o not in oldest or p.facts.at < oldest[o]:
             oldest[o] = p.facts.at
     return sorted(o for o, at in oldest.items() if now >= at + group_wait)
+
+
+def alertmanager_only(settings: Settings, subject: Subject) -> bool:
+    """True when every destination of `subject` is an Alertmanager (none wait)."""
+    urls = destinations(settings, subject)
+    return bool(urls) and all(is_alertmanager(u) for u in urls)
+
+
+def due_groups(
+    pending: Iterable[Pending],
+    now: datetime,
+    group_wait: timedelta,
+    immediate: Callable[[Pending], bool],
+) -> dict[str, bool]:
+    """Owner → True when its whole group is due (`group_wait` over), False when only its
+    `immediate` transitions are (those bound for Alertmanagers alone)."""
+    items = list(pending)
+    full = set(due_owners([p for p in items if not immediate(p)], now, group_wait))
+    out = {o: True for o in full}
+    for p in items:
+        if p.facts.owner not in out and immediate(p):
+            out[p.facts.owner] = False
+    return dict(sorted(out.items()))
 
 
 def plan_flush(

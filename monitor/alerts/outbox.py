@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from monitor.alerts.alertmanager import alerts_for, is_alertmanager
 from monitor.alerts.alertmanager import message as am_message
 from monitor.alerts.facts import AlertFacts
-from monitor.alerts.grouping import SENT, Pending, due_owners, plan_flush
+from monitor.alerts.grouping import SENT, Pending, alertmanager_only, due_groups, plan_flush
 from monitor.alerts.lifecycle import Kind
 from monitor.alerts.render import Links, Message, render, style_of
 from monitor.alerts.routing import url_id
@@ -117,13 +117,17 @@ def flush(
     scrub: Callable[[str], str] = lambda s: s,
 ) -> int:
     """Turn every due group into outbox rows; returns how many rows were added."""
+    def immediate(p: Pending) -> bool:
+        return alertmanager_only(settings, p.subject)
+
     with store.read() as conn:
-        owners = due_owners(_pending(conn), now, settings.alerts.group_wait)
+        owners = due_groups(_pending(conn), now, settings.alerts.group_wait, immediate)
     links = Links(settings.server.public_url, settings.server.dashboard_url)
     added = 0
-    for owner in owners:
+    for owner, whole in owners.items():
+        only = None if whole else immediate
         try:
-            added += _flush_owner(store, settings, owner, now, links, silences, scrub)
+            added += _flush_owner(store, settings, owner, now, links, silences, scrub, only)
         except _LostRace:
             log.info("another worker flushed the alerts of %s first", owner)
     return added
@@ -137,10 +141,13 @@ def _flush_owner(
     links: Links,
     silences: Sequence[Sequence[tuple[str, str]]],
     scrub: Callable[[str], str],
+    only: Callable[[Pending], bool] | None = None,
 ) -> int:
     added = 0
     with store.write() as conn:
         pending = _pending(conn, owner, lock=True, store=store)
+        if only is not None:  # Alertmanager-only contracts: due at once, without the group
+            pending = [p for p in pending if only(p)]
         if not pending:
             return 0
         plan = plan_flush(

@@ -212,6 +212,35 @@ def test_alerts_reach_the_owners_receiver_through_alertmanager_and_follow_the_co
     assert notified(receiver, "/fin") == []  # silenced in Alertmanager
 
 
+def test_alertmanager_destinations_do_not_wait_for_group_wait(
+    tmp_path: Path, receiver: HttpReceiver, am: servers.Alertmanager
+) -> None:
+    # an hour of group_wait: a message would wait that long; Alertmanager groups by itself
+    project(tmp_path, am, ledger_after="1h")
+    (tmp_path / "fresh.yml").write_text(
+        FRESH_YML.format(am_port=am.port).replace("group_wait: 1s", "group_wait: 1h")
+    )
+    served = start(tmp_path, env=clean_env(FRESH_AM_RESEND_SECONDS=str(RESEND)))
+    try:
+        t0 = time.monotonic()
+        firing = wait_for(lambda: notified(receiver, "/ops"), timeout=40)
+        fired_after = time.monotonic() - t0
+        assert [(s, n) for s, n, _ in firing] == [("firing", "FreshContractStale")]
+        # fixed: the resolve goes through the outbox at once too
+        put_table(tmp_path / "wh.sqlite", "orders", datetime.now(UTC))
+        wait_for(
+            lambda: ("resolved", "FreshContractStale")
+            in [(s, n) for s, n, _ in notified(receiver, "/ops")],
+            timeout=40,
+        )
+        rows = wait_for(lambda: (r := outbox_rows(tmp_path)) and all(x.sent_at for x in r) and r,
+                        timeout=40)  # fmt: skip
+    finally:
+        assert served.stop() == 0, served.log()
+    assert len(rows) == 2  # fired and resolved, each through the outbox
+    print(f"\nalertmanager with group_wait 1h: fired after {fired_after:.1f}s")
+
+
 def outbox_rows(tmp: Path) -> list[Any]:
     with Store.open("sqlite:///state.db", tmp) as store, store.read() as conn:
         return list(conn.execute(sa.select(outbox.c.attempts, outbox.c.sent_at)).all())

@@ -15,6 +15,8 @@ from monitor.alerts.grouping import (
     SUPERSEDED,
     SUPPRESSED,
     Pending,
+    alertmanager_only,
+    due_groups,
     due_owners,
     plan_flush,
 )
@@ -181,6 +183,35 @@ def test_contracts_of_one_owner_that_break_within_group_wait_go_in_one_message()
     assert list(plan.messages) == ["json://ops.example/hook", "mailto://a:pw@mail.example?to=o@x.io"]
     facts, ids = plan.messages["json://ops.example/hook"]
     assert [f.contract for f in facts] == ["a", "b"] and ids == [1, 2]
+
+
+def test_contracts_bound_for_alertmanagers_alone_do_not_wait_for_group_wait() -> None:
+    """SPEC 15: fresh's grouping does not apply to Alertmanager destinations."""
+    am = Settings(
+        owners={
+            "sre": Owner(notify=("alertmanager://am.example:9093",)),
+            "ops": Owner(notify=("json://ops.example/hook",)),
+        },
+        alerts=Alerts(routes=(
+            Route(match={"contract": "mixed"}, notify=("json://mixed.example/m",),
+                  continue_=True),
+        )),
+    )
+    assert alertmanager_only(am, subj("x", "sre"))
+    assert not alertmanager_only(am, subj("mixed", "sre"))  # waits: its message is grouped
+    assert not alertmanager_only(am, subj("x", "ops"))
+    r = Recorder()
+    r.see("x", Status.STALE, owner="sre")
+    r.see("mixed", Status.STALE, owner="sre")
+    r.see("y", Status.STALE, owner="ops")
+    wait = timedelta(hours=1)
+
+    def now_(p: Pending) -> bool:
+        return alertmanager_only(am, p.subject)
+
+    assert due_owners(r.pending, T0, wait) == []
+    assert due_groups(r.pending, T0, wait, now_) == {"sre": False}
+    assert due_groups(r.pending, T0 + wait, wait, now_) == {"ops": True, "sre": True}
 
 
 def test_a_critical_contract_also_reaches_its_route_in_its_own_message() -> None:

@@ -2,7 +2,8 @@
 
 Alertmanager forgets a firing alert at its `endsAt`; Prometheus therefore re-sends active
 alerts every evaluation with `endsAt` a few minutes ahead. fresh does the same for each
-open alert it has announced (muted ones stay quiet: a silence holds them), from the
+open alert it has announced, i.e. delivered to an Alertmanager (one still waiting in the
+outbox is not re-posted ahead of it; muted ones stay quiet: a silence holds them), from the
 replica that checks the contract, to every Alertmanager destination the alert routes to.
 A failed re-post is logged and counted, never queued: the next one a minute later carries
 the same alert, and the outbox's own messages (fired, changed, resolved) are what must not
@@ -25,11 +26,11 @@ from monitor.alerts.facts import AlertFacts
 from monitor.alerts.grouping import SENT
 from monitor.alerts.lifecycle import Kind
 from monitor.alerts.render import Links
-from monitor.alerts.routing import Subject, all_urls, destinations
+from monitor.alerts.routing import Subject, all_urls, destinations, url_id
 from monitor.config.settings import Settings
 from monitor.core.models import Contract, Status
 from monitor.store import Store
-from monitor.store.schema import alert_state, transitions
+from monitor.store.schema import alert_state, outbox, transitions
 
 log = logging.getLogger("fresh.alerts")
 
@@ -48,8 +49,23 @@ def _chunks(names: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
         yield names[i : i + size]
 
 
-def open_alerts(store: Store, names: Iterable[str]) -> list[OpenAlert]:
-    """The open alerts among `names` that were announced and are not muted."""
+def _delivered(conn: sa.Connection, url_ids: set[str], since: datetime) -> set[int]:
+    """Ids of the transitions in outbox rows delivered to `url_ids` since `since`."""
+    rows = conn.execute(
+        sa.select(outbox.c.transition_ids).where(
+            outbox.c.url_id.in_(sorted(url_ids)),
+            outbox.c.sent_at.is_not(None),
+            outbox.c.created_at >= since,
+        )
+    )
+    return {int(i) for r in rows for i in r.transition_ids}
+
+
+def open_alerts(
+    store: Store, names: Iterable[str], am_url_ids: set[str] | None = None
+) -> list[OpenAlert]:
+    """The open alerts among `names` that were announced and are not muted; with
+    `am_url_ids`, announced means delivered to one of those URLs, not just queued."""
     wanted = sorted(set(names))
     out: list[OpenAlert] = []
     if not wanted:
@@ -78,6 +94,8 @@ def open_alerts(store: Store, names: Iterable[str]) -> list[OpenAlert]:
                     transitions.c.at,
                     transitions.c.outcome,
                     transitions.c.facts,
+                    transitions.c.id,
+                    transitions.c.decided_at,
                 )
                 .where(transitions.c.contract.in_(list(states)), transitions.c.facts.is_not(None))
                 .order_by(transitions.c.contract, transitions.c.seq)
@@ -86,15 +104,31 @@ def open_alerts(store: Store, names: Iterable[str]) -> list[OpenAlert]:
             for r in rows:
                 if r.episode == states[r.contract][0]:
                     by_contract[r.contract].append(r)
+            delivered: set[int] | None = None
+            sent = [
+                r.decided_at
+                for items in by_contract.values()
+                for r in items
+                if r.outcome == SENT and r.decided_at is not None
+            ]
+            if am_url_ids is not None:
+                delivered = _delivered(conn, am_url_ids, min(sent)) if sent else set()
             for name, items in by_contract.items():
-                found = _open_alert(items, states[name][1])
+                found = _open_alert(items, states[name][1], delivered)
                 if found is not None:
                     out.append(found)
     return out
 
 
-def _open_alert(rows: Sequence[Any], status: Status) -> OpenAlert | None:
-    announced = any(r.outcome == SENT and r.kind != Kind.RESOLVED.value for r in rows)
+def _open_alert(
+    rows: Sequence[Any], status: Status, delivered: set[int] | None = None
+) -> OpenAlert | None:
+    announced = any(
+        r.outcome == SENT
+        and r.kind != Kind.RESOLVED.value
+        and (delivered is None or r.id in delivered)
+        for r in rows
+    )
     began = [r.at for r in rows if r.kind in (Kind.FIRED.value, Kind.CHANGED.value)]
     live = [r for r in rows if r.kind != Kind.RESOLVED.value]
     if not announced or not began or not live:
@@ -128,7 +162,8 @@ def refresh(
     links = Links(settings.server.public_url, settings.server.dashboard_url)
     batches: dict[str, list[dict[str, Any]]] = defaultdict(list)
     owners: dict[str, set[str]] = defaultdict(set)
-    for a in open_alerts(store, names):
+    am_ids = {url_id(u) for u in all_urls(settings).values() if is_alertmanager(u)}
+    for a in open_alerts(store, names, am_ids):
         c = contracts[a.facts.contract]
         for url in _am_urls(settings, c):
             batches[url].append(

@@ -333,3 +333,26 @@ def test_basic_auth_reaches_an_alertmanager_that_requires_it(
         assert got[0][1] == "FreshTest"
     finally:
         server.close()
+
+
+def test_an_alert_is_re_sent_only_once_delivered_not_once_queued(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
+    """The re-send loop counts an alert announced when its outbox row reached the
+    Alertmanager, so it never posts ahead of the queued fired alert."""
+    from monitor.config.settings import Owner, Settings
+    from monitor.core.models import Status
+    from tests.integration.alerting_helpers import contract, rig
+
+    settings = Settings(owners={"ops": Owner(notify=(f"alertmanager://127.0.0.1:{receiver.port}",))})
+    r = rig(tmp_path, settings, [contract("a")], None)  # type: ignore[arg-type]  # its own
+    r.save([("a", Status.STALE)])
+    now = r.clock.now()
+    assert r.alerting.flush(now) == 1  # queued, not yet delivered
+    assert r.alerting.refresh_alertmanagers(now) == {"sent": 0, "failed": 0}
+    assert receiver.received == []
+    assert r.alerting.deliver()  # the fired alert reaches the Alertmanager
+    assert len(receiver.received) == 1
+    assert r.alerting.refresh_alertmanagers(now) == {"sent": 1, "failed": 0}
+    assert len(receiver.received) == 2
+    r.store.close()

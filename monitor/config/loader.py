@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 from monitor.config import contracts as contracts_mod
 from monitor.config import yamlpos
 from monitor.config.fields import Warehouses
-from monitor.config.imports import loader as imports
 from monitor.config.notify import notify_problems
 from monitor.config.project import Project
 from monitor.config.reading import bad_link, link_problem, read_text
@@ -95,6 +94,10 @@ def _load(
     contracts = _load_checks(checks, base_dir, cwd, env, urls, problems, names)
     imported: tuple[Path, ...] = ()
     if settings is not None and settings.imports and path is not None:
+        # Imported here: the dbt, datacontract and lineage readers cost `fresh check` more
+        # start-up than the contracts they would read, for the many projects without imports.
+        from monitor.config.imports import loader as imports
+
         more, files = imports.load(
             settings.imports,
             _import_positions(path, _display(path, cwd), env),

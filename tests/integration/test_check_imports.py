@@ -27,13 +27,16 @@ NOT_NEEDED = (
     "starlette",
     "prometheus_client",
     "jinja2",
+    # fresh.yml here has no `imports:`: the dbt / datacontract readers stay unloaded.
+    "monitor.config.imports",
 )
 
 PROBE = """\
 import atexit, sys
 NOT_NEEDED = {not_needed!r}
 def report():
-    loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set(NOT_NEEDED))
+    loaded = sorted({{n for n in NOT_NEEDED for m in sys.modules
+                      if m == n or m.startswith(n + '.')}})
     print('LOADED', loaded, 'duckdb' in sys.modules, file=sys.stderr)
 atexit.register(report)
 from monitor.cli.app import main

@@ -301,3 +301,26 @@ def test_an_unknown_warehouse_timezone_is_an_error_not_a_crash(warehouse: Path) 
     s = settings(warehouse.parent, main=bad)
     got = read([table("ts", "raw.orders", "loaded_at"), table("tz", "events", "happened")], s)
     assert all(r.error is not None and "Mars/Olympus_Mons" in r.error for r in got.values())
+
+
+def test_a_chunk_of_time_columns_reads_as_each_column_alone(warehouse: Path) -> None:
+    # Time columns share one UNION ALL read without typeof() (issue 17): TIMESTAMP, DATE
+    # and TIMESTAMPTZ widen to TIMESTAMPTZ in the warehouse zone, an empty table gives NULL;
+    # each must read exactly as it does alone.
+    s = settings(warehouse.parent, main=wh(warehouse, timezone="Europe/Berlin"))
+    contracts = [
+        table("ts", "raw.orders", "loaded_at"),
+        table("tstz", "events", "happened"),
+        table("date", "days", "d"),
+        table("empty", "empty", "happened"),
+        table("odd", '"Odd Name"', '"select"'),
+    ]
+    together = read(contracts, s)
+    alone = {c.name: read([c], s)[c.name] for c in contracts}
+    assert {k: (r.error, r.last_update) for k, r in together.items()} == {
+        k: (r.error, r.last_update) for k, r in alone.items()
+    }
+    assert together["ts"].last_update == utc(2026, 11, 27, 10, 0)  # 11:00 in Berlin
+    assert together["date"].last_update == utc(2026, 11, 25, 23, 0)  # midnight in Berlin
+    assert together["empty"].error is None and together["empty"].last_update is None
+    assert together["odd"].last_update == utc(2026, 1, 2, 2, 4, 5)

@@ -301,7 +301,7 @@ def report(samples: dict[str, Sample], base: str = "fresh") -> None:
         if name in ratios:
             verdict = "met" if ratios[name] >= target else "NOT met"
             print(
-                f"fresh vs {name}: {ratios[name]:.1f}x faster (target >= {target:.0f}x: {verdict})"
+                f"fresh vs {name}: {ratios[name]:.1f}x faster (target >= {target:g}x: {verdict})"
             )
 
 

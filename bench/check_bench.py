@@ -280,18 +280,22 @@ def report(samples: dict[str, Sample], base: str = "fresh") -> None:
     """
     print(
         f"\n{'tool':<8}{'median s':>10}{'min s':>9}{'max s':>9}{'CPU s':>8}{'peak MB':>9}"
-        f"{'x fresh':>9}  exit codes"
+        f"{'x fresh':>9}{'CPU x':>8}  exit codes"
     )
     ratios: dict[str, float] = {}
     for name, s in samples.items():
+        cpu_ratio = f"{'-':>8}"
         if base in samples:
             pairs = zip(s.walls, samples[base].walls, strict=True)
             ratios[name] = statistics.median(a / b for a, b in pairs)
+            # CPU time moves less than wall time with other jobs' load on a shared machine.
+            cpu = statistics.median(s.cpus) / statistics.median(samples[base].cpus)
+            cpu_ratio = f"{cpu:>7.1f}x"
         shown = f"{ratios[name]:>8.1f}x" if name in ratios else f"{'-':>9}"
         print(
             f"{name:<8}{s.median:>10.3f}{min(s.walls):>9.3f}{max(s.walls):>9.3f}"
             f"{statistics.median(s.cpus):>8.2f}{statistics.median(s.rss_mb):>9.0f}"
-            f"{shown}  {sorted(s.codes)}"
+            f"{shown}{cpu_ratio}  {sorted(s.codes)}"
         )
     if base in samples:
         median = samples[base].median

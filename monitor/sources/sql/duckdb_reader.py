@@ -167,10 +167,16 @@ class _Worker(threading.Thread):
                 return
 
     def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+        return self._execute_typed(sql)[0]
+
+    def _execute_typed(self, sql: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+        """The rows of `sql` and the type of each result column (counted and tagged)."""
         self.started = time.monotonic()
         cost.count(self.ctx.warehouse)
         try:
-            return self.cursor.execute(self.tag + sql).fetchall()
+            cursor = self.cursor.execute(self.tag + sql)
+            types = [str(d[1]) for d in cursor.description or ()]
+            return cursor.fetchall(), types
         finally:
             self.started = None
 
@@ -209,15 +215,10 @@ class _Worker(threading.Thread):
         """
         tails = [from_clause(src, duck_quote, "duckdb") for _, _, src in reads]
         if all(src.column_format is None for _, _, src in reads):
-            self.started = time.monotonic()
-            try:
-                union = (head + tail for (head, _, _), tail in zip(reads, tails, strict=True))
-                cursor = self.cursor.execute("\nUNION ALL\n".join(union))
-                union_type = str(cursor.description[1][1]) if cursor.description else ""
-                if union_type.startswith(_TIME_TYPES):
-                    return [(k, v, union_type) for k, v in cursor.fetchall()]
-            finally:
-                self.started = None
+            union = (head + tail for (head, _, _), tail in zip(reads, tails, strict=True))
+            rows, types = self._execute_typed("\nUNION ALL\n".join(union))
+            if len(types) == 2 and types[1].startswith(_TIME_TYPES):
+                return [(k, v, types[1]) for k, v in rows]
         parts = [
             f"{head}, typeof(max({column})) AS t{tail}"
             for (head, column, _), tail in zip(reads, tails, strict=True)

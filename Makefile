@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := postgresql prometheus chromium mariadb-server prometheus-alertmanager
 
-.PHONY: install demo test lint servers constraints clean
+.PHONY: install demo test lint servers snowflake-venvs constraints clean
 
 install: $(VENV)/.installed
 
@@ -30,12 +30,28 @@ servers:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing </dev/null; \
 	fi
 
+# Two venvs for the Snowflake tests (tests/integration/test_snowflake.py), reused when present:
+# fakesnow's server (its own duckdb/sqlglot pins) and fresh with the `snowflake` extra
+# (SQLAlchemy 2.0.x). Built here so the tests never time out building them.
+SNOW := .venvs-test
+snowflake-venvs: $(SNOW)/fakesnow/.installed $(SNOW)/snowflake/.installed
+
+$(SNOW)/fakesnow/.installed:
+	$(PYTHON) -m venv $(SNOW)/fakesnow
+	$(SNOW)/fakesnow/bin/pip install --quiet 'fakesnow[server]==0.12.1' 'snowflake-connector-python>=3.18,<5'
+	touch $@
+
+$(SNOW)/snowflake/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SNOW)/snowflake
+	$(SNOW)/snowflake/bin/pip install --quiet -e '.[snowflake]'
+	touch $@
+
 lint: install
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/mypy monitor
 	$(BIN)/lint-imports
 
-test: install servers lint
+test: install servers snowflake-venvs lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 demo: install
@@ -46,4 +62,4 @@ constraints:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^fresh-monitor' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .fresh .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SNOW) .fresh .pytest_cache .mypy_cache .ruff_cache

@@ -89,14 +89,16 @@ def start(
     *args: str,
     env: dict[str, str] | None = None,
     port: int | None = None,
+    python: str = sys.executable,
 ) -> Served:
-    """Start `fresh serve` in `directory`; returns once it answers /healthz."""
+    """Start `fresh serve` in `directory` (run by `python`, e.g. another venv's);
+    returns once it answers /healthz."""
     port = port or free_port()
     log_path = directory / f"serve-{port}.log"
     full_env = {**os.environ, **(env or {})}
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "serve", "--listen", f"127.0.0.1:{port}", *args],
+            [python, "-m", "monitor.cli", "serve", "--listen", f"127.0.0.1:{port}", *args],
             cwd=directory,
             env=full_env,
             stdin=subprocess.DEVNULL,

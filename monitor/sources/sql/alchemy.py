@@ -185,6 +185,8 @@ def _create(url: str, wh: Warehouse, base_dir: Path, name: str | None = None) ->
         engine = create_engine(u, connect_args=connect_args, **pool, **extra)
     except TypeError:  # a dialect whose pool takes no size (e.g. NullPool)
         engine = create_engine(u, connect_args=connect_args, **extra)
+    if backend == "snowflake" and "connection_name" in u.query:
+        _toml_rules(engine)
     if not counted_by_cursor:
         tagged = backend not in ("postgresql", "snowflake")  # those tag the session itself
         tag_and_count(engine, name, cost.tag_comment(wh.query_tag) if tagged else "")
@@ -206,6 +208,18 @@ def _create(url: str, wh: Warehouse, base_dir: Path, name: str | None = None) ->
             dbapi_conn.commit()
 
     return engine
+
+
+def _toml_rules(engine: Engine) -> None:
+    """`?connection_name=` names a connections.toml entry: let its host, port and protocol
+    rule. snowflake-sqlalchemy derives `<account>.snowflakecomputing.com:443` from the URL
+    and the connector lets those arguments override the entry's (found against fakesnow)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "do_connect")
+    def _drop_derived(_dialect: Any, _rec: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        for key in ("host", "port"):
+            cparams.pop(key, None)
 
 
 def _session_setup(backend: str, timeout: float, tz: str) -> list[tuple[str, bool]]:

@@ -194,6 +194,8 @@ def _same_instant(a: str | None, b: str | None) -> bool:
     return datetime.fromisoformat(a) == datetime.fromisoformat(b)
 
 
+# Building the venvs (when `make snowflake-venvs` has not) can outlast the 300 s default.
+@pytest.mark.timeout(1500)
 def test_check_reads_every_column_type_through_the_real_connector(
     fakesnow: Fakesnow, tmp_path: Path
 ) -> None:
@@ -227,6 +229,7 @@ def test_check_reads_every_column_type_through_the_real_connector(
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.timeout(1500)
 def test_serve_reads_a_round_through_the_real_connector(fakesnow: Fakesnow, tmp_path: Path) -> None:
     write_project(tmp_path, FRESH_YML, {"snow.yml": CHECKS})
     served = start(tmp_path, env=_env(fakesnow), python=str(FRESH_PY))

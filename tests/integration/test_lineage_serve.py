@@ -128,10 +128,16 @@ def test_a_start_never_finished_goes_stale(served: Served) -> None:
     t = transport(served, gzip_body=False)
     t.emit(event(RunState.COMPLETE, "export_dag.run", now - timedelta(hours=3)))
     t.emit(event(RunState.START, "export_dag.run", now - timedelta(hours=2)))
+    # Stale from the very first check too (before any event): wait for the verdict that
+    # saw the events, not just for "stale" (under load the test used to read the first one).
     got = wait_for(
-        lambda: (r := result(served, "nightly_export"))["status"] == "stale" and r, timeout=60
+        lambda: (
+            (r := result(served, "nightly_export"))["status"] == "stale"
+            and "never finished" in json.dumps(r)
+            and r
+        ),
+        timeout=60,
     )
-    assert "never finished" in json.dumps(result(served, "nightly_export"))
     assert got["last_update"] is not None
 
 

@@ -79,26 +79,16 @@ def evaluate(
         status = Status.FRESH
 
     draft = Verdict(contract.name, status, now, last, warn_at, error_at, "", reading.error)
+    description = None
+    learned_warn = learned_error = None
     if learned is not None:
         from monitor.core.learn import describe_learned
 
         description = describe_learned(draft, exp, learned, hung_since)
-        if description is None:  # the fixed limits decide
-            description = describe(draft, exp, tick, hung_since, reading.started_at)
-        return Verdict(
-            contract=contract.name,
-            status=status,
-            checked_at=now,
-            last_update=last,
-            warn_at=warn_at,
-            error_at=error_at,
-            description=description,
-            error=reading.error,
-            detail=detail,
-            duration_seconds=reading.duration_seconds,
-            learned_warn_after=_shorter(exp.warn_after, learned.warn_after),
-            learned_error_after=_shorter(exp.error_after, learned.error_after),
-        )
+        learned_warn = _shorter(exp.warn_after, learned.warn_after)
+        learned_error = _shorter(exp.error_after, learned.error_after)
+    if description is None:  # no learning, or the fixed limits decide
+        description = describe(draft, exp, tick, hung_since, reading.started_at)
     # Built again rather than dataclasses.replace(): that costs more than the rest of
     # evaluate() together, which shows at 10,000 contracts.
     return Verdict(
@@ -108,10 +98,12 @@ def evaluate(
         last_update=last,
         warn_at=warn_at,
         error_at=error_at,
-        description=describe(draft, exp, tick, hung_since, reading.started_at),
+        description=description,
         error=reading.error,
         detail=detail,
         duration_seconds=reading.duration_seconds,
+        learned_warn_after=learned_warn,
+        learned_error_after=learned_error,
     )
 
 

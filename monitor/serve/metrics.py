@@ -28,9 +28,17 @@ from monitor.core.models import Contract, Status, Verdict
 from monitor.serve.scheduler import release_memory
 from monitor.sources import cost
 
-__all__ = ["BASE_LABELS", "CONTENT_TYPE", "ServiceMetrics", "label_name", "label_value"]
+__all__ = [
+    "BASE_LABELS",
+    "CONTENT_TYPE",
+    "SCOPES",
+    "ServiceMetrics",
+    "label_name",
+    "label_value",
+]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+SCOPES = ("all", "held")  # what `/metrics?scope=` accepts
 READ_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -177,6 +185,8 @@ class ServiceMetrics:
         states: Callable[[], Mapping[str, Verdict]] = dict,
         outbox_size: Callable[[], int] | None = None,
         maintenance: Callable[[], Collection[str]] = frozenset,
+        held: Callable[[], Collection[str] | None] = lambda: None,
+        states_of: Callable[[Sequence[str]], Mapping[str, Verdict]] | None = None,
     ) -> None:
         self.replica = replica
         self.version = version
@@ -187,6 +197,8 @@ class ServiceMetrics:
         self._metric_labels = metric_labels
         self._states = states
         self._maintenance = maintenance  # names of the contracts in a maintenance window
+        self._held = held  # names this replica holds a lease on; None: it checks them all
+        self._states_of = states_of  # the verdicts of some contracts only (scope=held)
         self._heads: dict[str, str] = {}
         self._heads_for: tuple[Sequence[Contract], tuple[str, ...]] = ((), ())
         self._errors: dict[str, int] = {}
@@ -261,16 +273,30 @@ class ServiceMetrics:
         except Exception:
             return None
 
-    def render(self) -> bytes:
-        """The Prometheus text exposition of every series, built now from current state."""
+    def render(self, scope: str = "all") -> bytes:
+        """The Prometheus text exposition of every series, built now from current state.
+
+        `scope="held"` keeps, of the per-contract series, those of the contracts this
+        replica holds a lease on (all of them when it is the only replica)."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
         contracts = self._contracts()
         keys = tuple(self._metric_labels())
         if self._heads_for != (contracts, keys) or self._heads_for[0] is not contracts:
             self._heads_for, self._heads = (contracts, keys), {}  # a reload: labels may differ
+        held = self._held() if scope == "held" else None
+        if held is None:
+            chosen: Sequence[Contract] = contracts
+            states = self._states()
+        else:
+            chosen = [c for c in contracts if c.name in held]
+            # Only the rows served: the scrape's cost follows this replica's share.
+            names = [c.name for c in chosen]
+            states = self._states_of(names) if self._states_of is not None else self._states()
         text = render_contract_series(
-            contracts,
+            chosen,
             keys,
-            self._states(),
+            states,
             self.errors(),
             self.replica,
             self._heads,

@@ -133,6 +133,8 @@ class Service:
             states=self.verdicts,
             outbox_size=self.outbox_size,
             maintenance=lambda: self.maintenance_until().keys(),
+            held=self.held,
+            states_of=self.verdicts_of,
         )
         # PostgreSQL: several replicas share the work through leases; SQLite: one checks all
         self.leases = keeper_for(self) if store.is_postgres else None
@@ -161,6 +163,15 @@ class Service:
     def verdicts(self) -> dict[str, Verdict]:
         """The latest saved verdict of every contract, by name (from the shared store)."""
         return {name: s.to_verdict() for name, s in self.store.states().items()}
+
+    def verdicts_of(self, names: Sequence[str]) -> dict[str, Verdict]:
+        """The latest saved verdicts of `names` only (`/metrics?scope=held`)."""
+        return {name: s.to_verdict() for name, s in self.store.states_of(names).items()}
+
+    def held(self) -> set[str] | None:
+        """The contracts this replica holds a lease on; None when it checks them all
+        (one replica on SQLite)."""
+        return None if self.leases is None else set(self.leases.held())
 
     def outbox_size(self) -> int:
         """Alerts waiting for delivery in the store's outbox."""

@@ -48,6 +48,10 @@ class Store(Database):
         """Every contract's saved state, by name."""
         return states.all_states(self)
 
+    def states_of(self, names: Sequence[str]) -> dict[str, StoredState]:
+        """The saved states of `names` only, by name (a replica's share, for /metrics)."""
+        return states.some_states(self, names)
+
     def state(self, name: str) -> StoredState | None:
         """One contract's saved state, or None."""
         return states.one_state(self, name)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
 
 from monitor.core.errors import StoreError
@@ -236,6 +237,23 @@ def all_states(store: Database) -> dict[str, StoredState]:
     """Every contract's saved state, by name."""
     with store.read() as conn:
         return {r.name: _to_state(r) for r in conn.execute(sa.select(contract_state))}
+
+
+def some_states(store: Database, names: Sequence[str]) -> dict[str, StoredState]:
+    """The saved states of `names` (those never saved are absent), by name.
+
+    On PostgreSQL one `= ANY(array)` statement, whatever the count (a replica's share of
+    100,000 contracts would be 70 `IN` batches); elsewhere batches of `IN`."""
+    if not names:
+        return {}
+    with store.read() as conn:
+        if store.is_postgres:
+            wanted = sa.bindparam("names", list(names), type_=ARRAY(sa.Text()))
+            rows = conn.execute(
+                sa.select(contract_state).where(contract_state.c.name == sa.any_(wanted))
+            )
+            return {r.name: _to_state(r) for r in rows}
+        return {n: _to_state(r) for n, r in _rows(conn, names).items()}
 
 
 def one_state(store: Database, name: str) -> StoredState | None:

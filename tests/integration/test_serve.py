@@ -19,6 +19,8 @@ import pytest
 
 from tests import servers
 from tests.integration.serving import (
+    Served,
+    parse_metrics,
     sample,
     serving,
     start,
@@ -168,6 +170,26 @@ def test_metrics_match_the_data_and_pass_promtool(tmp_path: Path) -> None:
         assert orders["status"] == "fresh"
         assert orders["metadata"] == {"domain": "sales"}
         assert orders["last_update"] == data["orders"].strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[union-attr]
+        assert_held_scope_is_everything(served)
+
+
+def assert_held_scope_is_everything(served: Served) -> None:
+    """One replica holds every contract: `?scope=held` has the same per-contract series as
+    the full scrape; an unknown scope is a 400."""
+
+    def contracts(path: str) -> set[str]:
+        status, body, _ = served.request(path)
+        assert status == 200
+        return {
+            dict(labels)["contract"]
+            for (name, labels) in parse_metrics(body.decode())
+            if name == "fresh_status"
+        }
+
+    everything = contracts("/metrics")
+    assert everything and wait_for(lambda: contracts("/metrics?scope=held") == everything)
+    status, body, _ = served.request("/metrics?scope=mine")
+    assert status == 400 and b"scope must be one of all, held" in body
 
 
 def test_it_serves_the_same_with_a_postgresql_state_store(tmp_path: Path, pg_url: str) -> None:
@@ -177,6 +199,7 @@ def test_it_serves_the_same_with_a_postgresql_state_store(tmp_path: Path, pg_url
         assert_metrics_match(served, data)
         status, body = served.get_json("/readyz")
         assert status == 200, body
+        assert_held_scope_is_everything(served)  # through its leases, on PostgreSQL
     # nothing about the SQLite default was written
     assert not (tmp_path / ".fresh" / "state.db").exists()
 

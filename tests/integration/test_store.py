@@ -312,6 +312,17 @@ def test_forget_drops_the_state_of_contracts_removed_from_the_config(store: Stor
     assert len(store.history("b")) == 1  # the past stays until pruned
 
 
+def test_states_of_reads_only_the_named_contracts(store: Store) -> None:
+    names = [f"c{i}" for i in range(1203)]  # more than one IN batch on SQLite
+    cs = {n: contract(n) for n in names}
+    store.save_verdicts([verdict(n, Status.FRESH, T0) for n in names], cs, T0)
+    wanted = [*names[::2], "never-saved"]
+    got = store.states_of(wanted)
+    assert sorted(got) == sorted(names[::2])
+    assert got["c4"] == store.states()["c4"]
+    assert store.states_of([]) == {}
+
+
 def test_a_second_exclusive_open_of_one_sqlite_file_is_refused_naming_the_file(
     tmp_path: Path,
 ) -> None:

@@ -177,3 +177,61 @@ def test_the_output_passes_promtool_check_metrics() -> None:
     )
     assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
     assert out.stdout.decode() + out.stderr.decode() == ""
+
+
+def scoped(m: ServiceMetrics, scope: str) -> dict[str, set[str]]:
+    """Metric name → the contracts it has series for, in one scope's output."""
+    out: dict[str, set[str]] = {}
+    for fam in text_string_to_metric_families(m.render(scope).decode()):
+        for s in fam.samples:
+            if "contract" in s.labels:
+                out.setdefault(s.name, set()).add(s.labels["contract"])
+            elif s.labels.get("replica") == "host:9184":
+                out.setdefault(s.name, set()).add("(replica)")
+    return out
+
+
+def test_scope_held_serves_only_the_held_contracts_and_the_replicas_own_series() -> None:
+    base = make()
+    held = {"orders"}
+    asked: list[list[str]] = []
+
+    def states_of(names: object) -> dict[str, Verdict]:
+        asked.append(sorted(names))  # type: ignore[call-overload]
+        return {"orders": base._states()["orders"]}
+
+    m = ServiceMetrics(
+        "host:9184",
+        "0.1.0",
+        contracts=base._contracts,
+        metric_labels=base._metric_labels,
+        states=base._states,
+        outbox_size=lambda: 3,
+        held=lambda: held,
+        states_of=states_of,
+    )
+    m.observe_read("main", 0.02)
+    everything = scoped(m, "all")
+    assert everything["fresh_threshold_seconds"] == {"orders", "empty", "unchecked"}
+    assert asked == []  # scope=all reads every state, not a share
+    mine = scoped(m, "held")
+    assert asked == [["orders"]]  # only the held rows are read from the store
+    for name in ("fresh_status", "fresh_threshold_seconds", "fresh_maintenance"):
+        assert mine[name] == {"orders"}, name
+    assert mine["fresh_check_errors_total"] == {"orders"}
+    # what this process did is there in either scope
+    for name in ("fresh_check_duration_seconds_count", "fresh_build_info", "fresh_outbox_messages"):
+        assert mine[name] == {"(replica)"} == everything[name], name
+    held.clear()  # leases lapsed (store unreachable): no contract at all
+    nothing = scoped(m, "held")
+    assert not any(name.startswith("fresh_status") for name in nothing)
+    assert nothing["fresh_build_info"] == {"(replica)"}
+    with pytest.raises(ValueError, match="scope must be one of all, held"):
+        m.render("mine")
+
+
+def test_scope_held_on_a_single_replica_is_every_contract() -> None:
+    m = make()  # no lease keeper: held() is None, it checks everything
+    assert m.render("held").split(b"# HELP fresh_config")[0] == m.render("all").split(
+        b"# HELP fresh_config"
+    )[0]

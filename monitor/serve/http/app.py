@@ -40,7 +40,7 @@ from monitor.serve.http.guard import (
 from monitor.serve.http.lineage import lineage as receive_lineage
 from monitor.serve.http.openapi import document
 from monitor.serve.http.pages import contract_page, status_page
-from monitor.serve.metrics import CONTENT_TYPE
+from monitor.serve.metrics import CONTENT_TYPE, SCOPES
 from monitor.sources.heartbeat.pings import EXIT_CODE_RANGE, MAX_DURATION, record
 
 if TYPE_CHECKING:
@@ -90,7 +90,12 @@ def build_app(service: Runtime) -> Starlette:
     """The starlette application of one service."""
 
     async def metrics(request: Request) -> Response:
-        body = await run_in_threadpool(service.metrics.render)
+        # ?scope=held: only the contracts this replica holds (Prometheus scraping every
+        # replica that way sees each contract once; monitor/serve/metrics.py)
+        scope = request.query_params.get("scope", "all")
+        if scope not in SCOPES:
+            return error(400, f"scope must be one of {', '.join(SCOPES)}, not {scope[:40]!r}")
+        body = await run_in_threadpool(service.metrics.render, scope)
         return Response(body, media_type=CONTENT_TYPE)
 
     async def healthz(request: Request) -> Response:

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from monitor.alerts.alertmanager import AlertmanagerSender, alert, is_alertmanager
 from monitor.alerts.facts import AlertFacts
@@ -30,7 +28,7 @@ from monitor.alerts.routing import Subject, all_urls, destinations, url_id
 from monitor.config.settings import Settings
 from monitor.core.models import Contract, Status
 from monitor.store import Store
-from monitor.store.schema import alert_state, outbox, transitions
+from monitor.store.outbox import OpenEpisode
 
 log = logging.getLogger("fresh.alerts")
 
@@ -44,96 +42,26 @@ class OpenAlert:
     started_at: datetime
 
 
-def _chunks(names: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for i in range(0, len(names), size):
-        yield names[i : i + size]
+def open_alerts(store: Store, names: Iterable[str], am_url_ids: set[str]) -> list[OpenAlert]:
+    """The open alerts among `names` that were announced (delivered to one of the
+    Alertmanagers `am_url_ids`, not just queued) and are not muted."""
+    return [
+        found
+        for episode in store.open_episodes(sorted(set(names)), am_url_ids)
+        if (found := _open_alert(episode)) is not None
+    ]
 
 
-def _delivered(conn: sa.Connection, url_ids: set[str], since: datetime) -> set[int]:
-    """Ids of the transitions in outbox rows delivered to `url_ids` since `since`."""
-    rows = conn.execute(
-        sa.select(outbox.c.transition_ids).where(
-            outbox.c.url_id.in_(sorted(url_ids)),
-            outbox.c.sent_at.is_not(None),
-            outbox.c.created_at >= since,
-        )
-    )
-    return {int(i) for r in rows for i in r.transition_ids}
-
-
-def open_alerts(
-    store: Store, names: Iterable[str], am_url_ids: set[str] | None = None
-) -> list[OpenAlert]:
-    """The open alerts among `names` that were announced and are not muted; with
-    `am_url_ids`, announced means delivered to one of those URLs, not just queued."""
-    wanted = sorted(set(names))
-    out: list[OpenAlert] = []
-    if not wanted:
-        return out
-    with store.read() as conn:
-        for chunk in _chunks(wanted):
-            states = {
-                r.contract: (int(r.episode), Status(r.status))
-                for r in conn.execute(
-                    sa.select(alert_state.c.contract, alert_state.c.episode, alert_state.c.status)
-                    .where(
-                        alert_state.c.contract.in_(list(chunk)),
-                        alert_state.c.open.is_(True),
-                        alert_state.c.muted.is_(False),
-                        alert_state.c.status.is_not(None),
-                    )
-                )
-            }
-            if not states:
-                continue
-            rows = conn.execute(
-                sa.select(
-                    transitions.c.contract,
-                    transitions.c.episode,
-                    transitions.c.kind,
-                    transitions.c.at,
-                    transitions.c.outcome,
-                    transitions.c.facts,
-                    transitions.c.id,
-                    transitions.c.decided_at,
-                )
-                .where(transitions.c.contract.in_(list(states)), transitions.c.facts.is_not(None))
-                .order_by(transitions.c.contract, transitions.c.seq)
-            ).all()
-            by_contract: dict[str, list[Any]] = defaultdict(list)
-            for r in rows:
-                if r.episode == states[r.contract][0]:
-                    by_contract[r.contract].append(r)
-            delivered: set[int] | None = None
-            sent = [
-                r.decided_at
-                for items in by_contract.values()
-                for r in items
-                if r.outcome == SENT and r.decided_at is not None
-            ]
-            if am_url_ids is not None:
-                delivered = _delivered(conn, am_url_ids, min(sent)) if sent else set()
-            for name, items in by_contract.items():
-                found = _open_alert(items, states[name][1], delivered)
-                if found is not None:
-                    out.append(found)
-    return out
-
-
-def _open_alert(
-    rows: Sequence[Any], status: Status, delivered: set[int] | None = None
-) -> OpenAlert | None:
+def _open_alert(episode: OpenEpisode) -> OpenAlert | None:
+    rows = episode.transitions
     announced = any(
-        r.outcome == SENT
-        and r.kind != Kind.RESOLVED.value
-        and (delivered is None or r.id in delivered)
-        for r in rows
+        r.outcome == SENT and r.kind != Kind.RESOLVED.value and r.delivered for r in rows
     )
     began = [r.at for r in rows if r.kind in (Kind.FIRED.value, Kind.CHANGED.value)]
     live = [r for r in rows if r.kind != Kind.RESOLVED.value]
     if not announced or not began or not live:
         return None
-    return OpenAlert(AlertFacts.from_json(live[-1].facts), status, max(began))
+    return OpenAlert(AlertFacts.from_json(live[-1].facts), episode.status, max(began))
 
 
 def refresh(

@@ -2,15 +2,16 @@
 
 - `flush` turns the pending transitions of every owner whose group is due (`group_wait`)
   into outbox rows, one per destination URL, in one transaction that also records each
-  transition's outcome (compare-and-set on `outcome IS NULL`, so two workers never
-  flush the same transition). A row names its URL by a hash (`url_id`), never the URL
-  itself: tokens and passwords stay in the configuration, not in the state store.
-- `claim` takes due rows atomically (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's
-  write transaction is the single writer) and stamps `claimed_until = now + 60 s`: a
-  sender that dies leaves a claim that expires, and the row is sent again (at-least-once).
+  transition's outcome (compare-and-set, so two workers never flush the same transition).
+  A row names its URL by a hash (`url_id`), never the URL itself: tokens and passwords stay
+  in the configuration, not in the state store.
+- `claim` takes due rows atomically and stamps `claimed_until = now + 60 s`: a sender that
+  dies leaves a claim that expires, and the row is sent again (at-least-once).
 - `deliver` sends each claimed row and marks it sent only after the channel accepted it.
   A failure is retried with capped exponential back-off, forever: a channel that is down
   for an hour delays its messages and loses none. A permanent refusal (HTTP 4xx) stops.
+
+The SQL, and the transaction guarantees, are the store's (`monitor/store/outbox.py`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from monitor.alerts.alertmanager import alerts_for, is_alertmanager
 from monitor.alerts.alertmanager import message as am_message
 from monitor.alerts.facts import AlertFacts
-from monitor.alerts.grouping import SENT, Pending, alertmanager_only, due_groups, plan_flush
-from monitor.alerts.lifecycle import Kind
+from monitor.alerts.grouping import Pending, alertmanager_only, due_groups, plan_flush
 from monitor.alerts.render import Links, Message, render, style_of
 from monitor.alerts.routing import url_id
 from monitor.alerts.sender import Sender, SendResult
@@ -35,7 +33,7 @@ from monitor.alerts.slackbot import is_slackbot, plan_rows
 from monitor.config.settings import Settings
 from monitor.core.durations import doubling
 from monitor.store import Store
-from monitor.store.schema import alert_state, outbox, transitions
+from monitor.store.outbox import FlushTx, OutboxRow, PendingTransition
 
 log = logging.getLogger("fresh.alerts")
 
@@ -65,46 +63,15 @@ def backoff(
 # --- flush -------------------------------------------------------------------------------
 
 
-def _pending(
-    conn: sa.Connection, owner: str | None = None, lock: bool = False, store: Store | None = None
-) -> list[Pending]:
-    stmt = sa.select(
-        transitions.c.id,
-        transitions.c.contract,
-        transitions.c.seq,
-        transitions.c.episode,
-        transitions.c.facts,
-    ).where(transitions.c.outcome.is_(None), transitions.c.facts.is_not(None))
-    if owner is not None:
-        stmt = stmt.where(transitions.c.owner == owner)
-    if lock and store is not None:
-        # wait for a concurrent flush of this owner, then see only what it left pending
-        stmt = store.for_update(stmt)
+def _pending(rows: Sequence[PendingTransition]) -> list[Pending]:
     return [
-        Pending(r.id, r.contract, r.seq, r.episode, AlertFacts.from_json(r.facts))
-        for r in conn.execute(stmt.order_by(transitions.c.id))
+        Pending(r.id, r.contract, r.seq, r.episode, AlertFacts.from_json(r.facts)) for r in rows
     ]
-
-
-def _announced(conn: sa.Connection, contracts: Sequence[str]) -> set[tuple[str, int]]:
-    rows = conn.execute(
-        sa.select(transitions.c.contract, transitions.c.episode)
-        .where(
-            transitions.c.contract.in_(list(contracts)),
-            transitions.c.outcome == SENT,
-            transitions.c.kind != Kind.RESOLVED.value,
-        )
-        .distinct()
-    )
-    return {(r.contract, r.episode) for r in rows}
 
 
 def next_flush_at(store: Store, group_wait: timedelta) -> datetime | None:
     """When the oldest waiting transition's group falls due, or None with none waiting."""
-    with store.read() as conn:
-        oldest = conn.execute(
-            sa.select(sa.func.min(transitions.c.at)).where(transitions.c.outcome.is_(None))
-        ).scalar()
+    oldest = store.oldest_pending_at()
     return None if oldest is None else oldest + group_wait
 
 
@@ -117,11 +84,12 @@ def flush(
     scrub: Callable[[str], str] = lambda s: s,
 ) -> int:
     """Turn every due group into outbox rows; returns how many rows were added."""
+
     def immediate(p: Pending) -> bool:
         return alertmanager_only(settings, p.subject)
 
-    with store.read() as conn:
-        owners = due_groups(_pending(conn), now, settings.alerts.group_wait, immediate)
+    waiting_now = _pending(store.pending_transitions())
+    owners = due_groups(waiting_now, now, settings.alerts.group_wait, immediate)
     links = Links(settings.server.public_url, settings.server.dashboard_url)
     added = 0
     for owner, whole in owners.items():
@@ -144,8 +112,8 @@ def _flush_owner(
     only: Callable[[Pending], bool] | None = None,
 ) -> int:
     added = 0
-    with store.write() as conn:
-        pending = _pending(conn, owner, lock=True, store=store)
+    with store.flushing() as tx:
+        pending = _pending(tx.pending(owner))
         if only is not None:  # Alertmanager-only contracts: due at once, without the group
             pending = [p for p in pending if only(p)]
         if not pending:
@@ -154,34 +122,21 @@ def _flush_owner(
             owner,
             pending,
             settings=settings,
-            announced=_announced(conn, sorted({p.contract for p in pending})),
+            announced=tx.announced(sorted({p.contract for p in pending})),
             silences=silences,
         )
         for outcome in set(plan.outcomes.values()):
             ids = [i for i, o in plan.outcomes.items() if o == outcome]
-            done = conn.execute(
-                transitions.update()
-                .where(transitions.c.id.in_(ids), transitions.c.outcome.is_(None))
-                .values(outcome=outcome, decided_at=now, silenced=outcome == "silenced")
-            ).rowcount
-            if done != len(ids):  # another worker flushed them first: undo ours
-                raise _LostRace()
+            if not tx.decide(ids, outcome, now):  # another worker flushed them first
+                raise _LostRace()  # leaving the block rolls ours back
         for contract, episode in plan.muted:
-            conn.execute(
-                alert_state.update()
-                .where(
-                    alert_state.c.contract == contract,
-                    alert_state.c.episode == episode,
-                    alert_state.c.open.is_(True),
-                )
-                .values(muted=True, version=alert_state.c.version + 1)
-            )
+            tx.mute(contract, episode)
         episodes = {p.contract: p.episode for p in pending}
         for url, (facts, ids) in plan.messages.items():
             if is_slackbot(url):
                 # one message per incident: posts and edits, in order, behind each other
                 rows = plan_rows(
-                    conn,
+                    tx.conn,
                     url_id(url),
                     owner,
                     facts,
@@ -190,7 +145,7 @@ def _flush_owner(
                     send_resolved=settings.alerts.send_resolved,
                 )
                 for msg in rows:
-                    _queue(conn, ids, owner, url, msg, now)
+                    _queue(tx, ids, owner, url, msg, now)
                     added += 1
                 continue
             if is_alertmanager(url):
@@ -203,26 +158,13 @@ def _flush_owner(
                 msg = am_message(found)
             else:
                 msg = render(facts, style_of(url), owner=owner, links=links, now=now, scrub=scrub)
-            _queue(conn, ids, owner, url, msg, now)
+            _queue(tx, ids, owner, url, msg, now)
             added += 1
     return added
 
 
-def _queue(
-    conn: sa.Connection, ids: list[int], owner: str, url: str, msg: Message, now: datetime
-) -> None:
-    conn.execute(
-        outbox.insert().values(
-            transition_ids=ids,
-            group_key=owner,
-            owner=owner,
-            url_id=url_id(url),
-            payload=_payload(msg),
-            attempts=0,
-            created_at=now,
-            next_attempt_at=now,
-        )
-    )
+def _queue(tx: FlushTx, ids: list[int], owner: str, url: str, msg: Message, now: datetime) -> None:
+    tx.queue(ids, owner, url_id(url), _payload(msg), now)
 
 
 class _LostRace(Exception):
@@ -245,69 +187,26 @@ def _message(p: Mapping[str, Any]) -> Message:
 # --- claim and deliver --------------------------------------------------------------------
 
 
-def _due(now: datetime) -> list[Any]:
-    return [
-        outbox.c.sent_at.is_(None),
-        outbox.c.failed_permanently.is_(False),
-        outbox.c.next_attempt_at <= now,
-        sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
-    ]
+def _delivery(r: OutboxRow) -> Delivery:
+    return Delivery(r.id, r.owner, r.url_id, _message(r.payload), r.attempts)
 
 
 def claim(
     store: Store, worker: str, now: datetime, *, limit: int = 20, ttl: timedelta = CLAIM_TTL
 ) -> list[Delivery]:
     """Claim up to `limit` due rows for `worker` until `now + ttl`."""
-    with store.write() as conn:
-        ids = list(
-            conn.execute(
-                store.skip_locked(
-                    sa.select(outbox.c.id).where(*_due(now)).order_by(outbox.c.id).limit(limit)
-                )
-            ).scalars()
-        )
-        if not ids:
-            return []
-        conn.execute(
-            outbox.update()
-            .where(outbox.c.id.in_(ids), *_due(now))
-            .values(claimed_until=now + ttl, claimed_by=worker, attempts=outbox.c.attempts + 1)
-        )
-        rows = conn.execute(
-            sa.select(outbox).where(
-                outbox.c.id.in_(ids),
-                outbox.c.claimed_by == worker,
-                outbox.c.claimed_until == now + ttl,
-            )
-        ).all()
-    return [Delivery(r.id, r.owner, r.url_id, _message(r.payload), int(r.attempts)) for r in rows]
+    return [_delivery(r) for r in store.claim_deliveries(worker, now, limit, ttl)]
 
 
 def still_claimed(store: Store, d: Delivery, worker: str, now: datetime) -> bool:
     """True while `worker`'s claim on `d` stands (unsent, unexpired): the fencing check
     right before a send. Raises StoreError when the store does not answer."""
-    with store.read() as conn:
-        row = conn.execute(
-            sa.select(outbox.c.id).where(
-                outbox.c.id == d.id,
-                outbox.c.claimed_by == worker,
-                outbox.c.claimed_until > now,
-                outbox.c.sent_at.is_(None),
-            )
-        ).first()
-    return row is not None
+    return store.still_claimed(d.id, worker, now)
 
 
 def release(store: Store, worker: str) -> int:
     """Drop the unfinished claims `worker` held in a previous life (a restart)."""
-    with store.write() as conn:
-        return int(
-            conn.execute(
-                outbox.update()
-                .where(outbox.c.claimed_by == worker, outbox.c.sent_at.is_(None))
-                .values(claimed_until=None)
-            ).rowcount
-        )
+    return store.release_claims(worker)
 
 
 def mark(
@@ -320,22 +219,11 @@ def mark(
     cap: timedelta = BACKOFF_CAP,
 ) -> str:
     """Record how a send went: `sent`, `retry` or `failed` (permanently)."""
-    with store.write() as conn:
-        if result.ok:
-            conn.execute(
-                outbox.update()
-                .where(outbox.c.id == d.id, outbox.c.sent_at.is_(None))
-                .values(sent_at=now, claimed_until=None, last_error=None)
-            )
-            return "sent"
-        values: dict[str, Any] = {"claimed_until": None, "last_error": result.error}
-        if result.permanent:
-            values["failed_permanently"] = True
-        else:
-            values["next_attempt_at"] = now + backoff(d.attempts, first, cap)
-        conn.execute(
-            outbox.update().where(outbox.c.id == d.id, outbox.c.sent_at.is_(None)).values(**values)
-        )
+    if result.ok:
+        store.mark_sent(d.id, now)
+        return "sent"
+    retry_at = None if result.permanent else now + backoff(d.attempts, first, cap)
+    store.mark_failed(d.id, result.error, retry_at=retry_at)
     return "failed" if result.permanent else "retry"
 
 
@@ -403,23 +291,9 @@ def deliver(
 
 def waiting(store: Store) -> int:
     """Messages waiting for delivery (the `fresh_outbox_messages` gauge)."""
-    with store.read() as conn:
-        return int(
-            conn.execute(
-                sa.select(sa.func.count())
-                .select_from(outbox)
-                .where(outbox.c.sent_at.is_(None), outbox.c.failed_permanently.is_(False))
-            ).scalar()
-            or 0
-        )
+    return store.outbox_waiting()
 
 
 def next_attempt_at(store: Store) -> datetime | None:
     """When the earliest waiting row may be tried (None with nothing waiting)."""
-    with store.read() as conn:
-        v = conn.execute(
-            sa.select(
-                sa.func.min(sa.func.coalesce(outbox.c.claimed_until, outbox.c.next_attempt_at))
-            ).where(outbox.c.sent_at.is_(None), outbox.c.failed_permanently.is_(False))
-        ).scalar()
-    return v
+    return store.outbox_next_attempt_at()

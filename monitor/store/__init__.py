@@ -9,7 +9,8 @@ several replicas; both through SQLAlchemy Core.
 Layout: `api` (the `Store` class: one method per question), `core` (opening, transactions,
 dialect helpers), `schema` (tables as they are now), `migrations` (THE ordered list of schema
 changes: a feature that needs a table or column appends one there), `records` (the frozen
-values handed out), `states` (verdicts, history), `recent` (sparks, transitions), `pings`
+values handed out), `states` (verdicts, history), `recent` (sparks, transitions), `outbox`
+(alert transitions waiting for a flush, the outbox, open alerts), `pings`
 (heartbeats), `leases` (replicas' leases on PostgreSQL).
 """
 

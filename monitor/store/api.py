@@ -2,18 +2,21 @@
 
 `Store` adds to the connection (`monitor.store.core.Database`) one method per question the
 rest of fresh asks; the SQL lives in `states` (verdicts, history), `recent` (sparks,
-transitions) and `pings` (heartbeats).
+transitions), `pings` (heartbeats), `learned` and `outbox` (alert transitions waiting for a
+flush, the outbox, open alerts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.core.models import Contract, Verdict
-from monitor.store import learned, pings, recent, states
+from monitor.store import learned, outbox, pings, recent, states
 from monitor.store.core import Database
+from monitor.store.outbox import FlushTx, OpenEpisode, OutboxRow, PendingTransition
 from monitor.store.records import (
     HeartbeatState,
     HistoryEntry,
@@ -129,3 +132,55 @@ class Store(Database):
     def prune_learned(self, keep_after: Mapping[str, datetime]) -> int:
         """Drop each named contract's updates before its cutoff."""
         return learned.prune(self, keep_after)
+
+    # --- alert transitions and the outbox (monitor/store/outbox.py) -------------------------
+
+    def pending_transitions(self) -> list[PendingTransition]:
+        """Every alert transition waiting for a flush (a snapshot, no locks)."""
+        return outbox.pending(self)
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest transition waiting for a flush happened (None: none waits)."""
+        return outbox.oldest_pending_at(self)
+
+    @contextmanager
+    def flushing(self) -> Iterator[FlushTx]:
+        """One flush's write transaction: read, decide (compare-and-set) and queue in it;
+        committed at the end of the block, rolled back if the block raises."""
+        with outbox.flushing(self) as tx:
+            yield tx
+
+    def claim_deliveries(
+        self, worker: str, now: datetime, limit: int, ttl: timedelta
+    ) -> list[OutboxRow]:
+        """Claim up to `limit` due outbox rows for `worker` until `now + ttl`."""
+        return outbox.claim(self, worker, now, limit, ttl)
+
+    def still_claimed(self, row_id: int, worker: str, now: datetime) -> bool:
+        """True while `worker`'s claim on outbox row `row_id` stands (unsent, unexpired)."""
+        return outbox.still_claimed(self, row_id, worker, now)
+
+    def release_claims(self, worker: str) -> int:
+        """Drop the unfinished claims `worker` held (a restart); returns how many."""
+        return outbox.release(self, worker)
+
+    def mark_sent(self, row_id: int, now: datetime) -> None:
+        """Outbox row `row_id` was accepted by its channel."""
+        outbox.mark_sent(self, row_id, now)
+
+    def mark_failed(self, row_id: int, error: str | None, *, retry_at: datetime | None) -> None:
+        """Outbox row `row_id` failed: retried at `retry_at`, or never (None)."""
+        outbox.mark_failed(self, row_id, error, retry_at=retry_at)
+
+    def outbox_waiting(self) -> int:
+        """Outbox rows waiting for delivery."""
+        return outbox.waiting(self)
+
+    def outbox_next_attempt_at(self) -> datetime | None:
+        """When the earliest waiting outbox row may be tried (None: nothing waits)."""
+        return outbox.next_attempt_at(self)
+
+    def open_episodes(self, names: Sequence[str], url_ids: set[str]) -> list[OpenEpisode]:
+        """Open, unmuted alerts among `names` with their current episode's transitions,
+        each marked delivered when it reached one of `url_ids`."""
+        return outbox.open_episodes(self, names, url_ids)

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-CHUNK = 100  # PostgreSQL (monitor.sources.sql.alchemy.PG_BATCH)
+CHUNK = 100  # PostgreSQL (monitor.sources.sql.batching.BATCH)
 DUCK_CHUNK = 32  # DuckDB (monitor.sources.sql.duckdb_reader.CHUNK)
 
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by integration tests: a real local S3 endpoint (moto's server)."""
+"""Fixtures shared by integration tests: a real local S3 endpoint (moto's server), fakesnow."""
 
 from __future__ import annotations
 
@@ -82,3 +82,12 @@ def s3_proc(s3_process_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     return boto3.client("s3")
+
+
+@pytest.fixture(scope="session")
+def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """fakesnow's HTTP server (tests/integration/snowflake_rig.py), one per session."""
+    from tests.integration.snowflake_rig import running_fakesnow
+
+    with running_fakesnow(tmp_path_factory.mktemp("fakesnow")) as fs:
+        yield fs

@@ -1,41 +1,19 @@
 """Snowflake for real (SPEC 14): `fresh check` and `fresh serve` through the real
 snowflake-connector-python + snowflake-sqlalchemy against fakesnow's HTTP server.
 
-Two venvs under .venvs-test/ (built by `make snowflake-venvs`, reused when present): fakesnow
-pins its own duckdb and sqlglot, and snowflake-sqlalchemy 1.x needs SQLAlchemy 2.0.x while
-the suite runs 2.1; so fakesnow runs from one, and fresh with the `snowflake` extra from the
-other, as subprocesses. The connector reaches fakesnow over HTTP through a connections.toml
-entry (snowflake-sqlalchemy refuses host/protocol in the URL), named by `?connection_name=`.
+How the server runs and how fresh reaches it: tests/integration/snowflake_rig.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.integration.serving import start, wait_for, write_project
-from tests.servers import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-VENVS = ROOT / ".venvs-test"
-FAKESNOW_PY = VENVS / "fakesnow" / "bin" / "python"
-FRESH_PY = VENVS / "snowflake" / "bin" / "python"
-
-SEED = """
-import sys, snowflake.connector
-con = snowflake.connector.connect(user="fake", password="snow", account="fake",
-    host="127.0.0.1", port=int(sys.argv[1]), protocol="http")
-cur = con.cursor()
-for sql in sys.stdin.read().split(";\\n"):
-    if sql.strip():
-        cur.execute(sql)
-"""
+from tests.integration.snowflake_rig import FRESH_PY, Fakesnow
 
 # fakesnow's server sends a NULL timestamp as 1970-01-01 (an emulator defect), so the empty
 # table's column is a DATE, whose NULL comes back as NULL.
@@ -60,80 +38,11 @@ CREATE OR REPLACE TABLE empty (d DATE)
 """
 
 
-@dataclass
-class Fakesnow:
-    """A running fakesnow server and the SNOWFLAKE_HOME that points the connector at it."""
-
-    port: int
-    home: Path
-    logins: Path
-
-    def sessions(self) -> list[dict[str, object]]:
-        """SESSION_PARAMETERS of every login the server received."""
-        text = self.logins.read_text() if self.logins.exists() else ""
-        return [json.loads(line) for line in text.splitlines()]
-
-
-def _venvs() -> None:
-    """Build the two venvs with `make snowflake-venvs` when missing; skip loudly if pip
-    cannot reach the package registry."""
-    if (VENVS / "fakesnow" / ".installed").exists() and (
-        VENVS / "snowflake" / ".installed"
-    ).exists():
-        return
-    proc = subprocess.run(
-        ["make", "snowflake-venvs"], cwd=ROOT, capture_output=True, text=True, timeout=1200
-    )
-    if proc.returncode != 0:
-        why = proc.stderr[-2000:]
-        pytest.skip(f"SKIPPED LOUDLY: cannot build the Snowflake test venvs:\n{why}")
-
-
-@pytest.fixture(scope="session")
-def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fakesnow]:
-    """fakesnow's server on a free port, seeded with one table per column type."""
-    _venvs()
-    work = tmp_path_factory.mktemp("fakesnow")
-    port = free_port()
-    logins = work / "logins.jsonl"
-    log = (work / "server.log").open("wb")
-    script = Path(__file__).with_name("fakesnow_server.py")
-    proc = subprocess.Popen(
-        [str(FAKESNOW_PY), str(script), str(port), str(logins)],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        seeded = None
-
-        def seed() -> bool:
-            nonlocal seeded
-            assert proc.poll() is None, (work / "server.log").read_text()
-            seeded = subprocess.run(
-                [str(FAKESNOW_PY), "-c", SEED, str(port)],
-                input=TABLES,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            return seeded.returncode == 0
-
-        wait_for(seed, timeout=60, step=0.5)
-        home = work / "home"
-        home.mkdir()
-        toml = home / "connections.toml"
-        toml.write_text(
-            "[fakesnow]\n"
-            'account = "fake"\nuser = "fake"\npassword = "snow"\n'
-            f'host = "127.0.0.1"\nport = {port}\nprotocol = "http"\n'
-        )
-        toml.chmod(0o600)  # the connector refuses a connections.toml others can read
-        yield Fakesnow(port, home, logins)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+@pytest.fixture(scope="module")
+def snow(fakesnow: Fakesnow) -> Fakesnow:
+    """The server, seeded with one table per column type."""
+    fakesnow.seed(TABLES)
+    return fakesnow
 
 
 FRESH_YML = """\
@@ -182,10 +91,6 @@ EXPECTED = {
 }
 
 
-def _env(fs: Fakesnow) -> dict[str, str]:
-    return {**os.environ, "SNOWFLAKE_HOME": str(fs.home)}
-
-
 def _same_instant(a: str | None, b: str | None) -> bool:
     if a is None or b is None:
         return a == b
@@ -197,14 +102,14 @@ def _same_instant(a: str | None, b: str | None) -> bool:
 # Building the venvs (when `make snowflake-venvs` has not) can outlast the 300 s default.
 @pytest.mark.timeout(1500)
 def test_check_reads_every_column_type_through_the_real_connector(
-    fakesnow: Fakesnow, tmp_path: Path
+    snow: Fakesnow, tmp_path: Path
 ) -> None:
     write_project(tmp_path, FRESH_YML, {"snow.yml": CHECKS})
-    before = len(fakesnow.sessions())
+    before = len(snow.sessions())
     proc = subprocess.run(
         [str(FRESH_PY), "-m", "monitor.cli", "check", "--format", "json"],
         cwd=tmp_path,
-        env=_env(fakesnow),
+        env=snow.env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -224,15 +129,15 @@ def test_check_reads_every_column_type_through_the_real_connector(
     missing = results["missing"]
     assert missing["status"] == "error" and "NOPE" in missing["error"].upper()
     # Every session fresh opened carried the warehouse's query_tag (observed at the server).
-    sessions = fakesnow.sessions()[before:]
+    sessions = snow.sessions()[before:]
     assert sessions and all(s.get("QUERY_TAG") == "fresh-snow-test" for s in sessions), sessions
     assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.timeout(1500)
-def test_serve_reads_a_round_through_the_real_connector(fakesnow: Fakesnow, tmp_path: Path) -> None:
+def test_serve_reads_a_round_through_the_real_connector(snow: Fakesnow, tmp_path: Path) -> None:
     write_project(tmp_path, FRESH_YML, {"snow.yml": CHECKS})
-    served = start(tmp_path, env=_env(fakesnow), python=str(FRESH_PY))
+    served = start(tmp_path, env=snow.env(), python=str(FRESH_PY))
     try:
 
         def round_done() -> dict[str, dict[str, object]] | None:

@@ -14,7 +14,7 @@ import pytest
 from monitor.config.settings import Warehouse
 from monitor.core.models import Reading
 from monitor.sources import explain_contract, read_contracts
-from monitor.sources.sql.alchemy import PG_BATCH
+from monitor.sources.sql.batching import BATCH as PG_BATCH
 from tests.integration.sql_helpers import NOW, query, read, settings, table, utc
 
 

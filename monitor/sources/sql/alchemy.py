@@ -6,9 +6,9 @@ made read-only when it is opened (PostgreSQL `default_transaction_read_only`, SQ
 through duckdb_engine gets the locked configuration of monitor.sources.duck_guard) and
 gets the per-query timeout the database supports (PostgreSQL `statement_timeout`, MySQL
 `max_execution_time`, MariaDB `max_statement_time`; SQLite only waits `timeout` for locks).
-Reads run on up to `max_connections` threads. On PostgreSQL, table+column reads go in
-UNION ALL batches (measured faster over the network, bench/bench_sql_batching.py); a batch
-that fails is read again contract by contract, so only the broken contract gets `error`.
+Reads run on up to `max_connections` threads. On PostgreSQL and Snowflake, table+column
+reads go in chunked statements (batching.py); a chunk that fails is read again contract by
+contract, so only the broken contract gets `error`.
 """
 
 from __future__ import annotations
@@ -18,38 +18,25 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.config.settings import Warehouse
-from monitor.config.sqlguard import dialect_for_url
 from monitor.core.errors import SourceError
-from monitor.core.models import Contract, Reading, TableSource
+from monitor.core.models import Contract, Reading
 from monitor.sources import cost
 from monitor.sources.base import ReadContext, describe, error_reading, resolve_path
 from monitor.sources.duck_guard import LOCKED, locked_config
-from monitor.sources.sql.shared import (
-    Quote,
-    from_clause,
-    quoted,
-    reading_from_rows,
-    reading_from_value,
-    statement,
-)
+from monitor.sources.sql import batching
+from monitor.sources.sql.reads import glot, quote_part, sql_for
+from monitor.sources.sql.shared import statement
 from monitor.sources.sql.tagging import counting_cursor, tag_and_count
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
-
-PG_BATCH = 100  # contracts per UNION ALL on PostgreSQL
+    from sqlalchemy.engine import Engine
 
 _ENGINES: dict[tuple[str, str, int, float, str, str, str], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
-
-_PG_TIME_TYPES = ("timestamp without time zone", "timestamp with time zone", "date")
-_PG_NUMBER_TYPES = ("smallint", "integer", "bigint", "numeric", "real", "double precision")
-_PG_TEXT_TYPES = ("text", "character varying", "character", "name", "unknown")
 
 
 def read_batch(url: str, contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
@@ -61,26 +48,15 @@ def read_batch(url: str, contracts: Sequence[Contract], ctx: ReadContext) -> lis
     except Exception as exc:
         why = f"cannot connect: {describe(exc)}"
         return [error_reading(c, why, time.monotonic() - started) for c in contracts]
-    backend = engine.dialect.name
     readings: list[Reading] = []
     planned: list[tuple[Contract, str]] = []
     for contract in contracts:
         try:
-            planned.append((contract, _sql(engine, contract)))
+            planned.append((contract, sql_for(engine, contract)))
         except SourceError as exc:
             readings.append(error_reading(contract, str(exc)))
 
-    tasks: list[Callable[[], list[Reading]]] = []
-    if backend == "postgresql":
-        tables = [(c, s) for c, s in planned if isinstance(c.source, TableSource)]
-        others = [(c, s) for c, s in planned if not isinstance(c.source, TableSource)]
-        for i in range(0, len(tables), PG_BATCH):
-            chunk = tables[i : i + PG_BATCH]
-            tasks.append(lambda chunk=chunk: _pg_batch(engine, chunk, wh.timezone))  # type: ignore[misc]
-    else:
-        others = planned
-    for contract, sql in others:
-        tasks.append(lambda c=contract, s=sql: [_read_one(engine, c, s, wh.timezone)])  # type: ignore[misc]
+    tasks = batching.tasks(engine, planned, wh.timezone)
     readings.extend(_run(tasks, wh.max_connections, ctx))
     return readings
 
@@ -92,7 +68,7 @@ def explain(url: str, contract: Contract, ctx: ReadContext) -> str:
     u = make_url(url)
     shown = u.render_as_string(hide_password=True)
     dialect = u.get_dialect()()
-    sql = statement(contract, lambda p, q: _quote(dialect, p, q), dialect=_glot(dialect.name))
+    sql = statement(contract, lambda p, q: quote_part(dialect, p, q), dialect=glot(dialect.name))
     return f"-- warehouse {ctx.warehouse} ({shown}), read-only\n{sql}"
 
 
@@ -244,125 +220,6 @@ def _session_setup(backend: str, timeout: float, tz: str) -> list[tuple[str, boo
             (f"SET SESSION max_statement_time = {timeout:g}", True),  # MariaDB
         ]
     return []
-
-
-# --- Reads ----------------------------------------------------------------------------------
-
-
-def _quote(dialect: Any, part: str, was_quoted: bool) -> str:
-    prep = dialect.identifier_preparer
-    return prep.quote_identifier(part) if was_quoted else prep.quote(part)  # type: ignore[no-any-return]
-
-
-def _sql(engine: Engine, contract: Contract, cast: str | None = None) -> str:
-    quote: Quote = lambda p, q: _quote(engine.dialect, p, q)  # noqa: E731
-    sql = statement(contract, quote, cast=cast, dialect=_glot(engine.dialect.name))
-    return _escape(engine, sql)
-
-
-def _glot(backend: str) -> str:
-    """sqlglot's name for a SQLAlchemy backend ("" when sqlglot has none)."""
-    return dialect_for_url(f"{backend}://")
-
-
-def _escape(engine: Engine, sql: str) -> str:
-    # The driver sees the text with no parameters; format-style drivers still read %.
-    if engine.dialect.paramstyle in ("format", "pyformat"):
-        return sql.replace("%", "%%")
-    return sql
-
-
-def _read_one(engine: Engine, contract: Contract, sql: str, tz: str) -> Reading:
-    t0 = time.perf_counter()
-    try:
-        with engine.connect() as conn:
-            rows = [tuple(r) for r in conn.exec_driver_sql(sql).fetchmany(2)]
-            rows = _exact_text(engine, conn, contract, rows)
-    except Exception as exc:
-        return error_reading(contract, _why(exc), time.perf_counter() - t0)
-    return reading_from_rows(contract, rows, tz, time.perf_counter() - t0)
-
-
-def _exact_text(
-    engine: Engine, conn: Connection, contract: Contract, rows: list[tuple[Any, ...]]
-) -> list[tuple[Any, ...]]:
-    """Text columns compare as text: re-read them cast where the database can, exactly."""
-    src = contract.source
-    if not (isinstance(src, TableSource) and rows and isinstance(rows[0][0], str)):
-        return rows
-    cast = _text_cast(engine.dialect.name, src)
-    if cast is None:
-        return rows  # SQLite/MySQL: ISO text of one format and offset sorts as time
-    return [tuple(r) for r in conn.exec_driver_sql(_sql(engine, contract, cast)).fetchmany(2)]
-
-
-def _text_cast(backend: str, src: TableSource) -> str | None:
-    if backend not in ("postgresql", "duckdb"):
-        return None
-    if src.column_format:
-        return "DECIMAL(38,6)"
-    return "timestamptz" if backend == "postgresql" else "TIMESTAMPTZ"
-
-
-def _pg_batch(engine: Engine, chunk: list[tuple[Contract, str]], tz: str) -> list[Reading]:
-    """Up to PG_BATCH max() reads in one UNION ALL; per contract again if it fails."""
-    if len(chunk) == 1:
-        return [_read_one(engine, chunk[0][0], chunk[0][1], tz)]
-    t0 = time.perf_counter()
-    parts = []
-    quote: Quote = lambda p, q: _quote(engine.dialect, p, q)  # noqa: E731
-    for k, (contract, _) in enumerate(chunk):
-        src = contract.source
-        assert isinstance(src, TableSource) and src.column is not None
-        col = quoted(src.column, quote, parts=1)
-        tail = _escape(engine, from_clause(src, quote, "postgres"))
-        parts.append(
-            f"SELECT {k} AS k, CAST(max({col}) AS text) AS v, "
-            f"pg_typeof(max({col}))::text AS t{tail}"
-        )
-    sql = "\nUNION ALL\n".join(parts)
-    try:
-        with engine.connect() as conn:
-            rows = conn.exec_driver_sql(sql).fetchall()
-            elapsed = (time.perf_counter() - t0) / len(chunk)
-            readings = []
-            for k, value, typ in rows:
-                contract = chunk[k][0]
-                readings.append(_pg_value(engine, conn, contract, value, typ, tz, elapsed))
-            return readings
-    except Exception:
-        # One broken contract (missing table or column) fails the whole UNION ALL.
-        return [_read_one(engine, c, s, tz) for c, s in chunk]
-
-
-def _pg_value(
-    engine: Engine,
-    conn: Connection,
-    contract: Contract,
-    value: str | None,
-    typ: str,
-    tz: str,
-    elapsed: float,
-) -> Reading:
-    if value is None:
-        return Reading(contract=contract.name, duration_seconds=elapsed)
-    if typ in _PG_TIME_TYPES:
-        return reading_from_value(contract, value, tz, elapsed)
-    if typ in _PG_NUMBER_TYPES:
-        return reading_from_value(contract, Decimal(value), tz, elapsed)
-    if typ in _PG_TEXT_TYPES or typ.startswith(("character", "varchar")):
-        rows = _exact_text(engine, conn, contract, [(value,)])
-        return reading_from_rows(contract, rows, tz, elapsed)
-    return error_reading(contract, f"the column's type {typ} is not a timestamp", elapsed)
-
-
-def _why(exc: BaseException) -> str:
-    text = describe(exc)
-    name = type(getattr(exc, "orig", None) or exc).__name__
-    timeouts = ("statement timeout", "max_statement_time", "max_execution_time")
-    if name == "QueryCanceled" or any(t in text for t in timeouts):
-        return f"timed out: {text}"
-    return text
 
 
 def _run(tasks: list[Callable[[], list[Reading]]], threads: int, ctx: ReadContext) -> list[Reading]:

@@ -12,10 +12,12 @@ from typing import Annotated, TypeVar
 import typer
 
 from monitor import __version__
+from monitor.cli.lean import LeanTyper
 from monitor.core.errors import ConfigError, ExitCode, FreshError
 from monitor.core.textsafe import terminal_safe
 
-app = typer.Typer(
+# LeanTyper: typer's app whose parameters convert without pydantic (monitor/cli/lean.py)
+app = LeanTyper(
     name="fresh",
     help="Freshness contracts for data teams: check, serve metrics, alert owners.",
     no_args_is_help=True,
@@ -23,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-silence_app = typer.Typer(help="Mute alerts for a while.", no_args_is_help=True)
+silence_app = LeanTyper(help="Mute alerts for a while.", no_args_is_help=True)
 app.add_typer(silence_app, name="silence")
 
 ConfigOpt = Annotated[

@@ -29,6 +29,8 @@ NOT_NEEDED = (
     "jinja2",
     # fresh.yml here has no `imports:`: the dbt / datacontract readers stay unloaded.
     "monitor.config.imports",
+    # typer's pydantic adapters: plain parameters convert lean (monitor/cli/lean.py).
+    "typer._adapters",
 )
 
 PROBE = """\
@@ -40,14 +42,19 @@ def report():
     print('LOADED', loaded, 'duckdb' in sys.modules, file=sys.stderr)
 atexit.register(report)
 from monitor.cli.app import main
-sys.argv = ['fresh', 'check', *{args!r}]
+sys.argv = ['fresh', *{args!r}]
 main()
 """
 
 
 def imports_of_check(cwd: Path, *args: str) -> tuple[int, str]:
     """Exit code and stderr of `fresh check ARGS` run in a fresh interpreter."""
-    code = PROBE.format(not_needed=NOT_NEEDED, args=list(args))
+    return imports_of(cwd, NOT_NEEDED, "check", *args)
+
+
+def imports_of(cwd: Path, not_needed: tuple[str, ...], *args: str) -> tuple[int, str]:
+    """Exit code and stderr of `fresh ARGS` run in a fresh interpreter."""
+    code = PROBE.format(not_needed=not_needed, args=list(args))
     proc = subprocess.run(
         [sys.executable, "-c", code],
         cwd=cwd,
@@ -77,3 +84,12 @@ def test_check_on_duckdb_imports_no_sql_alert_or_server_stack(
     # The read really happened through duckdb (the probe is not vacuous) and nothing else
     # heavy came along.
     assert "LOADED [] True" in stderr, stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["check", "--help"], ["--version"], ["silence", "add", "--help"]]
+)
+def test_help_and_version_import_no_pydantic(tmp_path: Path, args: list[str]) -> None:
+    code, stderr = imports_of(tmp_path, ("pydantic", "typer._adapters", "duckdb"), *args)
+    assert code == 0, stderr
+    assert "LOADED [] False" in stderr, stderr

@@ -196,7 +196,7 @@ class Service:
 
     def _history(
         self, contracts: list[Contract], readings: Mapping[str, Reading], now: datetime
-    ) -> Mapping[str, list[float]]:
+    ) -> Mapping[str, Sequence[float]]:
         """The learned history of `learn` contracts (SPEC 13), cached in the state store and
         surviving restarts; a failed backfill is logged and retried at the next check."""
         from monitor.sources.learn_history import histories

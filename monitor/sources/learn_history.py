@@ -35,9 +35,9 @@ def histories(
     readings: Mapping[str, Reading],
     settings: Settings,
     now: datetime,
-) -> tuple[dict[str, list[float]], dict[str, str]]:
-    """(update times in epoch seconds per `learn` contract as of `now`, backfill problems
-    per contract).
+) -> tuple[dict[str, Sequence[float]], dict[str, str]]:
+    """(update times in epoch seconds per `learn` contract as of `now`, oldest first,
+    backfill problems per contract).
 
     A backfill that fails leaves the coverage marker where it was (the next check tries
     again) and is reported, not fatal: the contract still learns from what is cached.
@@ -55,9 +55,12 @@ def histories(
         learn = c.expectation.learn
         assert learn is not None
         since = covered.get(c.name)
-        path = _duckdb_file(c, settings)
-        if learn.backfill and (since is None or since < now) and path is not None:
-            due.setdefault(path, []).append((c, since or now - learn.window))
+        # The file is looked up only for a backfill that is due: a check whose `now` the
+        # cache already covers (a repeat, an earlier `--at`) does no per-contract work here.
+        if learn.backfill and (since is None or since < now):
+            path = _duckdb_file(c, settings)
+            if path is not None:
+                due.setdefault(path, []).append((c, since or now - learn.window))
         last = readings.get(c.name, Reading(c.name)).last_update
         if last is not None and last <= now:
             found.setdefault(c.name, []).append(last.timestamp())
@@ -68,15 +71,8 @@ def histories(
             else:
                 found.setdefault(c.name, []).extend(got)
                 marks[c.name] = now
-    store.add_learned(found, marks)
-    longest = max(c.expectation.learn.window for c in learning if c.expectation.learn)
-    cached = store.learned_updates(names, now - longest, now)
-    out = {}
-    for c in learning:
-        learn = c.expectation.learn
-        assert learn is not None
-        cutoff = (now - learn.window).timestamp()
-        out[c.name] = [at for at in cached.get(c.name, []) if at >= cutoff]
+    since = {c.name: now - c.expectation.learn.window for c in learning if c.expectation.learn}
+    out = store.add_and_read_learned(found, marks, since, now)
     return out, problems
 
 

@@ -129,6 +129,17 @@ class Store(Database):
         markers forward."""
         return learned.add(self, found, covered)
 
+    def add_and_read_learned(
+        self,
+        found: Mapping[str, Sequence[float]],
+        covered: Mapping[str, datetime],
+        since: Mapping[str, datetime],
+        until: datetime,
+    ) -> dict[str, Sequence[float]]:
+        """`add_learned`, then each contract's kept update times in [since[name], until],
+        oldest first, read once for both."""
+        return dict(learned.add_and_read(self, found, covered, since, until))
+
     def prune_learned(self, keep_after: Mapping[str, datetime]) -> int:
         """Drop each named contract's updates before its cutoff."""
         return learned.prune(self, keep_after)

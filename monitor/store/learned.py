@@ -95,21 +95,30 @@ def coverage(store: Database, names: Sequence[str]) -> dict[str, datetime]:
     return out
 
 
-def _merge(old: Sequence[float], new: Iterable[float]) -> tuple[list[float], int]:
+def _has_bucket(times: Sequence[float], at: float) -> bool:
+    """Whether sorted `times` already keeps an update in the 5-minute bucket of `at`."""
+    b = bucket_of(at)
+    i = bisect_left(times, at)
+    return (i > 0 and bucket_of(times[i - 1]) == b) or (
+        i < len(times) and bucket_of(times[i]) == b
+    )
+
+
+def _merge(old: Sequence[float], new: Iterable[float]) -> tuple[Sequence[float], int]:
     """`old` (sorted) plus the updates of `new` whose 5-minute bucket it lacks (the first
-    one in a bucket stays); (the merged, sorted list, how many were added). Updates of one
+    one in a bucket stays); (the merged, sorted times, how many were added). Updates of one
     bucket sit side by side in sorted order, so each new one is checked against its two
-    neighbours only: an observed update costs O(log n), not a pass over the history."""
+    neighbours only: an observed update costs O(log n), not a pass over the history. The
+    usual case (each check re-observes an update already kept) copies nothing."""
+    fresh = sorted(new)
+    if all(_has_bucket(old, at) for at in fresh):
+        return old, 0
     merged = list(old)
     added = 0
-    for at in sorted(new):
-        b = bucket_of(at)
-        i = bisect_left(merged, at)
-        if (i > 0 and bucket_of(merged[i - 1]) == b) or (
-            i < len(merged) and bucket_of(merged[i]) == b
-        ):
+    for at in fresh:
+        if _has_bucket(merged, at):
             continue
-        merged.insert(i, at)
+        merged.insert(bisect_left(merged, at), at)
         added += 1
     return merged, added
 
@@ -122,30 +131,67 @@ def add(
     """Keep update times (epoch seconds; one per bucket) and move coverage markers forward;
     returns how many updates were new. One transaction; a contract's row is written only
     when something was added."""
-    t, c = learned_history, learn_coverage
-    total = 0
     with store.write() as conn:
         have = _read(conn, [n for n, times in found.items() if times])
-        for name, times in found.items():
-            old = have.get(name)
-            merged, added = _merge(old if old is not None else (), times)
-            if not added:
-                continue
-            total += added
-            if old is None:
-                conn.execute(t.insert().values(name=name, times=pack(merged)))
-            else:
-                conn.execute(t.update().where(t.c.name == name).values(times=pack(merged)))
-        for name, until in (covered or {}).items():
-            done = conn.execute(
-                c.update()
-                .where(c.c.name == name, c.c.covered_until < until)
-                .values(covered_until=until)
-            )
-            if done.rowcount == 0:
-                exists = conn.execute(sa.select(c.c.name).where(c.c.name == name)).first()
-                if exists is None:
-                    conn.execute(c.insert().values(name=name, covered_until=until))
+        return _add(conn, have, found, covered or {})
+
+
+def add_and_read(
+    store: Database,
+    found: Mapping[str, Iterable[float]],
+    covered: Mapping[str, datetime],
+    since: Mapping[str, datetime],
+    until: datetime,
+) -> dict[str, array[float]]:
+    """`add`, then the kept update times of each contract named in `since`, in
+    [since[name], until], oldest first, from the same read of the rows: what a check needs
+    before judging its `learn` contracts, with each history read once (not once to merge
+    and again to judge)."""
+    hi = until.timestamp()
+    with store.write() as conn:
+        have = _read(conn, list(set(since) | {n for n, times in found.items() if times}))
+        _add(conn, have, found, covered)
+    out: dict[str, array[float]] = {}
+    for name, low in since.items():
+        times = have.get(name)
+        if times is None:
+            out[name] = array("d")
+        else:
+            out[name] = times[bisect_left(times, low.timestamp()) : bisect_right(times, hi)]
+    return out
+
+
+def _add(
+    conn: Connection,
+    have: dict[str, array[float]],
+    found: Mapping[str, Iterable[float]],
+    covered: Mapping[str, datetime],
+) -> int:
+    """Merge `found` into the rows read in `have` (updated in place to the merged times),
+    write the rows that changed and the coverage markers; how many updates were new."""
+    t, c = learned_history, learn_coverage
+    total = 0
+    for name, times in found.items():
+        old = have.get(name)
+        merged, added = _merge(old if old is not None else (), times)
+        if not added:
+            continue
+        total += added
+        have[name] = array("d", merged)
+        if old is None:
+            conn.execute(t.insert().values(name=name, times=pack(merged)))
+        else:
+            conn.execute(t.update().where(t.c.name == name).values(times=pack(merged)))
+    for name, until in covered.items():
+        done = conn.execute(
+            c.update()
+            .where(c.c.name == name, c.c.covered_until < until)
+            .values(covered_until=until)
+        )
+        if done.rowcount == 0:
+            exists = conn.execute(sa.select(c.c.name).where(c.c.name == name)).first()
+            if exists is None:
+                conn.execute(c.insert().values(name=name, covered_until=until))
     return total
 
 

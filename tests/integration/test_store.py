@@ -438,6 +438,28 @@ def test_learned_updates_keep_one_per_5_minutes_and_prune_per_contract(tmp_path:
         assert store.learned_updates(["a", "b"], since, until) == {"a": [t0 + 300], "b": [t0]}
 
 
+def test_add_and_read_learned_merges_then_returns_each_window_from_one_read(
+    tmp_path: Path,
+) -> None:
+    t0 = datetime(2026, 11, 2, tzinfo=UTC).timestamp()
+    at = lambda s: datetime.fromtimestamp(s, UTC)  # noqa: E731
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}", tmp_path) as store:
+        store.add_learned({"a": [t0, t0 + 600, t0 + 1200]})
+        got = store.add_and_read_learned(
+            {"a": [t0 + 1210, t0 + 1800], "b": [t0 + 5]},  # a's first shares a kept bucket
+            {"b": at(t0 + 60)},
+            {"a": at(t0 + 600), "b": at(t0), "c": at(t0)},  # c has nothing kept
+            at(t0 + 1800),
+        )
+        assert {k: list(v) for k, v in got.items()} == {
+            "a": [t0 + 600, t0 + 1200, t0 + 1800], "b": [t0 + 5], "c": []
+        }  # fmt: skip
+        assert store.learn_coverage(["a", "b"]) == {"b": at(t0 + 60)}
+        # What was merged is what the store keeps.
+        kept = store.learned_updates(["a"], at(t0 - 1), at(t0 + 9999))
+        assert kept == {"a": [t0, t0 + 600, t0 + 1200, t0 + 1800]}
+
+
 def test_migration_7_packs_the_learned_updates_of_migration_6(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     engine = sa.create_engine(url)

@@ -134,7 +134,7 @@ def run_checks(
 
 def _histories(
     contracts: Sequence[Contract], settings: Any, readings: dict[str, Reading], now: datetime
-) -> dict[str, list[float]]:
+) -> dict[str, Sequence[float]]:
     """The learned history of each `learn` contract (SPEC 13), from the state store's cache,
     filled from the sources and the readings just taken. A store that cannot be opened
     makes those contracts `error` (their history lives there)."""

@@ -9,10 +9,11 @@ leaves them all. Each step that the owner should hear about is a `Transition`:
 - `resolved` it left them all (sent only when `send_resolved` and the alert was announced)
 - `closed`   the contract was removed from the configuration: closed silently
 
-`AlertState` is what the store keeps per contract, so a restart forgets nothing: the
-status the alerts last saw, the transition counter `seq` ((contract, seq) is unique in the
-store, and every write is a compare-and-set on `version`), the episode number, and when
-the next repeat is due. Nothing here reads a clock or the store.
+`AlertState` (a core value, monitor/core/models.py) is what the store keeps per contract,
+so a restart forgets nothing: the status the alerts last saw, the transition counter `seq`
+((contract, seq) is unique in the store, and every write is a compare-and-set on
+`version`), the episode number, and when the next repeat is due. Nothing here reads a
+clock or the store.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from monitor.core.models import Status
+from monitor.core.models import AlertState, Status
+
+__all__ = ["AlertState", "Kind", "Policy", "Transition", "close", "step"]
 
 
 class Kind(StrEnum):
@@ -61,20 +64,6 @@ class Policy:
     def alerting(self, status: Status | None) -> bool:
         """Whether `status` pages the owner."""
         return status is not None and status in self.notify_on
-
-
-@dataclass(frozen=True)
-class AlertState:
-    """What the store keeps about one contract's alert between steps."""
-
-    contract: str
-    status: Status | None = None  # the status the alerts last saw (None: never seen)
-    seq: int = 0  # transitions recorded so far; the next one is seq + 1
-    episode: int = 0  # alerts opened so far; the open one when `open`
-    open: bool = False
-    next_repeat_at: datetime | None = None
-    muted: bool = False  # the open alert's last transition was silenced, not sent
-    version: int = 0  # bumped by every write: the compare-and-set guard
 
 
 @dataclass(frozen=True)

@@ -19,20 +19,19 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING
 
 from monitor.alerts.facts import facts_of
 from monitor.alerts.lifecycle import AlertState, Kind, Policy, Transition, close, step
 from monitor.alerts.routing import Subject, silenced
 from monitor.config.settings import Settings
-from monitor.core.models import Contract, HeartbeatSource, Status, Verdict
+from monitor.core.models import Contract, HeartbeatSource, Verdict
 from monitor.store import Store
-from monitor.store.schema import alert_state, contract_state, transitions
+from monitor.store import alert_state as rows
+from monitor.store.states import read_states
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 log = logging.getLogger("fresh.alerts")
 
@@ -61,56 +60,9 @@ def subject_of(c: Contract) -> Subject:
     return Subject(c.name, c.owner, c.severity.value, c.tags, c.metadata)
 
 
-def _state_of(row: Any) -> AlertState:
-    m = row._mapping
-    return AlertState(
-        contract=m["contract"],
-        status=None if m["status"] is None else Status(m["status"]),
-        seq=int(m["seq"]),
-        episode=int(m["episode"]),
-        open=bool(m["open"]),
-        next_repeat_at=m["next_repeat_at"],
-        muted=bool(m["muted"]),
-        version=int(m["version"]),
-    )
-
-
 def load_states(conn: Connection, names: Iterable[str] | None = None) -> dict[str, AlertState]:
     """Alert states by contract (all of them when `names` is None)."""
-    stmt = sa.select(alert_state)
-    if names is not None:
-        stmt = stmt.where(alert_state.c.contract.in_(list(names)))
-    return {s.contract: s for s in (_state_of(r) for r in conn.execute(stmt))}
-
-
-def _write_state(conn: Connection, old: AlertState | None, new: AlertState) -> bool:
-    """Compare-and-set `new` over `old` (insert when there was no row); False if lost."""
-    values = {
-        "status": None if new.status is None else new.status.value,
-        "seq": new.seq,
-        "episode": new.episode,
-        "open": new.open,
-        "next_repeat_at": new.next_repeat_at,
-        "muted": new.muted,
-        "version": new.version,
-    }
-    if old is None:
-        # another replica may be inserting the same first row right now: on a conflict the
-        # insert waits for it and does nothing (a lost race), instead of failing the batch
-        dialect = pg_dialect if conn.dialect.name == "postgresql" else sqlite_dialect
-        inserted = conn.execute(
-            dialect.insert(alert_state)
-            .values(contract=new.contract, **values)
-            .on_conflict_do_nothing(index_elements=[alert_state.c.contract])
-            .returning(alert_state.c.contract)  # rowcount is -1 here under psycopg 3
-        ).first()
-        return inserted is not None
-    result = conn.execute(
-        alert_state.update()
-        .where(alert_state.c.contract == new.contract, alert_state.c.version == old.version)
-        .values(**values)
-    )
-    return bool(result.rowcount == 1)
+    return rows.load(conn, names)
 
 
 def _insert_transition(
@@ -133,20 +85,18 @@ def _insert_transition(
             reason=t.reason,
             output_tail=output_tail,
         ).to_json()
-    conn.execute(
-        transitions.insert().values(
-            contract=t.contract,
-            seq=t.seq,
-            from_status=None if t.previous is None else t.previous.value,
-            to_status=t.status.value,
-            at=t.at,
-            kind=t.kind.value,
-            episode=t.episode,
-            owner=owner,
-            facts=facts,
-            outcome="closed" if t.kind is Kind.CLOSED else None,
-            decided_at=t.at if t.kind is Kind.CLOSED else None,
-        )
+    rows.add_transition(
+        conn,
+        contract=t.contract,
+        seq=t.seq,
+        episode=t.episode,
+        kind=t.kind.value,
+        status=t.status,
+        previous=t.previous,
+        at=t.at,
+        owner=owner,
+        facts=facts,
+        closed=t.kind is Kind.CLOSED,
     )
 
 
@@ -180,7 +130,7 @@ def advance(
                 )
                 if new == old or (old is None and new == AlertState(name)):
                     break
-                if _write_state(conn, old, new):
+                if rows.write(conn, old, new):
                     if t is not None:
                         _insert_transition(
                             conn, t, o.contract, o.verdict, o.contract.owner, tails.get(name)
@@ -195,10 +145,7 @@ def close_removed(store: Store, configured: set[str], now: datetime) -> list[Tra
     """Close, silently, the open alerts of contracts no longer configured."""
     closed: list[Transition] = []
     with store.read() as conn:
-        open_names = conn.execute(
-            sa.select(alert_state.c.contract).where(alert_state.c.open.is_(True))
-        ).scalars()
-        gone = [n for n in open_names if n not in configured]
+        gone = [n for n in rows.open_contracts(conn) if n not in configured]
     if not gone:
         return closed
     with store.write() as conn:
@@ -207,20 +154,10 @@ def close_removed(store: Store, configured: set[str], now: datetime) -> list[Tra
             if name in configured or not old.open:
                 continue
             new, t = close(old, now)
-            if t is not None and _write_state(conn, old, new):
-                owner = conn.execute(
-                    sa.select(transitions.c.owner)
-                    .where(transitions.c.contract == name)
-                    .order_by(transitions.c.seq.desc())
-                    .limit(1)
-                ).scalar()
-                _insert_transition(conn, t, None, None, str(owner or ""), None)
+            if t is not None and rows.write(conn, old, new):
+                _insert_transition(conn, t, None, None, rows.last_owner(conn, name), None)
                 # its transitions still waiting for their group go nowhere either
-                conn.execute(
-                    transitions.update()
-                    .where(transitions.c.contract == name, transitions.c.outcome.is_(None))
-                    .values(outcome="closed", decided_at=now)
-                )
+                rows.close_pending(conn, name, now)
                 closed.append(t)
                 log.info(
                     "contract %s removed from the configuration: its open alert is closed",
@@ -242,48 +179,6 @@ def output_tails(store: Store, contracts: Iterable[Contract]) -> dict[str, str]:
     return out
 
 
-def _candidates(conn: Connection, names: Iterable[str], now: datetime) -> list[str]:
-    """Contracts whose alert may need a step: status differs from what the alerts saw, a
-    repeat is due, or it is muted (its silence may have ended). One indexed join, so a
-    quiet store of 10,000 contracts costs milliseconds per round, not a full replay."""
-    a, cs = alert_state, contract_state
-    rows = conn.execute(
-        sa.select(cs.c.name)
-        .select_from(cs.outerjoin(a, a.c.contract == cs.c.name))
-        .where(
-            sa.or_(
-                a.c.contract.is_(None),
-                a.c.status.is_(None),
-                a.c.status != cs.c.status,
-                sa.and_(a.c.open.is_(True), a.c.muted.is_(True)),
-                sa.and_(a.c.open.is_(True), a.c.next_repeat_at <= now),
-            )
-        )
-    ).scalars()
-    wanted = set(names)
-    return [n for n in rows if n in wanted]
-
-
-def _verdicts(conn: Connection, names: Sequence[str]) -> dict[str, Verdict]:
-    cs = contract_state
-    out: dict[str, Verdict] = {}
-    for i in range(0, len(names), 500):
-        for r in conn.execute(sa.select(cs).where(cs.c.name.in_(names[i : i + 500]))):
-            out[r.name] = Verdict(
-                contract=r.name,
-                status=Status(r.status),
-                checked_at=r.checked_at,
-                last_update=r.last_update,
-                warn_at=r.warn_at,
-                error_at=r.error_at,
-                description=r.description or "",
-                error=r.error,
-                detail=r.detail,
-                duration_seconds=float(r.duration or 0.0),
-            )
-    return out
-
-
 def reconcile(
     store: Store,
     settings: Settings,
@@ -294,8 +189,8 @@ def reconcile(
 ) -> list[Transition]:
     """Bring every configured contract's alert up to its saved status (see module doc)."""
     with store.read() as conn:
-        names = _candidates(conn, contracts, now)
-        verdicts = _verdicts(conn, names) if names else {}
+        names = rows.candidates(conn, contracts, now)
+        verdicts = {n: s.to_verdict() for n, s in read_states(conn, names).items()}
         states = load_states(conn, names) if names else {}
     todo: list[Observation] = []
     for name in names:

@@ -19,10 +19,7 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING, Any
 
 from monitor.alerts.facts import AlertFacts
 from monitor.alerts.lifecycle import Kind
@@ -32,7 +29,10 @@ from monitor.config.notify_urls import is_slackbot, parse_slackbot
 from monitor.core.durations import format_duration
 from monitor.core.links import safe_link
 from monitor.store import Store
-from monitor.store.schema import slack_alerts, slack_messages
+from monitor.store import slack as slack_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 API_URL_ENV = "FRESH_SLACK_API_URL"
 _BODY_KIND = "slackbot"  # an outbox message's title: its body says what to do
@@ -61,50 +61,23 @@ def plan_rows(
     new: list[AlertFacts] = []
     moved: dict[int, list[AlertFacts]] = {}
     for f in items:
-        row = conn.execute(
-            sa.select(slack_alerts.c.message_id).where(
-                slack_alerts.c.url_id == url_id,
-                slack_alerts.c.contract == f.contract,
-                slack_alerts.c.episode == episodes[f.contract],
-            )
-        ).first()
-        if row is None and f.kind is not Kind.RESOLVED:
+        held_by = slack_rows.message_of(conn, url_id, f.contract, episodes[f.contract])
+        if held_by is None and f.kind is not Kind.RESOLVED:
             new.append(f)  # a new break (or one first heard of now): a new message
-        elif row is not None:
-            moved.setdefault(int(row.message_id), []).append(f)
+        elif held_by is not None:
+            moved.setdefault(held_by, []).append(f)
     out: list[Message] = []
     if new:
         entries = {f.contract: _entry(f, since=f.at) for f in new}
-        inserted = conn.execute(
-            slack_messages.insert().values(
-                url_id=url_id, owner=owner, contracts=entries, created_at=now
-            )
-        ).inserted_primary_key
-        assert inserted is not None
-        message_id = int(inserted[0])
-        for f in new:
-            conn.execute(
-                slack_alerts.insert().values(
-                    url_id=url_id,
-                    contract=f.contract,
-                    episode=episodes[f.contract],
-                    message_id=message_id,
-                )
-            )
+        alerts = {f.contract: episodes[f.contract] for f in new}
+        message_id = slack_rows.new_message(conn, url_id, owner, entries, alerts, now)
         out.append(_message({"op": "post", "message": message_id}))
     for message_id, changed in moved.items():
-        stored = conn.execute(
-            sa.select(slack_messages.c.contracts).where(slack_messages.c.id == message_id)
-        ).scalar_one()
-        entries = dict(stored)
+        entries = slack_rows.entries(conn, message_id)
         for f in changed:
             since = (entries.get(f.contract) or {}).get("since") or f.at.isoformat()
             entries[f.contract] = _entry(f, since=datetime.fromisoformat(since))
-        conn.execute(
-            slack_messages.update().where(slack_messages.c.id == message_id).values(
-                contracts=entries
-            )
-        )
+        slack_rows.set_entries(conn, message_id, entries)
         # with send_resolved off a resolve edits the message and says nothing in its thread
         said = [f for f in changed if send_resolved or f.kind is not Kind.RESOLVED]
         reply = "\n".join(_reply(f, entries[f.contract]) for f in said)
@@ -202,7 +175,7 @@ def blocks(
 
 
 class SlackBotSender:
-    """Posts and edits Slack messages from the store's `slack_messages` rows."""
+    """Posts and edits Slack messages from what the store holds of them."""
 
     def __init__(
         self,
@@ -250,10 +223,7 @@ class SlackBotSender:
     def _carry_out(self, client: Any, channel: str, op: Mapping[str, Any]) -> SendResult:
         if self._store is None:
             return SendResult(False, "no state store to keep Slack messages in", 400)
-        with self._store.read() as conn:
-            row = conn.execute(
-                sa.select(slack_messages).where(slack_messages.c.id == int(op["message"]))
-            ).first()
+        row = self._store.slack_message(int(op["message"]))
         if row is None:
             return SendResult(False, "its Slack message is gone from the state store", 410)
         made, fallback = blocks(
@@ -268,9 +238,9 @@ class SlackBotSender:
             except Exception as exc:
                 result = self._failure(exc)
                 if result.permanent:
-                    self._save(row.id, post_failed=True)
+                    self._store.slack_post_failed(row.id)
                 return result
-            self._save(row.id, channel=resp["channel"], ts=resp["ts"], post_failed=False)
+            self._store.slack_posted(row.id, resp["channel"], resp["ts"])
             return SendResult(True)
         client.chat_update(channel=row.channel, ts=row.ts, blocks=made, text=fallback)
         if op.get("reply"):
@@ -278,13 +248,6 @@ class SlackBotSender:
                 channel=row.channel, thread_ts=row.ts, text=self._mask(str(op["reply"]))
             )
         return SendResult(True)
-
-    def _save(self, message_id: int, **values: Any) -> None:
-        assert self._store is not None
-        with self._store.write() as conn:
-            conn.execute(
-                slack_messages.update().where(slack_messages.c.id == message_id).values(**values)
-            )
 
     def _failure(self, exc: Exception) -> SendResult:
         response = getattr(exc, "response", None)

@@ -248,3 +248,18 @@ class Verdict:
     def deadline(self) -> datetime | None:
         """When it turns (turned) stale: error_at, or warn_at with only warn_after."""
         return self.error_at if self.error_at is not None else self.warn_at
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What the store keeps about one contract's alert between steps (the rules that move
+    it are in monitor/alerts/lifecycle.py; the SQL in monitor/store/alert_state.py)."""
+
+    contract: str
+    status: Status | None = None  # the status the alerts last saw (None: never seen)
+    seq: int = 0  # transitions recorded so far; the next one is seq + 1
+    episode: int = 0  # alerts opened so far; the open one when `open`
+    open: bool = False
+    next_repeat_at: datetime | None = None
+    muted: bool = False  # the open alert's last transition was silenced, not sent
+    version: int = 0  # bumped by every write: the compare-and-set guard

@@ -10,8 +10,9 @@ Layout: `api` (the `Store` class: one method per question), `core` (opening, tra
 dialect helpers), `schema` (tables as they are now), `migrations` (THE ordered list of schema
 changes: a feature that needs a table or column appends one there), `records` (the frozen
 values handed out), `states` (verdicts, history), `recent` (sparks, transitions), `outbox`
-(alert transitions waiting for a flush, the outbox, open alerts), `pings`
-(heartbeats), `leases` (replicas' leases on PostgreSQL).
+(alert transitions waiting for a flush, the outbox, open alerts), `pings` (heartbeats),
+`leases` (replicas' leases on PostgreSQL), `alert_state` (alert states and transitions),
+`silences`, `slack` (Slack app messages), `learned`, `lineage`.
 """
 
 from monitor.store.api import Store
@@ -22,6 +23,8 @@ from monitor.store.records import (
     HistoryEntry,
     Ping,
     PingKind,
+    Silence,
+    SlackMessage,
     StatusChange,
     StoredState,
 )
@@ -33,6 +36,8 @@ __all__ = [
     "HistoryEntry",
     "Ping",
     "PingKind",
+    "Silence",
+    "SlackMessage",
     "StatusChange",
     "Store",
     "StoredState",

@@ -2,8 +2,11 @@
 
 `Store` adds to the connection (`monitor.store.core.Database`) one method per question the
 rest of fresh asks; the SQL lives in `states` (verdicts, history), `recent` (sparks,
-transitions), `pings` (heartbeats), `learned` and `outbox` (alert transitions waiting for a
-flush, the outbox, open alerts).
+transitions), `pings` (heartbeats), `learned`, `outbox` (alert transitions waiting for a
+flush, the outbox, open alerts), `silences` and `slack` (Slack app messages). Work that
+must share the caller's transaction (alert states and transitions, leases, the outbox's
+Slack rows) calls the functions of `alert_state`, `leases` and `slack` with the
+connection of `store.write()` (or a flush's `FlushTx.conn`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.core.models import Contract, Verdict
-from monitor.store import learned, outbox, pings, recent, states
+from monitor.store import learned, outbox, pings, recent, silences, slack, states
 from monitor.store.core import Database
 from monitor.store.outbox import FlushTx, OpenEpisode, OutboxRow, PendingTransition
 from monitor.store.records import (
@@ -22,6 +25,8 @@ from monitor.store.records import (
     HistoryEntry,
     Ping,
     PingKind,
+    Silence,
+    SlackMessage,
     StatusChange,
     StoredState,
 )
@@ -195,3 +200,31 @@ class Store(Database):
         """Open, unmuted alerts among `names` with their current episode's transitions,
         each marked delivered when it reached one of `url_ids`."""
         return outbox.open_episodes(self, names, url_ids)
+
+    # --- silences (monitor/store/silences.py) ---------------------------------------------
+
+    def add_silence(self, silence: Silence) -> None:
+        """Store a new silence."""
+        silences.add(self, silence)
+
+    def active_silences(self, now: datetime) -> list[Silence]:
+        """Silences in force at `now`, soonest end first."""
+        return silences.active(self, now)
+
+    def end_silence(self, silence_id: str, now: datetime) -> bool:
+        """End a silence at `now` (the row stays); False when no active one has that ID."""
+        return silences.end(self, silence_id, now)
+
+    # --- Slack app messages (monitor/store/slack.py) --------------------------------------
+
+    def slack_message(self, message_id: int) -> SlackMessage | None:
+        """One Slack message as stored now (its facts, and where it was posted)."""
+        return slack.message(self, message_id)
+
+    def slack_posted(self, message_id: int, channel: str, ts: str) -> None:
+        """Keep where Slack put a message, so later edits go to it."""
+        slack.mark_posted(self, message_id, channel, ts)
+
+    def slack_post_failed(self, message_id: int) -> None:
+        """Slack refused a message for good: its next edit posts it anew."""
+        slack.mark_post_failed(self, message_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from monitor.core.models import Status, Verdict
 
@@ -97,3 +98,38 @@ class HeartbeatState:
     last_fail: Ping | None = None
     fails_since_success: int = 0
     last_ping: Ping | None = None
+
+
+SilenceMatchers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Silence:
+    """One stored silence: matchers (`contract:GLOB`, `owner:X`, `tag:X`, `severity:X`; all
+    must fit) muting alerts from `starts_at` until `ends_at`."""
+
+    id: str
+    matchers: SilenceMatchers
+    reason: str
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str = ""
+
+    def describe(self) -> str:
+        """`contract:raw_* owner:ops` — the matchers as the user typed them."""
+        return " ".join(f"{k}:{v}" for k, v in self.matchers)
+
+    def active(self, now: datetime) -> bool:
+        """Whether it mutes alerts at `now`."""
+        return self.starts_at <= now < self.ends_at
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """One Slack message fresh posts and edits for a `slackbot://` URL (SPEC 15)."""
+
+    id: int
+    contracts: Mapping[str, Any]  # contract -> its newest facts and since when it alerts
+    channel: str | None  # the channel ID Slack answered (None: not posted yet)
+    ts: str | None  # the message's ts (None: not posted yet)
+    post_failed: bool  # Slack refused the post for good

@@ -256,6 +256,11 @@ def some_states(store: Database, names: Sequence[str]) -> dict[str, StoredState]
         return {n: _to_state(r) for n, r in _rows(conn, names).items()}
 
 
+def read_states(conn: Connection, names: Sequence[str]) -> dict[str, StoredState]:
+    """The saved states of the named contracts, in the caller's transaction."""
+    return {name: _to_state(row) for name, row in _rows(conn, names).items()}
+
+
 def one_state(store: Database, name: str) -> StoredState | None:
     """One contract's saved state, or None when it was never saved."""
     with store.read() as conn:

@@ -17,6 +17,7 @@ from monitor.alerts.lifecycle import AlertState
 from monitor.alerts.sender import FakeSender
 from monitor.config.settings import Alerts, Owner, Settings
 from monitor.core.models import Status
+from monitor.store import alert_state as alert_rows
 from monitor.store.schema import alert_state, transitions
 from tests import servers
 from tests.integration.alerting_helpers import T0, contract, rig, verdict
@@ -51,7 +52,7 @@ def test_two_replicas_seeing_a_new_contract_at_once_both_succeed(
     # replica B observes it stale meanwhile: its insert waits for A's, then finds the row
     with r.store.write() as conn_a:
         first = AlertState(c.name, status=Status.FRESH, version=1)
-        assert record._write_state(conn_a, None, first)
+        assert alert_rows.write(conn_a, None, first)
         t, errors = _in_thread(lambda: record.advance(r.store, SETTINGS, [stale], T0))
         time.sleep(1.5)  # B is inside its INSERT, waiting for A's row
     t.join(30)

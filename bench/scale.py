@@ -1,0 +1,311 @@
+"""Scale (issue 17): `fresh serve` over 100,000 contracts, alone and as three replicas.
+
+One generated DuckDB warehouse (one one-row table per contract, `check_every: 5m`), and:
+
+1. `single`: one `fresh serve` on the default SQLite state store, scraped (`/metrics`,
+   which is every contract there) every `--scrape-every` seconds;
+2. `replicas`: three replicas sharing a throwaway PostgreSQL state store (pg_stat_statements
+   loaded), each scraped with `/metrics?scope=held` every `--scrape-every` seconds, and
+   `--full-scrapes` times each with the full `/metrics` (every contract, as before
+   scope=held existed) for comparison.
+
+Per process: RSS (end and peak), CPU seconds per round of reads and CPU share of one core
+between rounds (the scrapes and lease rounds included), `/metrics` scrape time and size
+(held and full), and the state database's statements and commits per second (between rounds
+and over the run). A round is read from the service itself: the 15 s windows between two
+scrapes in which its `fresh_check_duration_seconds_count` moved.
+Targets: RSS <= 1 GB per replica, CPU <= 15 % of a core between rounds, scrape <= 3 s.
+
+Run: .venv/bin/python bench/scale.py [--contracts 100000] [--minutes 7] [--phases single,replicas]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.failover_bench import split, statements
+from bench.serve_bench import cpu_seconds, rss_mb
+from monitor.store import Store
+from tests import servers
+from tests.integration.replicas_rig import Replica, Rig
+
+READS = re.compile(rb"^fresh_check_duration_seconds_count\{[^}]*\} (\S+)$", re.M)
+SAMPLES = re.compile(rb"^fresh_status\{", re.M)
+
+
+@dataclass
+class Scrape:
+    """One GET of /metrics."""
+
+    at: float  # monotonic
+    scope: str
+    seconds: float
+    size: int
+    contracts: int  # fresh_status series / 4 (one per status)
+    reads: float  # this replica's fresh_check_duration_seconds_count
+
+
+@dataclass
+class Watched:
+    """What was measured of one replica."""
+
+    replica: Replica
+    cpu: list[tuple[float, float]] = field(default_factory=list)  # (monotonic, CPU s)
+    rss: list[float] = field(default_factory=list)
+    scrapes: list[Scrape] = field(default_factory=list)
+
+
+def get_metrics(r: Replica, scope: str) -> Scrape:
+    path = "/metrics" if scope == "all" else f"/metrics?scope={scope}"
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(r.url + path, timeout=300) as resp:
+        body = resp.read()
+    took = time.perf_counter() - t0
+    reads = sum(float(v) for v in READS.findall(body))
+    return Scrape(time.monotonic(), scope, took, len(body), len(SAMPLES.findall(body)) // 4, reads)
+
+
+def sample_processes(watched: list[Watched], stop: threading.Event) -> None:
+    while not stop.is_set():
+        for w in watched:
+            pid = w.replica.proc.pid
+            try:
+                w.cpu.append((time.monotonic(), cpu_seconds(pid)))
+                w.rss.append(rss_mb(pid))
+            except OSError:
+                pass
+        stop.wait(1.0)
+
+
+def cpu_between(w: Watched, t0: float, t1: float) -> float:
+    """CPU seconds the process used between two monotonic instants (from the samples)."""
+
+    def at(t: float) -> float:
+        best = min(w.cpu, key=lambda s: abs(s[0] - t))
+        return best[1]
+
+    return at(t1) - at(t0)
+
+
+@dataclass
+class Windows:
+    """The scrape-to-scrape windows of one replica: those with reads (rounds), those without."""
+
+    rounds: list[tuple[float, float]]  # merged consecutive busy windows
+    idle: list[tuple[float, float]]
+
+
+def windows(w: Watched, scope: str) -> Windows:
+    seq = [s for s in w.scrapes if s.scope == scope]
+    busy, idle = [], []
+    for a, b in itertools.pairwise(seq):
+        (busy if b.reads > a.reads else idle).append((a.at, b.at))
+    rounds: list[tuple[float, float]] = []
+    for start, end in busy:
+        if rounds and abs(rounds[-1][1] - start) < 1e-6:
+            rounds[-1] = (rounds[-1][0], end)
+        else:
+            rounds.append((start, end))
+    return Windows(rounds, idle)
+
+
+def scrape_loop(
+    watched: list[Watched],
+    minutes: float,
+    every: float,
+    scope: str,
+    full_at: list[float],
+    on_tick: object = None,
+) -> None:
+    """Scrape every replica in `scope` every `every` s, and fully at the `full_at` offsets."""
+    t_start = time.monotonic()
+    end = t_start + minutes * 60
+    tick = t_start
+    pending = sorted(full_at)
+    while time.monotonic() < end:
+        for w in watched:
+            w.scrapes.append(get_metrics(w.replica, scope))
+        if on_tick is not None:
+            on_tick()  # type: ignore[operator]
+        if pending and time.monotonic() - t_start >= pending[0]:
+            pending.pop(0)
+            for w in watched:
+                w.scrapes.append(get_metrics(w.replica, "all"))
+        tick += every
+        time.sleep(max(0.0, tick - time.monotonic()))
+    for w in watched:  # the closing scrape ends the last window
+        w.scrapes.append(get_metrics(w.replica, scope))
+
+
+def report(title: str, watched: list[Watched], scope: str) -> None:
+    print(f"\n{title}")
+    for w in watched:
+        win = windows(w, scope)
+        idle_s = sum(b - a for a, b in win.idle)
+        idle_cpu = sum(cpu_between(w, a, b) for a, b in win.idle)
+        per_round = [cpu_between(w, a, b) for a, b in win.rounds]
+        print(
+            f"  replica {w.replica.name}: RSS {w.rss[-1]:.0f} MB at the end, "
+            f"peak {max(w.rss):.0f} MB (target <= 1024 MB)"
+        )
+        print(
+            f"    CPU between rounds {100 * idle_cpu / max(idle_s, 1e-9):.1f} % of a core "
+            f"over {idle_s:.0f} s (target <= 15 %); per round "
+            + ", ".join(
+                f"{c:.1f} s CPU in {b - a:.0f} s"
+                for c, (a, b) in zip(per_round, win.rounds, strict=True)
+            )
+        )
+        for sc in ("held", "all"):
+            got = [s for s in w.scrapes if s.scope == sc]
+            if not got:
+                continue
+            times = [s.seconds for s in got]
+            print(
+                f"    /metrics{'?scope=held' if sc == 'held' else ''}: {len(got)} scrapes, median "
+                f"{statistics.median(times):.2f} s, worst {max(times):.2f} s (target <= 3 s), "
+                f"{got[-1].size / 1e6:.1f} MB, {got[-1].contracts:,} contracts"
+            )
+
+
+def build(directory: Path, contracts: int) -> Rig:
+    rig = Rig(directory, "", "json://127.0.0.1:9/none", contracts, "5m", "15s")
+    t0 = time.perf_counter()
+    rig.write()
+    print(f"built {contracts:,} tables and contracts in {time.perf_counter() - t0:.0f} s")
+    return rig
+
+
+def launch(rig: Rig, names: list[str], state_url: str) -> list[Watched]:
+    t0 = time.perf_counter()
+    for n in names:
+        rig.launch(n, state_url)
+    rig.wait_up(timeout=600)
+    print(f"{len(names)} fresh serve up (HTTP answering) in {time.perf_counter() - t0:.0f} s")
+    return [Watched(rig.replicas[n]) for n in names]
+
+
+def single(rig: Rig, args: argparse.Namespace) -> None:
+    rig.replicas.clear()
+    watched = launch(rig, ["solo"], "sqlite:///.fresh/state.db")
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_processes, args=(watched, stop), daemon=True)
+    sampler.start()
+    try:
+        scrape_loop(watched, args.minutes, args.scrape_every, "all", [])
+    finally:
+        stop.set()
+        rig.stop_all()
+    report(
+        f"one fresh serve, {args.contracts:,} contracts, SQLite state, check_every 5m, "
+        f"{args.minutes:g} min, /metrics every {args.scrape_every:g} s",
+        watched,
+        "all",
+    )
+
+
+def replicas(rig: Rig, args: argparse.Namespace) -> None:
+    with servers.postgres(
+        "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top "
+        "-c max_connections=200"
+    ) as pg:
+        admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+        url = servers.create_database(pg, "fresh_scale")
+        db = sa.make_url(url).database or ""
+        Store.open(url, rig.directory).close()
+        rig.replicas.clear()
+        names = [f"r{i}" for i in range(args.replicas)]
+        watched = launch(rig, names, url)
+        snaps: list[tuple[float, dict[str, int], int]] = []
+
+        def snapshot() -> None:
+            with admin.connect() as conn:
+                xact = conn.execute(
+                    sa.text("SELECT xact_commit FROM pg_stat_database WHERE datname = :d"),
+                    {"d": db},
+                ).scalar_one()
+            snaps.append((time.monotonic(), statements(admin, db), int(xact)))
+
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_processes, args=(watched, stop), daemon=True)
+        sampler.start()
+        span = args.minutes * 60
+        full_at = [span * (k + 1) / (args.full_scrapes + 1) for k in range(args.full_scrapes)]
+        try:
+            scrape_loop(watched, args.minutes, args.scrape_every, "held", full_at, snapshot)
+        finally:
+            stop.set()
+            rig.stop_all()
+        report(
+            f"{args.replicas} replicas on PostgreSQL, {args.contracts:,} contracts, "
+            f"check_every 5m, lease_ttl 15s, {args.minutes:g} min, "
+            f"/metrics?scope=held every {args.scrape_every:g} s",
+            watched,
+            "held",
+        )
+        # the database: windows where no replica read anything are between rounds
+        busy = [rw for w in watched for rw in windows(w, "held").rounds]
+
+        def in_round(a: float, b: float) -> bool:
+            return any(a < e and s < b for s, e in busy)
+
+        idle = [0.0, 0, 0, 0]  # seconds, lease statements, other statements, commits
+        total = [0.0, 0, 0, 0]
+        for (a, sa_, xa), (b, sb, xb) in itertools.pairwise(snaps):
+            lease, other = split(sa_, sb)
+            row = (b - a, lease, other, xb - xa)
+            total = [x + y for x, y in zip(total, row, strict=True)]
+            if not in_round(a, b):
+                idle = [x + y for x, y in zip(idle, row, strict=True)]
+        for label, (secs, lease, other, xact) in (("between rounds", idle), ("whole run", total)):
+            if secs <= 0:
+                continue
+            n = args.replicas
+            print(
+                f"  state database, {label} ({secs:.0f} s): "
+                f"{(lease + other) / secs:.1f} statements/s "
+                f"({lease / secs:.1f} lease rounds, {other / secs:.1f} other; "
+                f"{(lease + other) / secs / n:.1f} per replica), {xact / secs:.1f} commits/s"
+            )
+        admin.dispose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--contracts", type=int, default=100_000)
+    ap.add_argument("--replicas", type=int, default=3)
+    ap.add_argument("--minutes", type=float, default=7.0, help="per phase (a round is 5 min)")
+    ap.add_argument("--scrape-every", type=float, default=15.0)
+    ap.add_argument("--full-scrapes", type=int, default=3, help="full /metrics per replica")
+    ap.add_argument("--phases", default="single,replicas")
+    args = ap.parse_args()
+    phases = args.phases.split(",")
+    with tempfile.TemporaryDirectory(prefix="fresh-scale-") as tmp:
+        rig = build(Path(tmp), args.contracts)
+        try:
+            if "single" in phases:
+                single(rig, args)
+            if "replicas" in phases:
+                replicas(rig, args)
+        finally:
+            rig.stop_all()
+
+
+if __name__ == "__main__":
+    main()

@@ -160,8 +160,14 @@ def prometheus_missing() -> str | None:
 
 
 @contextmanager
-def prometheus(targets: list[str], scrape_interval: str = "1s") -> Iterator[str]:
-    """Run a throwaway Prometheus scraping `targets` (host:port); yields its base URL."""
+def prometheus(
+    targets: list[str], scrape_interval: str = "1s", params: dict[str, list[str]] | None = None
+) -> Iterator[str]:
+    """Run a throwaway Prometheus scraping `targets` (host:port); yields its base URL.
+
+    `params` are the scrape job's URL parameters (`{"scope": ["held"]}`)."""
+    import json
+
     base = Path(tempfile.mkdtemp(prefix="fresh-prom-"))
     port = free_port()
     (base / "prometheus.yml").write_text(
@@ -170,7 +176,8 @@ def prometheus(targets: list[str], scrape_interval: str = "1s") -> Iterator[str]
         f"  evaluation_interval: {scrape_interval}\n"
         "scrape_configs:\n"
         "  - job_name: fresh\n"
-        "    static_configs:\n"
+        + (f"    params: {json.dumps(params)}\n" if params else "")
+        + "    static_configs:\n"
         f"      - targets: {targets!r}\n"
     )
     with (base / "log").open("wb") as log:  # the child keeps its own copy of the handle

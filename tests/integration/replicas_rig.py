@@ -242,8 +242,9 @@ server:
         (self.directory / "checks").mkdir(exist_ok=True)
         (self.directory / "checks" / "all.yml").write_text("\n".join(lines) + "\n")
 
-    def launch(self, name: str, state_url: str | None = None) -> Replica:
-        port = free_port()
+    def launch(self, name: str, state_url: str | None = None, port: int = 0) -> Replica:
+        """Start replica `name` (again), on `port` when given (a scraper's fixed target)."""
+        port = port or free_port()
         log_path = self.directory / f"replica-{name}-{port}.log"
         env = {
             **os.environ,

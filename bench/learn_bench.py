@@ -195,7 +195,7 @@ def build(root: Path, n: int, seed: int, now: datetime) -> None:
 def cost(root: Path, n: int, now: datetime, runs: int) -> None:
     from monitor.cli.commands import check
     from monitor.config.loader import load_project
-    from monitor.sources import learn_history
+    from monitor.sources.sql import backfill
 
     def project(kind: str):  # type: ignore[no-untyped-def]
         (root / "checks" / "all.yml").write_text((root / f"{kind}.yml").read_text())
@@ -203,18 +203,18 @@ def cost(root: Path, n: int, now: datetime, runs: int) -> None:
 
     learn = project("learn")
     queries = 0
-    real = learn_history.backfill
+    real = backfill.minutes_sql  # one statement per contract backfilled
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal queries
         queries += 1
         return real(*args, **kwargs)
 
-    learn_history.backfill = counted
+    backfill.minutes_sql = counted
     t0 = time.perf_counter()
     check.run_checks(learn.contracts, learn.settings, now)
     first = time.perf_counter() - t0
-    learn_history.backfill = real
+    backfill.minutes_sql = real
     print(f"first check of {n} learn contracts (backfill): {first:.2f} s, {queries} queries")
     t0 = time.perf_counter()
     check.run_checks(learn.contracts, learn.settings, now)

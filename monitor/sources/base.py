@@ -26,6 +26,12 @@ from monitor.core.models import Contract, Reading
 
 _DEFAULT_TIMEOUT = timedelta(seconds=30)
 
+# One contract due for a backfill, and the moment after which it reads (its coverage marker,
+# or `now - window` on first use); the context's `now` is the moment up to which it reads.
+Due = tuple[Contract, datetime]
+# Per contract: its update times in (since, now] as epoch seconds, or why the backfill failed.
+Backfilled = tuple[Contract, "list[float] | str"]
+
 
 @dataclass(frozen=True)
 class ReadContext:

@@ -6,22 +6,24 @@ contract, the backfill reads only what lies after the cache's coverage marker (n
 `--at` is at or before it), the reading's update joins the cache, and the update times in
 [now - window, now] come back. `--at` cuts everything there.
 
-Backfill today: `table` + `column` on a DuckDB file (the distinct minutes of the column,
-with the contract's `where`, one read-only query). Other kinds learn from what fresh
-observes.
+How each kind backfills is its own module, picked by monitor.sources.registry
+`backfiller_of`: table/files + column the distinct minutes of the column (sql/backfill.py,
+files/backfill.py), files without column the files' times, run logs their successful runs
+(run_log/backfill.py), heartbeats and OpenLineage their successful runs in the state store
+(store_backfill.py), Delta and Iceberg their data commits (lake/backfill.py). `query` and
+metadata contracts learn only from what fresh observes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.config.settings import Settings
-from monitor.core.models import Contract, Reading, TableSource
-from monitor.sources.base import ReadContext, describe
-from monitor.sources.sql.shared import duck_quote, duckdb_path, from_clause, quoted
-from monitor.sources.timestamps import TimestampError, to_utc
+from monitor.core.models import Contract, Reading
+from monitor.sources.base import Backfilled, Due, ReadContext, describe
+from monitor.sources.registry import BackfillKind, backfiller_of
 
 
 def learners(contracts: Sequence[Contract]) -> list[Contract]:
@@ -50,22 +52,22 @@ def histories(
     found: dict[str, list[float]] = {}
     marks: dict[str, datetime] = {}
     problems: dict[str, str] = {}
-    due: dict[str, list[tuple[Contract, datetime]]] = {}  # DuckDB file → backfills
+    due: dict[tuple[BackfillKind, str], list[Due]] = {}  # (kind, warehouse) → backfills
     for c in learning:
         learn = c.expectation.learn
         assert learn is not None
         since = covered.get(c.name)
-        # The file is looked up only for a backfill that is due: a check whose `now` the
+        # The kind is looked up only for a backfill that is due: a check whose `now` the
         # cache already covers (a repeat, an earlier `--at`) does no per-contract work here.
         if learn.backfill and (since is None or since < now):
-            path = _duckdb_file(c, settings)
-            if path is not None:
-                due.setdefault(path, []).append((c, since or now - learn.window))
+            kind = backfiller_of(c)
+            if kind is not None:
+                due.setdefault((kind, c.warehouse), []).append((c, since or now - learn.window))
         last = readings.get(c.name, Reading(c.name)).last_update
         if last is not None and last <= now:
             found.setdefault(c.name, []).append(last.timestamp())
-    for path, todo in due.items():
-        for c, got in _backfill_file(path, todo, settings, now):
+    for (kind, warehouse), todo in due.items():
+        for c, got in _backfill(kind, warehouse, todo, store, settings, now):
             if isinstance(got, str):
                 problems[c.name] = f"backfill failed: {got}"
             else:
@@ -76,9 +78,9 @@ def histories(
     return out, problems
 
 
-def keep_after(contracts: Sequence[Contract], retention: timedelta, now: datetime) -> dict[
-    str, datetime
-]:
+def keep_after(
+    contracts: Sequence[Contract], retention: timedelta, now: datetime
+) -> dict[str, datetime]:
     """Per `learn` contract, the oldest update worth keeping: max(window, retention) back."""
     return {
         c.name: now - max(c.expectation.learn.window, retention)
@@ -87,69 +89,22 @@ def keep_after(contracts: Sequence[Contract], retention: timedelta, now: datetim
     }
 
 
-def _duckdb_file(contract: Contract, settings: Settings) -> str | None:
-    """The DuckDB file a `table` + `column` (timestamp) contract reads, else None: the only
-    backfill there is today."""
-    src = contract.source
-    if not isinstance(src, TableSource) or src.column is None or src.column_format is not None:
-        return None
-    wh = settings.warehouses.get(contract.warehouse)
-    if wh is None:
-        return None
-    ctx = ReadContext(settings=settings, now=datetime.now(UTC), warehouse=contract.warehouse)
-    return duckdb_path(wh.url, ctx)
-
-
-def _backfill_file(
-    path: str, todo: list[tuple[Contract, datetime]], settings: Settings, until: datetime
-) -> list[tuple[Contract, list[float] | str]]:
-    """Backfill every contract of one DuckDB file over one read-only connection: per
-    contract its update times, or why it failed."""
-    from monitor.sources.duck_guard import connect_warehouse  # duckdb only when backfilling
-
+def _backfill(
+    kind: BackfillKind,
+    warehouse: str,
+    due: list[Due],
+    store: Any,
+    settings: Settings,
+    now: datetime,
+) -> list[Backfilled]:
+    """One kind's backfills of one warehouse, read as of `now` (nothing after it); a kind
+    that cannot load or blows up gives every contract the reason."""
+    ctx = ReadContext(settings=settings, now=now, warehouse=warehouse, store=store, as_of=now)
     try:
-        con = connect_warehouse(path)
+        done = kind.load().backfill(due, ctx)
+    except ImportError as exc:
+        return [(c, f"not available here ({exc})") for c, _ in due]
     except Exception as exc:
-        return [(c, describe(exc)) for c, _ in todo]
-    out: list[tuple[Contract, list[float] | str]] = []
-    try:
-        for c, since in todo:
-            try:
-                out.append((c, backfill(con, c, settings, since, until)))
-            except Exception as exc:
-                out.append((c, describe(exc)))
-    finally:
-        con.close()
-    return out
-
-
-def backfill(
-    con: Any, contract: Contract, settings: Settings, since: datetime, until: datetime
-) -> list[float]:
-    """The distinct minutes of a DuckDB table's column in (since, until], with `where`,
-    as epoch seconds (one query on `con`)."""
-    src = contract.source
-    assert isinstance(src, TableSource) and src.column is not None
-    wh = settings.warehouses[contract.warehouse]
-    column = quoted(src.column, duck_quote, parts=1)
-    as_ts = f"CAST({column} AS TIMESTAMP)"
-    rows_sql = f"SELECT {column}{from_clause(src, duck_quote, 'duckdb')}"
-    # Only what came after `since`: a day's margin covers any reading of a naive column in
-    # the warehouse's timezone; the exact cut is made below on aware times.
-    sql = (
-        f"SELECT DISTINCT date_trunc('minute', {as_ts}) FROM ({rows_sql}) AS fresh_rows "
-        f"WHERE {as_ts} > ? AND {as_ts} <= ?"
-    )
-    low = (since - timedelta(days=1)).replace(tzinfo=None)
-    high = (until + timedelta(days=1)).replace(tzinfo=None)
-    rows = con.execute(sql, [low, high]).fetchall()
-    lo, hi = since.timestamp(), until.timestamp()
-    out = []
-    for (value,) in rows:
-        try:
-            at = to_utc(value, tz=wh.timezone)
-        except TimestampError:
-            continue
-        if at is not None and lo < at.timestamp() <= hi:
-            out.append(at.timestamp())
-    return sorted(out)
+        return [(c, describe(exc)) for c, _ in due]
+    seen = {c.name for c, _ in done}
+    return done + [(c, "not read") for c, _ in due if c.name not in seen]

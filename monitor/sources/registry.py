@@ -5,7 +5,9 @@ the kind from the contract's source class; mypy checks that every class of `Sour
 kind (`assert_never`), so a new source class without a reader does not type-check.
 
 To add a source kind: its spec in config/ (a Source class in core/models.py), a reader
-module in sources/, one `Kind` below and one `case` in `kind_of`. Nothing else changes.
+module in sources/, one `Kind` below and one `case` in `kind_of`, and one `case` in
+`backfiller_of` (how a `learn` contract of that kind backfills its history, or None).
+Nothing else changes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from monitor.core.models import (
     RunLogSource,
     TableSource,
 )
-from monitor.sources.base import ReadContext
+from monitor.sources.base import Backfilled, Due, ReadContext
 
 
 class Reader(Protocol):
@@ -36,6 +38,17 @@ class Reader(Protocol):
     def read_batch(self, contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]: ...
 
     def explain(self, contract: Contract, ctx: ReadContext) -> str: ...
+
+
+class Backfiller(Protocol):
+    """How a source kind backfills learned histories (SPEC 13), monitor/sources/*/backfill.py.
+
+    `backfill` reads the past updates of each due contract (one read per contract where the
+    source allows it), never raises for one contract (that one gets its reason), and cuts
+    at `ctx.now`: nothing after it is returned.
+    """
+
+    def backfill(self, due: Sequence[Due], ctx: ReadContext) -> list[Backfilled]: ...
 
 
 @dataclass(frozen=True)
@@ -155,5 +168,76 @@ def kind_of(contract: Contract) -> Kind:
             return DELTA
         case IcebergSource():
             return ICEBERG
+        case _:
+            assert_never(src)
+
+
+# --- Backfills of learned histories (SPEC 13) ----------------------------------------------
+
+
+def _sql_backfill() -> Backfiller:
+    from monitor.sources.sql import backfill
+
+    return backfill
+
+
+def _files_backfill() -> Backfiller:
+    from monitor.sources.files import backfill
+
+    return backfill
+
+
+def _run_log_backfill() -> Backfiller:
+    from monitor.sources.run_log import backfill
+
+    return backfill
+
+
+def _store_backfill() -> Backfiller:
+    # Heartbeat pings and OpenLineage events live in the state store.
+    from monitor.sources import store_backfill
+
+    return store_backfill
+
+
+def _lake_backfill() -> Backfiller:
+    from monitor.sources.lake import backfill
+
+    return backfill
+
+
+@dataclass(frozen=True)
+class BackfillKind:
+    """How one kind's `learn` contracts backfill: `key` names the batch, `load` the module."""
+
+    key: str
+    load: Callable[[], Backfiller]
+
+
+SQL_BACKFILL = BackfillKind("sql", _sql_backfill)
+FILES_BACKFILL = BackfillKind("files", _files_backfill)
+RUN_LOG_BACKFILL = BackfillKind("run_log", _run_log_backfill)
+STORE_BACKFILL = BackfillKind("store", _store_backfill)
+LAKE_BACKFILL = BackfillKind("lake", _lake_backfill)
+
+
+def backfiller_of(contract: Contract) -> BackfillKind | None:
+    """How a `learn` contract backfills its history from the source, or None: a `query` and
+    a table's metadata say only when it changed last, so those learn from what fresh
+    observes (SPEC 13)."""
+    src = contract.source
+    match src:
+        case TableSource():
+            return SQL_BACKFILL if src.column else None
+        case QuerySource():
+            return None
+        case FilesSource():
+            return FILES_BACKFILL
+        case RunLogSource():
+            return RUN_LOG_BACKFILL
+        case HeartbeatSource() | OpenLineageSource():
+            return STORE_BACKFILL
+        case DeltaSource() | IcebergSource():
+            return LAKE_BACKFILL
         case _:
             assert_never(src)

@@ -108,6 +108,12 @@ class Store(Database):
         `as_of`, as they stood then."""
         return pings.heartbeat_states(self, names, as_of)
 
+    def success_times(
+        self, names: Sequence[str], since: datetime, until: datetime
+    ) -> dict[str, list[datetime]]:
+        """Times of each named contract's success pings in (since, until], oldest first."""
+        return pings.success_times(self, names, since, until)
+
     def pings(self, name: str, limit: int = 50) -> list[Ping]:
         """Recent pings of one contract, newest first."""
         return pings.recent_pings(self, name, limit)

@@ -81,6 +81,37 @@ def dataset_state(
         return _state(conn, [lineage_events.c.run_id.in_(runs)], as_of)
 
 
+def complete_times(
+    store: Database,
+    namespace: str,
+    job: str | None,
+    dataset: str | None,
+    since: datetime,
+    until: datetime,
+) -> list[datetime]:
+    """The times of the COMPLETE events of a job (or of the runs writing a dataset) in
+    (since, until], oldest first: the backfill of a learned history (SPEC 13)."""
+    e = lineage_events
+    if job is not None:
+        where = [e.c.job_namespace == namespace, e.c.job_name == job]
+    else:
+        runs = (
+            sa.select(e.c.run_id)
+            .join(lineage_outputs, lineage_outputs.c.event_id == e.c.id)
+            .where(lineage_outputs.c.namespace == namespace, lineage_outputs.c.name == dataset)
+        )
+        where = [e.c.run_id.in_(runs)]
+    query = (
+        sa.select(e.c.event_time)
+        .where(*where, e.c.event_type == "COMPLETE", e.c.event_time > since)
+        .where(e.c.event_time <= until)
+        .distinct()
+        .order_by(e.c.event_time)
+    )
+    with store.read() as conn:
+        return [row[0] for row in conn.execute(query)]
+
+
 def _state(
     conn: Connection, where: list[sa.ColumnElement[bool]], as_of: datetime | None
 ) -> LineageState:

@@ -110,6 +110,29 @@ def heartbeat_states(
     return out
 
 
+def success_times(
+    store: Database, names: Sequence[str], since: datetime, until: datetime
+) -> dict[str, list[datetime]]:
+    """The times of each named contract's success pings in (since, until], oldest first
+    (the backfill of a learned history, SPEC 13); names without any are absent."""
+    out: dict[str, list[datetime]] = {}
+    with store.read() as conn:
+        for part in chunks(list(dict.fromkeys(names))):
+            query = (
+                sa.select(pings.c.name, pings.c.at)
+                .where(
+                    pings.c.name.in_(part),
+                    pings.c.kind == "success",
+                    pings.c.at > since,
+                    pings.c.at <= until,
+                )
+                .order_by(pings.c.name, pings.c.at)
+            )
+            for name, at in conn.execute(query):
+                out.setdefault(name, []).append(at)
+    return out
+
+
 def _by(as_of: datetime | None, at: sa.ColumnElement[Any] = pings.c.at) -> sa.ColumnElement[bool]:
     """Pings at or before `as_of` (all of them without it)."""
     return sa.true() if as_of is None else at <= as_of

@@ -153,6 +153,19 @@ def _list_commits(handler: Any, uri: str) -> list[tuple[int, str, datetime | Non
     return sorted(out, reverse=True)
 
 
+def read_commit(handler: Any, uri: str, version: int, path: str, mtime: datetime | None) -> Commit:
+    """One commit file of the log, parsed; SourceError naming the file when unreadable."""
+    where = f"{uri.rstrip('/')}/{path}"
+    try:
+        with handler.open_input_stream(path) as stream:
+            text = stream.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise SourceError(f"corrupt Delta log {where}: not UTF-8 text") from None
+    except Exception as exc:
+        raise SourceError(f"cannot read {where}: {_short(exc)}") from None
+    return parse_commit(version, text, where, mtime)
+
+
 def _read(contract: Contract, ctx: ReadContext) -> Reading:
     uri = table_uri(_source(contract).path, ctx.settings.base_dir)
     handler = _handler(uri, ctx.timeout)
@@ -160,15 +173,7 @@ def _read(contract: Contract, ctx: ReadContext) -> Reading:
     if not commits:
         raise SourceError(f"no Delta table at {uri}: {_LOG}/ holds no commit")
     for version, path, mtime in commits:
-        where = f"{uri.rstrip('/')}/{path}"
-        try:
-            with handler.open_input_stream(path) as stream:
-                text = stream.read().decode("utf-8")
-        except UnicodeDecodeError:
-            raise SourceError(f"corrupt Delta log {where}: not UTF-8 text") from None
-        except Exception as exc:
-            raise SourceError(f"cannot read {where}: {_short(exc)}") from None
-        commit = parse_commit(version, text, where, mtime)
+        commit = read_commit(handler, uri, version, path, mtime)
         if ctx.as_of is not None and commit.timestamp > ctx.as_of:
             continue  # committed after `--at T`: it did not exist yet
         if commit.changes_data:

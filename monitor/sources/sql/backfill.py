@@ -148,18 +148,19 @@ def _duckdb(path: str, due: Sequence[Due], ctx: ReadContext) -> list[Backfilled]
 
 
 def _alchemy(url: str, due: Sequence[Due], ctx: ReadContext) -> list[Backfilled]:
-    from monitor.sources.sql.alchemy import _escape, _glot, _quote, engine_for
+    from monitor.sources.sql.alchemy import engine_for
+    from monitor.sources.sql.reads import escape, glot, quoter
 
     wh = ctx.warehouse_config
     engine = engine_for(url, wh, ctx.settings.base_dir, ctx.warehouse)
     backend = engine.dialect.name
-    quote: Quote = lambda p, q: _quote(engine.dialect, p, q)  # noqa: E731
+    quote = quoter(engine)
     out: list[Backfilled] = []
     for c, since in due:
         try:
-            sql = minutes_sql(c, backend, quote, since, ctx.now, wh.timezone, _glot(backend))
+            sql = minutes_sql(c, backend, quote, since, ctx.now, wh.timezone, glot(backend))
             with engine.connect() as conn:
-                rows = conn.exec_driver_sql(_escape(engine, sql)).fetchall()
+                rows = conn.exec_driver_sql(escape(engine, sql)).fetchall()
             out.append((c, times_of(rows, _format(c), backend, wh.timezone, since, ctx.now)))
         except Exception as exc:
             out.append((c, describe(exc)))

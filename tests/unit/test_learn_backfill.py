@@ -72,13 +72,13 @@ def test_first_use_reads_the_window_then_only_what_came_after_the_marker(
     settings = Settings(base_dir=tmp_path)
     found, problems = learn_history.histories(store, [c], {}, settings, NOW)
     assert fake.calls == [("t", NOW - timedelta(days=35), NOW)] and not problems
-    assert found["t"] == [(NOW - timedelta(days=35)).timestamp() + 60]
+    assert list(found["t"]) == [(NOW - timedelta(days=35)).timestamp() + 60]
     learn_history.histories(store, [c], {}, settings, NOW + H)
     assert fake.calls[-1] == ("t", NOW, NOW + H)
     # `--at` at or before the marker reads nothing new, and still has the cache (the
     # first update is out of the window by then).
     found, _ = learn_history.histories(store, [c], {}, settings, NOW + H / 2)
-    assert len(fake.calls) == 2 and found["t"] == [NOW.timestamp() + 60]
+    assert len(fake.calls) == 2 and list(found["t"]) == [NOW.timestamp() + 60]
 
 
 def test_a_failed_backfill_leaves_the_marker_and_is_reported(
@@ -90,7 +90,7 @@ def test_a_failed_backfill_leaves_the_marker_and_is_reported(
     seen = {"t": Reading("t", last_update=NOW - H)}
     found, problems = learn_history.histories(store, [c], seen, settings, NOW)
     assert problems == {"t": "backfill failed: the warehouse is down"}
-    assert found["t"] == [(NOW - H).timestamp()]  # what it observed still counts
+    assert list(found["t"]) == [(NOW - H).timestamp()]  # what it observed still counts
     fake.fail = False
     learn_history.histories(store, [c], {}, settings, NOW + H)
     assert fake.calls[-1] == ("t", NOW + H - timedelta(days=35), NOW + H)  # tried again
@@ -133,5 +133,5 @@ def test_query_and_metadata_contracts_learn_only_from_observations(
     seen = {n: Reading(n, last_update=NOW - H) for n in ("q", "m")}
     found, problems = learn_history.histories(store, [q, m], seen, Settings(base_dir=tmp_path), NOW)
     assert fake.calls == [] and not problems
-    assert found == {"q": [(NOW - H).timestamp()], "m": [(NOW - H).timestamp()]}
+    assert {n: list(t) for n, t in found.items()} == {n: [(NOW - H).timestamp()] for n in "qm"}
     assert store.learn_coverage(["q", "m"]) == {}

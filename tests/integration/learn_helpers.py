@@ -37,7 +37,7 @@ def project(root: Path, warehouses: str, contracts: str, extra: str = "") -> Pat
     root.mkdir(parents=True, exist_ok=True)
     (root / "fresh.yml").write_text(
         textwrap.dedent(warehouses).strip()
-        + "\nstate: {url: \"sqlite:///state.db\"}\n"
+        + '\nstate: {url: "sqlite:///state.db"}\n'
         + textwrap.dedent(extra)
     )
     (root / "checks").mkdir(exist_ok=True)

@@ -69,7 +69,7 @@ def test_postgresql_naive_column_in_the_warehouse_zone_with_where(
         )
     config = project(
         tmp_path,
-        f"warehouses:\n  main: {{url: \"{pg_module_url}\", timezone: Europe/Berlin}}",
+        f'warehouses:\n  main: {{url: "{pg_module_url}", timezone: Europe/Berlin}}',
         CONTRACTS,
     )
     out = check(config, AT)
@@ -117,7 +117,7 @@ def test_mariadb_datetime_and_epoch_columns(mariadb_url: str, tmp_path: Path) ->
     url = mariadb_url.rsplit("/", 1)[0] + "/fresh_learn"
     config = project(
         tmp_path,
-        f"warehouses:\n  main: {{url: \"{url}\"}}",
+        f'warehouses:\n  main: {{url: "{url}"}}',
         CONTRACTS.replace("shop.orders", "orders")
         + "- {name: events, table: events, column: s, column_format: epoch_s, learn: true}\n",
     )

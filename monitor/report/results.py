@@ -49,16 +49,16 @@ def _seconds(delta: timedelta | None) -> int | None:
     return None if delta is None else int(delta.total_seconds())
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Metadata as JSON: YAML may hold dates, tuples or nested mappings."""
     if isinstance(value, datetime):
         return iso_z(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
@@ -70,7 +70,19 @@ def value_text(value: Any) -> str:
         return value
     import json
 
-    return json.dumps(_jsonable(value), ensure_ascii=False)
+    return json.dumps(jsonable(value), ensure_ascii=False)
+
+
+def limits(contract: Contract, verdict: Verdict) -> tuple[timedelta | None, timedelta | None]:
+    """(warn_after, error_after) in force at the verdict's check: as written, or for a
+    `learn` contract the learned ones (the fixed ones while learning; SPEC 13)."""
+    exp = contract.expectation
+    if exp.learn is None:
+        return exp.warn_after, exp.error_after
+    return (
+        verdict.learned_warn_after or exp.warn_after,
+        verdict.learned_error_after or exp.error_after,
+    )
 
 
 def verdict_to_json(
@@ -78,12 +90,7 @@ def verdict_to_json(
 ) -> dict[str, Any]:
     """One entry of `results`, fields in SPEC order (the API serves the same object)."""
     age = verdict.age_seconds
-    exp = contract.expectation
-    warn_after, error_after = exp.warn_after, exp.error_after
-    if exp.learn is not None:
-        # SPEC 13: the limits in force at checked_at (the fixed ones while learning).
-        warn_after = verdict.learned_warn_after or warn_after
-        error_after = verdict.learned_error_after or error_after
+    warn_after, error_after = limits(contract, verdict)
     out = {
         "contract": contract.name,
         "status": verdict.status.value,
@@ -91,7 +98,7 @@ def verdict_to_json(
         "severity": contract.severity.value,
         "warehouse": contract.warehouse,
         "tags": list(contract.tags),
-        "metadata": _jsonable(contract.metadata),
+        "metadata": jsonable(contract.metadata),
         "last_update": iso_z(verdict.last_update),
         "age_seconds": None if age is None else float(age),
         "warn_after_seconds": _seconds(warn_after),
@@ -103,7 +110,7 @@ def verdict_to_json(
         "origin": origin(contract),
         "maintenance_until": iso_z(maintenance_until),
     }
-    if exp.learn is not None:
+    if contract.expectation.learn is not None:
         out["learned"] = True  # only on learning contracts: other results keep their shape
     return out
 

@@ -1,11 +1,15 @@
-"""The status page renderer: pure, so plain dicts and a fixed `now`."""
+"""The status page renderer: pure, so typed values (contracts, verdicts, history with
+datetimes) and a fixed `now`."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from monitor.core.models import Status, Verdict
+from monitor.report.results import Result
 from monitor.serve.http.statuspage import (
     Filters,
     PageOptions,
@@ -14,31 +18,44 @@ from monitor.serve.http.statuspage import (
     sort_worst_first,
     spark_svg,
 )
+from monitor.store import HistoryEntry
+from tests.unit.report_fixtures import contract
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+_UNSET: Any = object()
 
 
-def row(name: str, status: str, **kw: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "contract": name,
-        "status": status,
-        "owner": "ops",
-        "severity": "warning",
-        "warehouse": "main",
-        "tags": [],
-        "metadata": {},
-        "last_update": "2026-11-24T09:00:00Z",
-        "age_seconds": 3600.0,
-        "warn_after_seconds": 1200,
-        "error_after_seconds": 3600,
-        "deadline": "2026-11-24T10:00:00Z",
-        "error": None,
-        "detail": None,
-        "duration_seconds": 0.01,
-        "origin": {"file": None, "line": None, "node": None},
-    }
-    base.update(kw)
-    return base
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def row(
+    name: str,
+    status: str,
+    *,
+    owner: str = "ops",
+    tags: list[str] | None = None,
+    metadata: dict[str, object] | None = None,
+    last_update: datetime | None = _UNSET,
+    deadline: datetime | None = _UNSET,
+    error: str | None = None,
+) -> Result:
+    """One contract (warn 20m, stale 1h) and its verdict at NOW; data an hour old."""
+    last = at("2026-11-24T09:00:00+00:00") if last_update is _UNSET else last_update
+    due = at("2026-11-24T10:00:00+00:00") if deadline is _UNSET else deadline
+    c = contract(name, owner=owner, tags=tuple(tags or ()), metadata=metadata)
+    v = Verdict(
+        contract=name,
+        status=Status(status),
+        checked_at=NOW,
+        last_update=last,
+        warn_at=None,
+        error_at=due,
+        description="",
+        error=error,
+        duration_seconds=0.01,
+    )
+    return Result(c, v)
 
 
 def order(html: str) -> list[str]:
@@ -52,10 +69,10 @@ def test_it_lists_contracts_worst_first() -> None:
 
 def test_within_a_status_the_most_overdue_comes_first() -> None:
     rows = [
-        row("late", "stale", deadline="2026-11-24T09:00:00Z"),
-        row("later", "stale", deadline="2026-11-24T07:00:00Z"),
+        row("late", "stale", deadline=at("2026-11-24T09:00:00+00:00")),
+        row("later", "stale", deadline=at("2026-11-24T07:00:00+00:00")),
     ]
-    assert [r["contract"] for r in sort_worst_first(rows)] == ["later", "late"]
+    assert [r.contract.name for r in sort_worst_first(rows)] == ["later", "late"]
 
 
 def test_filters_by_owner_tag_and_status_combine() -> None:
@@ -71,7 +88,8 @@ def test_filters_by_owner_tag_and_status_combine() -> None:
 
 
 def test_it_shows_age_at_render_time_and_the_limits() -> None:
-    html = render_index([row("a", "stale", last_update="2026-11-24T06:48:00Z")], {}, Filters(), NOW)
+    stale = row("a", "stale", last_update=at("2026-11-24T06:48:00+00:00"))
+    html = render_index([stale], {}, Filters(), NOW)
     assert "3h 12m" in html and "warn 20m · stale 1h" in html
 
 
@@ -106,16 +124,19 @@ def test_the_spark_has_one_bar_per_check() -> None:
 
 
 def test_the_contract_page_shows_runbook_first_history_sql_and_alerts() -> None:
+    r = row("orders", "stale", metadata={"pii": False, "runbook": "https://wiki/x"})
     html = render_contract(
-        row("orders", "stale", metadata={"pii": False, "runbook": "https://wiki/x"}),
-        [{"checked_at": "2026-11-24T10:00:00Z", "status": "stale", "last_update": None}],
+        r.contract,
+        r,
+        [HistoryEntry("orders", NOW, Status.STALE, None, None, None)],
         'SELECT max("ts") FROM "orders"',
         [
             {
-                "at": "2026-11-24T10:00:05Z",
+                "at": NOW + timedelta(seconds=5),
                 "kind": "fired",
                 "from_status": "fresh",
                 "to_status": "stale",
+                "silenced": False,
             }
         ],
         NOW,
@@ -127,18 +148,15 @@ def test_the_contract_page_shows_runbook_first_history_sql_and_alerts() -> None:
 
 def test_a_javascript_runbook_is_shown_as_text_never_as_a_link() -> None:
     evil = "javascript:alert(document.cookie)"
+    r = row("orders", "stale", metadata={"runbook": evil, "docs": "https://wiki/x"})
     html = render_contract(
-        row("orders", "stale", metadata={"runbook": evil, "docs": "https://wiki/x"}),
-        [], "SELECT 1", [], NOW,
-        PageOptions(dashboard_url="javascript:alert(2)"),
+        r.contract, r, [], "SELECT 1", [], NOW, PageOptions(dashboard_url="javascript:alert(2)")
     )
     assert "javascript:" in html  # shown, as text
     assert not re.search(r"href=\"\s*javascript", html, re.I)
     assert "alert(2)" not in html  # a bad dashboard link is left out
-    ok = render_contract(
-        row("orders", "stale", metadata={"runbook": "https://wiki.example.com/rb"}),
-        [], "SELECT 1", [], NOW,
-    )
+    good = row("orders", "stale", metadata={"runbook": "https://wiki.example.com/rb"})
+    ok = render_contract(good.contract, good, [], "SELECT 1", [], NOW)
     assert 'href="https://wiki.example.com/rb"' in ok
 
 
@@ -150,7 +168,7 @@ def test_pages_use_no_inline_style_attribute_so_the_csp_can_forbid_them() -> Non
 
     pages = [
         render_index([row("a", "stale"), row("b", "fresh")], {"a": ["fresh"]}, Filters(), NOW),
-        render_contract(row("a", "warn"), [], "SELECT 1", [], NOW),
+        render_contract(row("a", "warn").contract, row("a", "warn"), [], "SELECT 1", [], NOW),
     ]
     for html in pages:
         assert " style=" not in html and "<script" not in html
@@ -161,3 +179,18 @@ def test_pages_use_no_inline_style_attribute_so_the_csp_can_forbid_them() -> Non
     assert "script-src" not in CONTENT_SECURITY_POLICY
     assert "default-src 'none'" in CONTENT_SECURITY_POLICY
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+
+
+def test_a_contract_never_checked_reads_unknown_with_no_data() -> None:
+    c = row("orders", "fresh").contract
+    html = render_contract(c, None, [], "SELECT 1", [], NOW)
+    assert "status-unknown" in html and "<dd>no data</dd>" in html
+    assert "<dt>Deadline</dt><dd>never</dd>" in html
+
+
+def test_times_are_shown_in_utc_to_the_minute_whatever_their_zone() -> None:
+    berlin = datetime(2026, 11, 24, 11, 30, 59, 999999, tzinfo=UTC).astimezone(
+        ZoneInfo("Europe/Berlin")
+    )
+    html = render_index([row("a", "stale", deadline=berlin)], {}, Filters(), NOW)
+    assert "2026-11-24 11:30 UTC" in html

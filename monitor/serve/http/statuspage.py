@@ -1,10 +1,12 @@
 """The status page (`GET /`) and a page per contract, rendered on the server.
 
-Pure functions: they take the result objects of `fresh check --format json` (SPEC section 4,
-the same dicts `/api/v1/contracts` serves) plus recent history, and return HTML rendered from
-the Jinja2 templates in templates/ (autoescape on: no HTML is built from strings here). No external
-assets (the machine may be offline), no JavaScript: refresh is a `<meta http-equiv>`, filters
-are a plain GET form. One stylesheet serves a 375 px phone (rows become cards) and a desktop.
+Pure functions: they take typed values — each contract with its latest `Verdict`
+(report/results.py's `Result`, the same pair `/api/v1/contracts` serves as JSON), the
+store's history entries and alert transitions, all with real datetimes — format every
+time and duration once, here, and return HTML rendered from the Jinja2 templates in
+templates/ (autoescape on: no HTML is built from strings here). No external assets (the
+machine may be offline), no JavaScript: refresh is a `<meta http-equiv>`, filters are a
+plain GET form. One stylesheet serves a 375 px phone (rows become cards) and a desktop.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
@@ -24,11 +26,20 @@ from starlette.templating import Jinja2Templates
 
 from monitor.core.durations import format_duration
 from monitor.core.links import safe_link
-from monitor.core.models import Status
+from monitor.core.models import Contract, Verdict
+from monitor.report.results import Result, jsonable, limits
+
+if TYPE_CHECKING:
+    from monitor.store import HistoryEntry
 
 STATUSES = ("error", "stale", "warn", "fresh")
-_RANK = {s.value: s.rank for s in Status}  # Status owns the order
+UNKNOWN = "unknown"  # a contract the service has not checked yet
 _COLOUR = {"fresh": "#1a7f37", "warn": "#b08800", "stale": "#cf222e", "error": "#8250df"}
+
+
+def status_of(result: Result | None) -> str:
+    """The status a row shows: its verdict's, or `unknown` before the first check."""
+    return result.verdict.status.value if result is not None else UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -39,12 +50,13 @@ class Filters:
     tags: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
 
-    def keep(self, row: Mapping[str, Any]) -> bool:
-        """True when `row` passes every filter given."""
+    def keep(self, result: Result) -> bool:
+        """True when `result` passes every filter given."""
+        c = result.contract
         return (
-            (not self.owners or row.get("owner") in self.owners)
-            and (not self.tags or any(t in self.tags for t in row.get("tags") or ()))
-            and (not self.statuses or row.get("status") in self.statuses)
+            (not self.owners or c.owner in self.owners)
+            and (not self.tags or any(t in self.tags for t in c.tags))
+            and (not self.statuses or result.verdict.status.value in self.statuses)
         )
 
     def query(self) -> str:
@@ -64,50 +76,52 @@ class PageOptions:
     links: Mapping[str, str] = field(default_factory=dict)
 
 
-def _parse(ts: str | None) -> datetime | None:
-    if not ts:
-        return None
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC)
+def _second(when: datetime) -> datetime:
+    # Pages show times to the second as the API does (naive means UTC everywhere in fresh).
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).replace(microsecond=0)
 
 
-def _utc(ts: str | None) -> str:
-    when = _parse(ts)
-    return when.strftime("%Y-%m-%d %H:%M UTC") if when else "never"
+def _utc(when: datetime | None) -> str:
+    return _second(when).strftime("%Y-%m-%d %H:%M UTC") if when is not None else "never"
 
 
-def maintenance_text(row: Mapping[str, Any]) -> str:
+def maintenance_text(until: datetime | None) -> str:
     """`in maintenance until 2026-12-24 20:00 UTC` for a contract in a window, else ""."""
-    until = row.get("maintenance_until")
-    return f"in maintenance until {_utc(until)}" if until else ""
+    return f"in maintenance until {_utc(until)}" if until is not None else ""
 
 
-def age_text(row: Mapping[str, Any], now: datetime) -> str:
+def age_text(verdict: Verdict, now: datetime) -> str:
     """How old the newest data is right now ("3h 12m"), or "no data"."""
-    last = _parse(row.get("last_update"))
-    return "no data" if last is None else format_duration(now - last)
+    last = verdict.last_update
+    return "no data" if last is None else format_duration(now - _second(last))
 
 
-def limit_text(row: Mapping[str, Any]) -> str:
-    """The limits as written: "warn 20m · stale 1h"; learned ones say so (SPEC 13)."""
-    parts = ["learned"] if row.get("learned") else []
-    if row.get("warn_after_seconds") is not None:
-        parts.append(f"warn {format_duration(row['warn_after_seconds'])}")
-    if row.get("error_after_seconds") is not None:
-        parts.append(f"stale {format_duration(row['error_after_seconds'])}")
+def limit_text(result: Result) -> str:
+    """The limits in force: "warn 20m · stale 1h"; learned ones say so (SPEC 13)."""
+    warn_after, error_after = limits(result.contract, result.verdict)
+    parts = ["learned"] if result.contract.expectation.learn is not None else []
+    # whole seconds, as the API's warn_after_seconds / error_after_seconds
+    if warn_after is not None:
+        parts.append(f"warn {format_duration(int(warn_after.total_seconds()))}")
+    if error_after is not None:
+        parts.append(f"stale {format_duration(int(error_after.total_seconds()))}")
     if parts == ["learned"]:
         return "learning"
     return " · ".join(parts)
 
 
-def sort_worst_first(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def sort_worst_first(results: Sequence[Result]) -> list[Result]:
     """error and stale first, then warn, then fresh; within a status the earliest deadline
-    (the most overdue) first, then by name."""
+    (the most overdue) first, then by name (deadlines compared to the second, as shown)."""
 
-    def key(row: Mapping[str, Any]) -> tuple[int, str, str]:
-        deadline = row.get("deadline") or ""
-        return (-_RANK.get(str(row.get("status")), 0), deadline or "~", str(row["contract"]))
+    def key(r: Result) -> tuple[int, bool, datetime, str]:
+        deadline = r.verdict.deadline
+        when = _second(deadline) if deadline is not None else datetime.max.replace(tzinfo=UTC)
+        return (-r.verdict.status.rank, deadline is None, when, r.contract.name)
 
-    return sorted(rows, key=key)
+    return sorted(results, key=key)
 
 
 def spark_svg(history: Sequence[str], width: int = 96, height: int = 16) -> str:
@@ -197,7 +211,7 @@ def _page(template: str, title: str, options: PageOptions, **context: Any) -> st
 
 
 def render_index(
-    rows: Sequence[Mapping[str, Any]],
+    results: Sequence[Result],
     history: Mapping[str, Sequence[str]],
     filters: Filters,
     now: datetime,
@@ -206,100 +220,109 @@ def render_index(
     """The status page: every contract passing `filters`, worst first.
 
     `history` maps a contract to its recent statuses, oldest first (for the spark)."""
-    shown = sort_worst_first([r for r in rows if filters.keep(r)])
+    shown = sort_worst_first([r for r in results if filters.keep(r)])
     return _page(
         "index.html",
         options.title,
         options,
         statuses=list(STATUSES),
-        counts={s: sum(1 for r in rows if r.get("status") == s) for s in STATUSES},
-        owners=sorted({str(r.get("owner")) for r in rows}),
-        tags=sorted({str(t) for r in rows for t in r.get("tags") or ()}),
+        counts={s: sum(1 for r in results if r.verdict.status.value == s) for s in STATUSES},
+        owners=sorted({r.contract.owner for r in results}),
+        tags=sorted({t for r in results for t in r.contract.tags}),
         filters=filters,
-        rows=[_row(r, history.get(str(r["contract"]), ()), now) for r in shown],
-        total=len(rows),
+        rows=[_row(r, history.get(r.contract.name, ()), now) for r in shown],
+        total=len(results),
         now=now,
     )
 
 
-def _row(row: Mapping[str, Any], history: Sequence[str], now: datetime) -> dict[str, Any]:
-    name = str(row["contract"])
-    why = str(row.get("error") or row.get("detail") or "")
-    if row.get("maintenance_until"):
-        why = f"{maintenance_text(row)}{' · ' if why else ''}{why}"
+def _row(result: Result, history: Sequence[str], now: datetime) -> dict[str, Any]:
+    c, v = result.contract, result.verdict
+    why = str(v.error or v.detail or "")
+    if result.maintenance_until is not None:
+        why = f"{maintenance_text(result.maintenance_until)}{' · ' if why else ''}{why}"
     return {
-        "name": name,
-        "href_name": quote(name, safe=""),
-        "status": str(row.get("status")),
-        "severity": str(row.get("severity", "")),
-        "tags": [str(t) for t in row.get("tags") or ()],
+        "name": c.name,
+        "href_name": quote(c.name, safe=""),
+        "status": v.status.value,
+        "severity": c.severity.value,
+        "tags": list(c.tags),
         "why": why,
-        "owner": str(row.get("owner", "")),
-        "age": age_text(row, now),
-        "limit": limit_text(row),
-        "deadline": _utc(row.get("deadline")),
+        "owner": c.owner,
+        "age": age_text(v, now),
+        "limit": limit_text(result),
+        "deadline": _utc(v.deadline),
         "spark": Markup(spark_svg(history)),
     }
 
 
 def render_contract(
-    row: Mapping[str, Any],
-    history: Sequence[Mapping[str, Any]],
+    contract: Contract,
+    result: Result | None,
+    history: Sequence[HistoryEntry],
     explain: str,
     alerts: Sequence[Mapping[str, Any]],
     now: datetime,
     options: PageOptions = PageOptions(),
 ) -> str:
-    """One contract: its verdict, metadata, the read that runs, history and recent alerts.
+    """One contract: its verdict (`result`, None before its first check), metadata, the read
+    that runs, history and recent alerts.
 
-    `history` entries have `checked_at`, `status`, `last_update` (newest first); `alerts`
-    entries have `at`, `kind`, `from_status`, `to_status` (newest first)."""
-    name = str(row["contract"])
+    `history` is the store's kept readings (newest first); `alerts` its transitions, each
+    with `at` (a datetime), `kind`, `from_status`, `to_status` and `silenced` (newest
+    first)."""
+    name = contract.name
     facts: dict[str, Any] = {
-        "Status": _macro("pill")(str(row.get("status"))),
-        "Owner": str(row.get("owner", "")),
-        "Severity": str(row.get("severity", "")),
-        "Warehouse": str(row.get("warehouse", "")),
-        "Age": age_text(row, now),
-        "Last update": _utc(row.get("last_update")),
-        "Limit": limit_text(row),
-        "Deadline": _utc(row.get("deadline")),
-        "Tags": ", ".join(str(t) for t in row.get("tags") or ()),
+        "Status": _macro("pill")(status_of(result)),
+        "Owner": contract.owner,
+        "Severity": contract.severity.value,
+        "Warehouse": contract.warehouse,
     }
-    if row.get("maintenance_until"):
-        facts["Maintenance"] = maintenance_text(row)
-    if row.get("error"):
-        facts["Error"] = str(row["error"])
-    if row.get("detail"):
-        facts["Detail"] = str(row["detail"])
-    meta = dict(row.get("metadata") or {})
+    if result is None:  # never checked: nothing known about the data yet
+        facts |= {"Age": "no data", "Last update": "never", "Limit": "", "Deadline": "never"}
+    else:
+        v = result.verdict
+        facts |= {
+            "Age": age_text(v, now),
+            "Last update": _utc(v.last_update),
+            "Limit": limit_text(result),
+            "Deadline": _utc(v.deadline),
+        }
+    facts["Tags"] = ", ".join(contract.tags)
+    if result is not None and result.maintenance_until is not None:
+        facts["Maintenance"] = maintenance_text(result.maintenance_until)
+    if result is not None and result.verdict.error:
+        facts["Error"] = result.verdict.error
+    if result is not None and result.verdict.detail:
+        facts["Detail"] = result.verdict.detail
+    meta = dict(jsonable(contract.metadata))  # dates and nested values as the API shows them
     runbook = meta.pop("runbook", None)
     if runbook:
         facts["Runbook"] = Markup(link(runbook, str(runbook)))
     for key, value in meta.items():
         facts[str(key)] = str(value)
-    spark = spark_svg([str(h.get("status")) for h in reversed(history)], width=240, height=20)
+    spark = spark_svg([h.status.value for h in reversed(history)], width=240, height=20)
     return _page(
         "contract.html",
         f"{name} · {options.title}",
         options,
         name=name,
-        description=str(row.get("description") or ""),
+        description=contract.description,
         facts=list(facts.items()),
         spark=Markup(spark),
         explain=explain,
         history=[
             {
-                "checked": _utc(h.get("checked_at")),
-                "status": str(h.get("status")),
-                "last_update": _utc(h.get("last_update")),
+                "checked": _utc(h.checked_at),
+                "status": h.status.value,
+                "last_update": _utc(h.last_update),
             }
             for h in history
         ],
         alerts=[
             {
                 "when": _utc(a.get("at")),
-                "kind": str(a.get("kind", "")),
+                "kind": str(a.get("kind", "")) + (" (silenced)" if a.get("silenced") else ""),
                 "from_status": str(a.get("from_status") or "—"),
                 "to_status": str(a.get("to_status", "")),
             }

@@ -79,7 +79,15 @@ def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | No
     dialect = sqlguard.dialect_for_url(url) if url else ""
 
     column = r.text("column") if kind in ("table", "files") else None
-    guard(r, "column", lambda v: sqlguard.validate_identifier(v, dotted=False), column)
+    # A warehouse table's names may be "double quoted" (stored in mixed case); a file's
+    # column is always read by its exact name.
+    quotable = kind == "table"
+    guard(
+        r,
+        "column",
+        lambda v: sqlguard.validate_identifier(v, dotted=False, quoted_ok=quotable),
+        column,
+    )
     fmt = r.text("column_format") if kind in ("table", "files") else None
     if fmt is not None and fmt not in ("epoch_s", "epoch_ms"):
         r.error(
@@ -92,7 +100,7 @@ def read_source(r: Reader, wh: Warehouses, warehouse: str | None) -> Source | No
 
     if kind == "table":
         table = r.text("table")
-        guard(r, "table", sqlguard.validate_identifier, table)
+        guard(r, "table", lambda v: sqlguard.validate_identifier(v, quoted_ok=True), table)
         where = r.text("where")
         if where is not None:
             guard(r, "where", lambda v: sqlguard.check_where(v, dialect), where)

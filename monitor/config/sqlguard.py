@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from monitor.config.sqldeny import host_reach
+from monitor.core.errors import SourceError
 
 # A dotted name of plain identifiers: `orders`, `raw_shopify.orders`, `db.schema.table`.
 # `-` is allowed inside a part for BigQuery project ids; readers quote every part.
@@ -23,6 +24,8 @@ IDENTIFIER_PART = r"[A-Za-z_][A-Za-z0-9_$]*(?:-[A-Za-z0-9_$]+)*"
 _PART = IDENTIFIER_PART
 _DOTTED = re.compile(rf"{_PART}(?:\.{_PART}){{0,3}}")
 _SINGLE = re.compile(_PART)
+_PLAIN = re.compile(IDENTIFIER_PART + r"\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # SQLAlchemy URL scheme (before `+driver`) → sqlglot dialect.
 _DIALECTS = {
@@ -57,12 +60,24 @@ def dialect_for_url(url: str) -> str:
     return _DIALECTS.get(url_scheme(url), "")
 
 
-def validate_identifier(name: str, dotted: bool = True) -> str | None:
-    """None when `name` is a plain (dotted) identifier; else why it is refused."""
+def validate_identifier(name: str, dotted: bool = True, quoted_ok: bool = False) -> str | None:
+    """None when `name` is a plain (dotted) identifier; else why it is refused.
+
+    With `quoted_ok` (a warehouse table's `table` and `column`), parts may also be
+    "double quoted" for names stored in mixed case or with other characters
+    (`"MyTable"`, `db."Sales"."Orders 2024"`): split_identifier reads them and the readers
+    quote them again for their database, so they are never pasted.
+    """
     if not isinstance(name, str) or not name:
         return "must be a non-empty name"
     if (dotted and _DOTTED.fullmatch(name)) or (not dotted and _SINGLE.fullmatch(name)):
         return None
+    if quoted_ok and '"' in name:
+        try:
+            split_identifier(name, parts=4 if dotted else 1)
+            return None
+        except SourceError:
+            pass
     if any(q in name for q in "\"'`[]"):
         why = "contains a quote or bracket"
     elif ";" in name:
@@ -75,10 +90,54 @@ def validate_identifier(name: str, dotted: bool = True) -> str | None:
         why = "must be one name, without a '.'"
     else:
         why = "is not a plain identifier"
+    quoting = ', or "double quotes" around a part' if quoted_ok else ""
     return (
         f"{name!r} {why}: use a plain name (letters, digits, _) "
-        f"{'and dots ' if dotted else ''}— fresh quotes identifiers itself"
+        f"{'and dots ' if dotted else ''}— fresh quotes identifiers itself{quoting}"
     )
+
+
+def split_identifier(name: str, *, parts: int = 4) -> list[tuple[str, bool]]:
+    """`schema.table` → [(part, was_quoted)]; plain parts or "double quoted" ones only
+    (`""` inside quotes is one `"`; no empty part, no control character). The readers
+    quote every part again for their database; config validation accepts what this does."""
+    out: list[tuple[str, bool]] = []
+    i, n = 0, len(name)
+    while True:
+        if i < n and name[i] == '"':
+            j, buf = i + 1, []
+            while True:
+                k = name.find('"', j)
+                if k < 0:
+                    raise SourceError(f"invalid identifier {name!r}: unclosed quote")
+                buf.append(name[j:k])
+                if name[k + 1 : k + 2] == '"':  # "" inside quotes is one "
+                    buf.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            part = "".join(buf)
+            if not part or _CONTROL.search(part):
+                raise SourceError(f"invalid identifier {name!r}")
+            out.append((part, True))
+        else:
+            k = name.find(".", i)
+            part = name[i:] if k < 0 else name[i:k]
+            if not _PLAIN.match(part):
+                raise SourceError(
+                    f'invalid identifier {name!r}: use letters, digits and _ or "double quotes"'
+                )
+            out.append((part, False))
+            i = i + len(part)
+        if i == n:
+            break
+        if name[i] != ".":
+            raise SourceError(f"invalid identifier {name!r}")
+        i += 1
+    if len(out) > parts:
+        raise SourceError(f"invalid identifier {name!r}: at most {parts} dotted parts")
+    return out
 
 
 def _exp() -> Any:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from monitor.config.sqlguard import split_identifier
 from monitor.core.models import ColumnFormat, Contract, Reading, TableSource
 
 
@@ -71,6 +72,18 @@ def cut_table(contract: Contract, backend: str, as_of: datetime, tz: str) -> Con
     src = contract.source
     if not isinstance(src, TableSource) or src.column is None:
         return contract
-    cut = cut_condition(src.column, backend, as_of, tz, src.column_format)
+    cut = cut_condition(_column_sql(src.column, backend), backend, as_of, tz, src.column_format)
     where = f"({src.where}) AND ({cut})" if src.where else cut
     return replace(contract, source=replace(src, where=where))
+
+
+def _column_sql(column: str, backend: str) -> str:
+    """The column as the cut names it: a plain name as written (the database folds its case
+    as the read's own quoting does), a "quoted" one quoted for `backend` (MySQL would read
+    double quotes as a string)."""
+    ((part, was_quoted),) = split_identifier(column, parts=1)
+    if not was_quoted:
+        return part
+    if backend in ("mysql", "mariadb", "bigquery"):
+        return "`" + part.replace("`", "``") + "`"
+    return '"' + part.replace('"', '""') + '"'

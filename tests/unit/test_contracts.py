@@ -721,3 +721,27 @@ def test_a_warehouse_is_required_when_several_are_declared_and_none_is_main(tmp_
     ]
 
 
+def test_warehouse_table_names_may_be_double_quoted_but_file_columns_not(tmp_path: Path):
+    project = load(
+        tmp_path,
+        checks={
+            "a.yml": """
+        defaults: {owner: o, warn_after: 1h}
+        contracts:
+          - {name: t, table: 'db."Sales"."MyTable"', column: '"LoadedAt"'}
+        """
+        },
+    )
+    (t,) = project.contracts
+    assert t.source == TableSource(table='db."Sales"."MyTable"', column='"LoadedAt"')
+    found = contract_problems(
+        tmp_path,
+        """
+        name: f
+        owner: o
+        files: data/*.parquet
+        column: '"LoadedAt"'
+        warn_after: 1h
+        """,
+    )
+    assert len(found) == 1 and "contains a quote" in found[0], found

@@ -124,3 +124,35 @@ def test_queries_that_write_or_are_several_are_refused(sql: str, why: str):
 )
 def test_dialects_follow_the_url_scheme(url: str, dialect: str):
     assert dialect_for_url(url) == dialect
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['"MyTable"', '"Db"."Sch"."Tbl"', 'shop."Sales"."My Table"', '"a""b"', '"it\'s"', 'db."x"'],
+)
+def test_double_quoted_parts_are_accepted_where_quoting_is_allowed(name: str):
+    assert validate_identifier(name, quoted_ok=True) is None
+    assert validate_identifier(name) is not None  # elsewhere (files, run logs): plain only
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '"MyTable',  # unclosed
+        '"a"b',  # text after the closing quote
+        '""',  # empty
+        '"a"."b"."c"."d"."e"',  # five parts
+        '"a\nb"',  # a control character
+        "'MyTable'",
+        "`MyTable`",
+        '"a"; drop table x',
+    ],
+)
+def test_malformed_quoted_names_are_refused(name: str):
+    message = validate_identifier(name, quoted_ok=True)
+    assert message is not None and '"double quotes"' in message
+
+
+def test_a_quoted_column_is_one_part():
+    assert validate_identifier('"Loaded At"', dotted=False, quoted_ok=True) is None
+    assert validate_identifier('"a"."b"', dotted=False, quoted_ok=True) is not None

@@ -22,9 +22,23 @@ if TYPE_CHECKING:
 def quote_part(dialect: Any, part: str, was_quoted: bool) -> str:
     """One name part as `dialect` needs it: a "quoted" part is kept exactly as written
     (always quoted); a plain one is quoted only where the dialect must (a reserved word, a
-    character it does not allow bare), so Snowflake upper-cases it as it stores it."""
+    character it does not allow bare).
+
+    Where the database stores unquoted names upper-case (Snowflake, Oracle: the dialects
+    with `requires_name_normalize`), a plain part means that upper-cased name, as it would
+    in the user's own SQL: `LoadedAt` is LOADEDAT, never the case-sensitive "LoadedAt"
+    SQLAlchemy would quote for a mixed-case name; a plain reserved word (`order`) is sent
+    as "ORDER", the name Snowflake stores for it.
+    """
     prep = dialect.identifier_preparer
-    return prep.quote_identifier(part) if was_quoted else prep.quote(part)  # type: ignore[no-any-return]
+    if was_quoted:
+        return prep.quote_identifier(part)  # type: ignore[no-any-return]
+    if getattr(dialect, "requires_name_normalize", False):
+        bare = prep.quote(part.lower())  # lower case is SQLAlchemy's case-insensitive name
+        if not bare.startswith(prep.initial_quote):
+            return bare  # type: ignore[no-any-return]
+        return prep.quote_identifier(part.upper())  # type: ignore[no-any-return]
+    return prep.quote(part)  # type: ignore[no-any-return]
 
 
 def quoter(engine: Engine) -> Quote:

@@ -9,14 +9,13 @@ import re
 from collections.abc import Callable, Sequence
 
 from monitor.config.sqldeny import host_reach
-from monitor.config.sqlguard import IDENTIFIER_PART
+from monitor.config.sqlguard import split_identifier
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, QuerySource, Reading, TableSource
 from monitor.sources.base import ReadContext, error_reading, resolve_path
 from monitor.sources.timestamps import TimestampError, to_utc
 
-# Plain parts as config validation allows them (one pattern, owned by sqlguard).
-_PLAIN = re.compile(IDENTIFIER_PART + r"\Z")
+__all__ = ["split_identifier"]  # its home is config/sqlguard.py (validation uses it too)
 
 
 def duckdb_path(url: str, ctx: ReadContext) -> str | None:
@@ -32,47 +31,6 @@ def duckdb_path(url: str, ctx: ReadContext) -> str | None:
 
 
 # --- Identifiers ----------------------------------------------------------------------------
-
-
-def split_identifier(name: str, *, parts: int = 4) -> list[tuple[str, bool]]:
-    """`schema.table` → [(part, was_quoted)]; plain parts or "double quoted" ones only."""
-    out: list[tuple[str, bool]] = []
-    i, n = 0, len(name)
-    while True:
-        if i < n and name[i] == '"':
-            j, buf = i + 1, []
-            while True:
-                k = name.find('"', j)
-                if k < 0:
-                    raise SourceError(f"invalid identifier {name!r}: unclosed quote")
-                buf.append(name[j:k])
-                if name[k + 1 : k + 2] == '"':  # "" inside quotes is one "
-                    buf.append('"')
-                    j = k + 2
-                    continue
-                i = k + 1
-                break
-            part = "".join(buf)
-            if not part or "\x00" in part:
-                raise SourceError(f"invalid identifier {name!r}")
-            out.append((part, True))
-        else:
-            k = name.find(".", i)
-            part = name[i:] if k < 0 else name[i:k]
-            if not _PLAIN.match(part):
-                raise SourceError(
-                    f'invalid identifier {name!r}: use letters, digits and _ or "double quotes"'
-                )
-            out.append((part, False))
-            i = i + len(part)
-        if i == n:
-            break
-        if name[i] != ".":
-            raise SourceError(f"invalid identifier {name!r}")
-        i += 1
-    if len(out) > parts:
-        raise SourceError(f"invalid identifier {name!r}: at most {parts} dotted parts")
-    return out
 
 
 Quote = Callable[[str, bool], str]

@@ -186,3 +186,33 @@ def test_files_with_a_column_give_the_distinct_minutes_inside(tmp_path: Path) ->
         os.utime(path, (written, written))
     config = project(tmp_path, "", both("orders", 'files: "data/*.csv", column: loaded_at'))
     assert_backfilled(config, "orders")
+
+
+def test_dbt_sources_json_gives_each_max_loaded_at(tmp_path: Path) -> None:
+    for i, t in enumerate(SUCCESSES):
+        folder = tmp_path / "target" / "archive" / f"freshness-{i:03d}"
+        folder.mkdir(parents=True)
+        checked = t + 40 * M  # dbt looked 40 minutes after the load
+        doc = {
+            "metadata": {
+                "dbt_schema_version": "https://schemas.getdbt.com/dbt/sources/v3.json",
+                "generated_at": iso(checked),
+            },
+            "results": [
+                {
+                    "unique_id": "source.shop.raw.orders",
+                    "max_loaded_at": iso(t),
+                    "snapshotted_at": iso(checked),
+                    "status": "pass",
+                }
+            ],
+        }
+        (folder / "sources.json").write_text(json.dumps(doc))
+    config = project(
+        tmp_path,
+        "",
+        both("raw", "run_log: {job: raw.orders, preset: dbt, file: target/**/sources.json}"),
+    )
+    # The load just before AT was seen by dbt only after it: not known at AT.
+    want = [t for t in SUCCESSES if t + 40 * M <= AT]
+    assert_backfilled(config, "raw", want)

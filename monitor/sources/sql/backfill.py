@@ -148,6 +148,8 @@ def _duckdb(path: str, due: Sequence[Due], ctx: ReadContext) -> list[Backfilled]
 
 
 def _alchemy(url: str, due: Sequence[Due], ctx: ReadContext) -> list[Backfilled]:
+    from concurrent.futures import ThreadPoolExecutor
+
     from monitor.sources.sql.alchemy import engine_for
     from monitor.sources.sql.reads import escape, glot, quoter
 
@@ -155,16 +157,23 @@ def _alchemy(url: str, due: Sequence[Due], ctx: ReadContext) -> list[Backfilled]
     engine = engine_for(url, wh, ctx.settings.base_dir, ctx.warehouse)
     backend = engine.dialect.name
     quote = quoter(engine)
-    out: list[Backfilled] = []
-    for c, since in due:
+
+    def one(item: Due) -> Backfilled:
+        c, since = item
         try:
             sql = minutes_sql(c, backend, quote, since, ctx.now, wh.timezone, glot(backend))
             with engine.connect() as conn:
                 rows = conn.exec_driver_sql(escape(engine, sql)).fetchall()
-            out.append((c, times_of(rows, _format(c), backend, wh.timezone, since, ctx.now)))
+            return (c, times_of(rows, _format(c), backend, wh.timezone, since, ctx.now))
         except Exception as exc:
-            out.append((c, describe(exc)))
-    return out
+            return (c, describe(exc))
+
+    # On the warehouse's own connections (`max_connections`), as its reads run.
+    threads = max(1, min(wh.max_connections, len(due)))
+    if threads == 1:
+        return [one(item) for item in due]
+    with ThreadPoolExecutor(threads, thread_name_prefix="fresh-backfill") as pool:
+        return list(pool.map(one, due))
 
 
 def _format(contract: Contract) -> ColumnFormat | None:

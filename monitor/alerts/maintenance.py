@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.alerts.routing import Subject, matches
-from monitor.config.settings import MaintenanceWindow
+from monitor.config.alert_settings import MaintenanceWindow
 from monitor.core.models import Contract
 from monitor.core.schedule import first_tick_after
 

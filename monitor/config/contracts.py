@@ -20,8 +20,8 @@ from monitor.config.fields import (
     Warehouses,
     unknown_keys,
 )
-from monitor.config.settings import SEVERITIES, check_timezone, did_you_mean
 from monitor.config.source_specs import read_source
+from monitor.config.values import SEVERITIES, check_timezone, did_you_mean
 from monitor.config.yamlpos import YList, YMap
 from monitor.core.durations import parse_duration
 from monitor.core.errors import Problem

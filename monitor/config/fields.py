@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from monitor.config.settings import did_you_mean
+from monitor.config.values import did_you_mean
 from monitor.config.yamlpos import Pos, YList, YMap
 from monitor.core.durations import parse_duration
 from monitor.core.errors import Problem

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import gc
 import os
-import types
-import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from monitor.config import contracts as contracts_mod
 from monitor.config import yamlpos
@@ -24,7 +21,9 @@ from monitor.config.fields import Warehouses
 from monitor.config.notify import notify_problems
 from monitor.config.project import Project
 from monitor.config.reading import bad_link, link_problem, read_text
-from monitor.config.settings import ItemError, Settings, did_you_mean
+from monitor.config.settings import Settings
+from monitor.config.validation import pydantic_problem, walk
+from monitor.config.values import did_you_mean
 from monitor.config.yamlpos import Pos, YList, YMap
 from monitor.core.errors import ConfigError, Problem
 from monitor.core.models import Contract, IcebergSource, Location
@@ -198,7 +197,9 @@ def _load_settings(
         )
     except ValidationError as exc:
         settings = None
-        problems.extend(_pydantic_problem(display, data, e) for e in exc.errors())
+        problems.extend(
+            pydantic_problem(display, data, e, Settings, _INTERNAL) for e in exc.errors()
+        )
     if yproblems or len(problems) > before:
         return None, urls, "owners" in data
     if settings is not None and "owners" in data:
@@ -221,7 +222,7 @@ def _route_owner_warnings(display: str, data: YMap, settings: Settings) -> list[
         if owner is None or owner in settings.owners or any(c in owner for c in "*?["):
             continue
         _, pos, _ = (
-            _walk(routes, (i, "match", "owner"))
+            walk(routes, (i, "match", "owner"))
             if isinstance(routes, YList)
             else (None, data.pos, None)
         )
@@ -251,94 +252,6 @@ def known_urls(data: YMap) -> dict[str, str | None] | None:
         url = w.get("url") if isinstance(w, YMap) else None
         out[name] = url if isinstance(url, str) else None
     return out
-
-
-def _loc_text(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[Any, Pos, Any]:
-    """Follow `loc` into the YAML: (parent container, position reached, value reached)."""
-    node, parent, pos = data, data, data.pos
-    for part in loc:
-        if isinstance(node, YMap) and isinstance(part, str) and part in node:
-            parent, pos, node = node, node.val_pos(part), node[part]
-        elif isinstance(node, YList) and isinstance(part, int) and 0 <= part < len(node):
-            parent, pos, node = node, node.item_pos(part), node[part]
-        else:
-            break
-    return parent, pos, node
-
-
-def _pydantic_problem(display: str, data: YMap, err: Any) -> Problem:
-    loc: tuple[Any, ...] = tuple(err["loc"])
-    kind, msg = err["type"], str(err["msg"])
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        node = _walk(data, loc[:-1])[2]
-        pos = node.key_pos(key) if isinstance(node, YMap) else data.pos
-        allowed = [k for k in _fields_at(Settings, loc[:-1]) if k not in _INTERNAL]
-        where = f" in {_loc_text(loc[:-1])}" if loc[:-1] else ""
-        return Problem(
-            display, pos.line, pos.col, f"unknown key {key!r}{where}{did_you_mean(key, allowed)}"
-        )
-    if kind == "missing":
-        _, pos, _ = _walk(data, loc[:-1])
-        where = f"{_loc_text(loc[:-1])}: " if loc[:-1] else ""
-        return Problem(display, pos.line, pos.col, f"{where}missing required key {loc[-1]!r}")
-    _, pos, node = _walk(data, loc)
-    cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, ItemError):
-        loc = (*loc, cause.item)
-        if isinstance(node, YMap) and isinstance(cause.item, str) and cause.item in node:
-            pos = node.key_pos(cause.item) if cause.at_key else node.val_pos(cause.item)
-        elif isinstance(node, YList) and isinstance(cause.item, int):
-            pos = node.item_pos(cause.item)
-        msg = str(cause)
-    msg = msg.removeprefix("Value error, ")
-    return Problem(display, pos.line, pos.col, f"{_loc_text(loc)}: {msg}")
-
-
-def _fields_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
-    """The keys allowed at `loc` inside `model` (for did-you-mean)."""
-    tp = model
-    for part in loc:
-        tp = _unwrap(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            fields = {(f.alias or n): f.annotation for n, f in tp.model_fields.items()}
-            tp = fields.get(part)
-            if tp is None:
-                return []
-        else:
-            origin, args = typing.get_origin(tp), typing.get_args(tp)
-            if origin is dict and len(args) == 2:
-                tp = args[1]
-            elif origin is tuple and args:
-                tp = args[0]
-            else:
-                return []
-    tp = _unwrap(tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [(f.alias or n) for n, f in tp.model_fields.items()]
-    return []
-
-
-def _unwrap(tp: Any) -> Any:
-    """Strip Annotated and Optional."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            rest = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(rest) != 1:
-                return tp
-            tp = rest[0]
-        else:
-            return tp
 
 
 def _load_checks(

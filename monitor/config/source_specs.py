@@ -8,7 +8,7 @@ from typing import Any
 
 from monitor.config import sqlguard
 from monitor.config.fields import SOURCES, Reader, Warehouses, guard, unknown_keys
-from monitor.config.settings import did_you_mean
+from monitor.config.values import did_you_mean
 from monitor.config.yamlpos import YMap
 from monitor.core.models import (
     DeltaSource,

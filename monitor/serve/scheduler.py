@@ -10,9 +10,9 @@ and the database drivers release the GIL while a query runs, so reads on differe
 warehouses really overlap.
 
 The pure part (`Plan`, `retry_at` in monitor/serve/plan.py; `next_check_at` in
-monitor/core/evaluate.py) decides *what is
-due at `now`* and *when to wake next*; it takes `now` as a value and is unit-tested with a
-FakeClock.
+monitor/core/evaluate.py) decides *what is due at `now`* and *when to wake next*; it takes
+`now` as a value and is unit-tested with a FakeClock. What a worker thread does with one
+batch (read, judge, never let one bad contract stop the rest) is `Judge` in judge.py.
 """
 
 from __future__ import annotations
@@ -28,13 +28,9 @@ from typing import Any, Protocol
 
 from monitor.core.clock import Clock
 from monitor.core.evaluate import next_check_at
-from monitor.core.models import Contract, Reading, Verdict
-from monitor.serve.plan import (  # the pure part
-    Plan,
-    failed_verdict,
-    retry_at,
-    round_after,
-)
+from monitor.core.models import Contract, Verdict
+from monitor.serve.judge import EvaluateFn, HistoryFn, Judge, Observer, ReadFn
+from monitor.serve.plan import Plan, retry_at, round_after  # the pure part
 
 log = logging.getLogger("fresh.scheduler")
 
@@ -70,12 +66,7 @@ class VerdictStore(Protocol):
     ) -> list[Any]: ...
 
 
-ReadFn = Callable[[list[Contract], datetime], Mapping[str, Reading]]
-EvaluateFn = Callable[[Contract, Reading, datetime], Verdict]
 SaveHook = Callable[[list[Any], datetime], None]
-Observer = Callable[[Contract, Reading | None, Verdict], None]
-# `learn` contracts (SPEC 13): the update history of each, given the batch's readings.
-HistoryFn = Callable[[list[Contract], Mapping[str, Reading], datetime], Mapping[str, Any]]
 
 
 @dataclass
@@ -114,13 +105,10 @@ class Scheduler:
         history: HistoryFn | None = None,
     ) -> None:
         self.clock = clock
-        self._history = history
+        self._judge = Judge(clock, read, evaluate, observe, history)
         self._claim = claim  # replicas: the lease filter (monitor/serve/leases.py)
-        self._read = read
-        self._evaluate = evaluate
         self._store = store
         self._after_save = after_save
-        self._observe = observe
         self._prune = prune
         self._key = batch_key or (lambda c: c.warehouse)
         self.max_batch = max_batch
@@ -277,7 +265,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         try:
             verdicts, raised = await loop.run_in_executor(
-                self._pool(batch.key), self._read_and_judge, batch.contracts
+                self._pool(batch.key), self._judge, batch.contracts
             )
             now = self.clock.now()
             await loop.run_in_executor(self.store_pool, self._save, verdicts, now, not batch.urgent)
@@ -296,61 +284,6 @@ class Scheduler:
             del self._in_flight[(batch.key, batch.urgent)]
             self.rounds += 1
             self._wake.set()
-
-    def _read_and_judge(self, contracts: list[Contract]) -> tuple[list[Verdict], set[str]]:
-        """In a worker thread: read one warehouse's batch, evaluate each reading."""
-        now = self.clock.now()
-        raised: set[str] = set()
-        try:
-            readings: Mapping[str, Reading] = self._read(contracts, now)
-        except Exception as exc:  # one broken warehouse: its contracts are `error`
-            log.warning(
-                "read failed",
-                extra={
-                    "event": "read_failed",
-                    "warehouse": contracts[0].warehouse,
-                    "error": str(exc),
-                },
-            )
-            message = f"{type(exc).__name__}: {exc}"
-            readings = {c.name: Reading(contract=c.name, error=message) for c in contracts}
-        now = self.clock.now()  # judge at the time the data was seen, never before a deadline
-        histories = self._histories(contracts, readings, now)
-        verdicts = []
-        for c in contracts:
-            reading = readings.get(c.name) or Reading(c.name, error="no reading returned")
-            try:
-                if c.name in histories:
-                    verdict = self._evaluate(c, reading, now, histories[c.name])  # type: ignore[call-arg]
-                else:
-                    verdict = self._evaluate(c, reading, now)
-            except Exception as exc:
-                log.warning(
-                    "evaluation raised",
-                    extra={"event": "evaluate_failed", "contract": c.name, "error": str(exc)},
-                )
-                raised.add(c.name)
-                verdict = failed_verdict(c, now, f"{type(exc).__name__}: {exc}")
-            if self._observe is not None:
-                self._observe(c, reading, verdict)
-            verdicts.append(verdict)
-        return verdicts, raised
-
-    def _histories(
-        self, contracts: list[Contract], readings: Mapping[str, Reading], now: datetime
-    ) -> Mapping[str, Any]:
-        """The learned history of the batch's `learn` contracts; {} when none or it failed
-        (they then judge as still learning, and the failure is logged)."""
-        if self._history is None or not any(c.expectation.learn for c in contracts):
-            return {}
-        try:
-            return self._history(contracts, readings, now)
-        except Exception as exc:
-            log.warning(
-                "learned history failed",
-                extra={"event": "history_failed", "error": str(exc)},
-            )
-            return {}
 
     def _save(self, verdicts: list[Verdict], now: datetime, bulk: bool = False) -> None:
         """In the store thread: record verdicts, then hand the changes to the hook."""

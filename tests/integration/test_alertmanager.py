@@ -340,7 +340,8 @@ def test_an_alert_is_re_sent_only_once_delivered_not_once_queued(
 ) -> None:
     """The re-send loop counts an alert announced when its outbox row reached the
     Alertmanager, so it never posts ahead of the queued fired alert."""
-    from monitor.config.settings import Owner, Settings
+    from monitor.config.alert_settings import Owner
+    from monitor.config.settings import Settings
     from monitor.core.models import Status
     from tests.integration.alerting_helpers import contract, rig
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts.sender import AppriseSender
-from monitor.config.settings import Alerts, Owner, Server, Settings
+from monitor.config.alert_settings import Alerts, Owner
+from monitor.config.settings import Server, Settings
 from monitor.core.models import Severity, Status
 from tests.integration.alert_receivers import HttpReceiver, SlackProxy, smtp_server
 from tests.integration.alerting_helpers import Rig, contract, rig

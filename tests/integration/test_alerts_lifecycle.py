@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts.sender import FakeSender, SendResult
-from monitor.config.settings import Alerts, Owner, Route, Settings
+from monitor.config.alert_settings import Alerts, Owner, Route
+from monitor.config.settings import Settings
 from monitor.core.models import Severity, Status
 from tests.integration.alerting_helpers import Rig, contract, rig
 

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from monitor.alerts import record
 from monitor.alerts.lifecycle import AlertState
 from monitor.alerts.sender import FakeSender
-from monitor.config.settings import Alerts, Owner, Settings
+from monitor.config.alert_settings import Alerts, Owner
+from monitor.config.settings import Settings
 from monitor.core.models import Status
 from monitor.store import alert_state as alert_rows
 from monitor.store.schema import alert_state, transitions

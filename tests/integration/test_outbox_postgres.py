@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from monitor.alerts import outbox
 from monitor.alerts.sender import FakeSender
-from monitor.config.settings import Alerts, Owner, Settings
+from monitor.config.alert_settings import Alerts, Owner
+from monitor.config.settings import Settings
 from monitor.core.models import Status
 from monitor.store.schema import transitions
 from tests import servers

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from monitor.alerts.maintenance import open_windows, span_at, until
 from monitor.alerts.routing import Subject, silenced
-from monitor.config.settings import MaintenanceWindow, Settings
+from monitor.config.alert_settings import MaintenanceWindow
+from monitor.config.settings import Settings
 from monitor.core.clock import FakeClock
 
 

@@ -31,7 +31,8 @@ from monitor.alerts.routing import (
     silenced,
     url_id,
 )
-from monitor.config.settings import Alerts, Owner, Route, Settings
+from monitor.config.alert_settings import Alerts, Owner, Route
+from monitor.config.settings import Settings
 from monitor.core.clock import FakeClock
 from monitor.core.models import Status
 

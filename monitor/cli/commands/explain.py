@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from monitor.config.loader import load_project
-from monitor.config.settings import did_you_mean
+from monitor.config.values import did_you_mean
 from monitor.core.clock import SystemClock
 from monitor.core.errors import UsageError
 from monitor.core.evaluate import expectation_in_words

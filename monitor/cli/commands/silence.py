@@ -12,8 +12,8 @@ from pathlib import Path
 import typer
 
 from monitor.alerts import maintenance, silences
+from monitor.config.alert_settings import parse_timestamp
 from monitor.config.loader import load_project
-from monitor.config.settings import parse_timestamp
 from monitor.core.clock import Clock, SystemClock
 from monitor.core.durations import format_duration, parse_duration
 from monitor.core.errors import UsageError

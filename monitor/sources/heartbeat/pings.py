@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from monitor.config.redact import mask_password
-from monitor.config.settings import did_you_mean
+from monitor.config.values import did_you_mean
 from monitor.core.errors import ExitCode, FreshError, UsageError
 from monitor.core.models import Contract
 from monitor.store import OUTPUT_LIMIT, Ping, PingKind, Store

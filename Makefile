@@ -11,7 +11,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,mysql,s3,lake]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,mysql,s3,lake,bigquery]'
 	touch $@
 
 # The real servers the tests use (Debian packages). Installed only when missing.

@@ -17,6 +17,7 @@ import math
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from monitor.sources.duck_guard import LOCKED, locked_config
 from monitor.sources.sql import batching
 from monitor.sources.sql.reads import glot, quote_part, sql_for
 from monitor.sources.sql.shared import statement
-from monitor.sources.sql.tagging import counting_cursor, tag_and_count
+from monitor.sources.sql.tagging import counting_cursor, label_bigquery_jobs, tag_and_count
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -163,8 +164,16 @@ def _create(url: str, wh: Warehouse, base_dir: Path, name: str | None = None) ->
         engine = create_engine(u, connect_args=connect_args, **extra)
     if backend == "snowflake" and "connection_name" in u.query:
         _toml_rules(engine)
+    if backend == "bigquery":
+        label_bigquery_jobs(engine, wh.query_tag)
+        # A read returns one row: the BigQuery Storage API (another package) would not
+        # speed it up, and the client warns of its absence on every result otherwise.
+        warnings.filterwarnings(
+            "ignore", message="Cannot create BigQuery Storage client", category=UserWarning
+        )
     if not counted_by_cursor:
-        tagged = backend not in ("postgresql", "snowflake")  # those tag the session itself
+        # PostgreSQL, Snowflake and BigQuery tag the session or job themselves.
+        tagged = backend not in ("postgresql", "snowflake", "bigquery")
         tag_and_count(engine, name, cost.tag_comment(wh.query_tag) if tagged else "")
     setup = _session_setup(backend, timeout, wh.timezone)
     if setup:

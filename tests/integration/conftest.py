@@ -28,11 +28,11 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    """A boto3 client; fresh finds the endpoint the way users point it at MinIO."""
+def _s3_client(endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """A boto3 client on `endpoint`; fresh finds the endpoint the way users point it at
+    MinIO (AWS_ENDPOINT_URL), with test credentials."""
     boto3 = pytest.importorskip("boto3")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-key")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -40,6 +40,12 @@ def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     return boto3.client("s3")
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """A boto3 client on the moto server running on a thread of the test process."""
+    return _s3_client(s3_endpoint, monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +80,7 @@ def s3_process_endpoint() -> Iterator[str]:
 @pytest.fixture
 def s3_proc(s3_process_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     """Like `s3`, on the moto server running in its own process."""
-    boto3 = pytest.importorskip("boto3")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_process_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    return boto3.client("s3")
+    return _s3_client(s3_process_endpoint, monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -74,6 +75,29 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20, step: float = 0.
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
         time.sleep(step)
+
+
+# The start of fresh.yml for a serve on a SQLite warehouse (wh.sqlite, filled by
+# `put_table`) whose alerts link to a public URL; a test appends its owners and alerts.
+SQLITE_SERVE_YML = """\
+warehouses:
+  main:
+    url: sqlite:///wh.sqlite
+state:
+  url: sqlite:///state.db
+server:
+  public_url: https://fresh.example.com
+"""
+
+
+def put_table(db: Path, table: str, newest: datetime | None) -> None:
+    """(Re)create `table` (column `t`) in the SQLite file `db` with one row at `newest`, or
+    drop it (None: reads of it then fail)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        if newest is not None:
+            conn.execute(f"CREATE TABLE {table} (t TIMESTAMP)")
+            conn.execute(f"INSERT INTO {table} VALUES (?)", (newest.strftime("%Y-%m-%d %H:%M:%S"),))
 
 
 def write_project(directory: Path, fresh_yml: str, checks: dict[str, str]) -> None:

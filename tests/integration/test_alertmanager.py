@@ -4,7 +4,6 @@ local webhook receivers (SPEC 15)."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,13 @@ from monitor.store.schema import outbox
 from tests import servers
 from tests.integration.alert_receivers import HttpReceiver
 from tests.integration.cli_project import clean_env, fresh
-from tests.integration.serving import start, wait_for, write_project
+from tests.integration.serving import (
+    SQLITE_SERVE_YML,
+    put_table,
+    start,
+    wait_for,
+    write_project,
+)
 
 AM_CONFIG = """\
 global:
@@ -43,14 +48,7 @@ receivers:
     webhook_configs: [{{url: "http://127.0.0.1:{port}/fin", send_resolved: true}}]
 """
 
-FRESH_YML = """\
-warehouses:
-  main:
-    url: sqlite:///wh.sqlite
-state:
-  url: sqlite:///state.db
-server:
-  public_url: https://fresh.example.com
+FRESH_YML = SQLITE_SERVE_YML + """\
 owners:
   ops:
     notify: ["alertmanager://127.0.0.1:{am_port}"]
@@ -99,15 +97,6 @@ def am(receiver: HttpReceiver) -> Iterator[servers.Alertmanager]:
     server = servers.Alertmanager(AM_CONFIG.format(port=receiver.port))
     yield server
     server.close()
-
-
-def put_table(db: Path, table: str, newest: datetime | None) -> None:
-    """(Re)create `table` with one row at `newest`, or drop it (None: reads then fail)."""
-    with sqlite3.connect(db) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
-        if newest is not None:
-            conn.execute(f"CREATE TABLE {table} (t TIMESTAMP)")
-            conn.execute(f"INSERT INTO {table} VALUES (?)", (newest.strftime("%Y-%m-%d %H:%M:%S"),))
 
 
 def notified(rx: HttpReceiver, path: str) -> list[tuple[str, str, dict[str, Any]]]:

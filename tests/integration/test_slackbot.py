@@ -5,7 +5,6 @@ changes and resolves edit it in place, across a restart; Slack's 429 obeyed."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,19 +12,18 @@ from pathlib import Path
 import pytest
 
 from tests.integration.cli_project import clean_env
-from tests.integration.serving import start, wait_for, write_project
+from tests.integration.serving import (
+    SQLITE_SERVE_YML,
+    put_table,
+    start,
+    wait_for,
+    write_project,
+)
 from tests.integration.slack_api import Call, SlackApi
 
 TOKEN = "xoxb-1234-test-token"
 
-FRESH_YML = """\
-warehouses:
-  main:
-    url: sqlite:///wh.sqlite
-state:
-  url: sqlite:///state.db
-server:
-  public_url: https://fresh.example.com
+FRESH_YML = SQLITE_SERVE_YML + """\
 owners:
   ops:
     notify: ["slackbot://{token}/C0123ABC"]
@@ -57,13 +55,6 @@ def slack() -> Iterator[SlackApi]:
     api = SlackApi()
     yield api
     api.stop()
-
-
-def put_table(db: Path, table: str, newest: datetime) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.execute(f"CREATE TABLE {table} (t TIMESTAMP)")
-        conn.execute(f"INSERT INTO {table} VALUES (?)", (newest.strftime("%Y-%m-%d %H:%M:%S"),))
 
 
 def text_of(call: Call) -> str:

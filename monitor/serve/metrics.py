@@ -70,6 +70,9 @@ def _num(value: float) -> str:
     return repr(float(value))
 
 
+CHUNK = 2000  # contracts whose lines are joined at once: no million small strings alive
+
+
 def render_contract_series(
     contracts: Iterable[Contract],
     metric_labels: Sequence[str],
@@ -79,7 +82,23 @@ def render_contract_series(
     heads: dict[str, str] | None = None,
     maintenance: Collection[str] = frozenset(),
 ) -> str:
-    """The per-contract families in the Prometheus text format.
+    """The per-contract families in the Prometheus text format (`iter_contract_series`
+    joined)."""
+    return "".join(
+        iter_contract_series(contracts, metric_labels, states, errors, replica, heads, maintenance)
+    )
+
+
+def iter_contract_series(
+    contracts: Iterable[Contract],
+    metric_labels: Sequence[str],
+    states: Mapping[str, Verdict],
+    errors: Mapping[str, int],
+    replica: str,
+    heads: dict[str, str] | None = None,
+    maintenance: Collection[str] = frozenset(),
+) -> Iterator[str]:
+    """The per-contract families in the Prometheus text format, in pieces of text.
 
     `heads` caches each contract's escaped label set by name between scrapes; the
     caller empties it when the contracts change (a reload).
@@ -87,16 +106,31 @@ def render_contract_series(
     Written directly, not through prometheus-client's metric objects: 10,000 contracts
     make 110,000 samples, which take ~5 s through GaugeMetricFamily + generate_latest
     (label validation and escaping per sample) and well under a second here, where each
-    contract's label set is escaped once.
+    contract's label set is escaped once. The lines of every `CHUNK` contracts are joined
+    as they are made: 100,000 contracts make 1.1 million lines, ~400 MB as separate
+    strings, ~140 MB as pieces (measured: the whole scrape peaked 1.7 GB before).
     """
     keys = list(dict.fromkeys(metric_labels))
     names = [*BASE_LABELS, *(label_name(k) for k in keys)]
-    out: list[list[str]] = [[] for _ in _FAMILIES]
+    done: list[list[str]] = [[] for _ in _FAMILIES]  # per family: joined pieces
+    out: list[list[str]] = [[] for _ in _FAMILIES]  # per family: lines of this chunk
     last_update, deadline, threshold, status, checked, errs, maint = out
+    n_update, n_deadline, n_threshold, n_status, n_checked, n_errs, n_maint = (
+        f[0] for f in _FAMILIES
+    )
     statuses = [(s, f',status="{s.value}"}} ') for s in Status]
     rep = f',replica="{_escape(replica)}"}} '
     heads = {} if heads is None else heads
-    for c in contracts:
+
+    def flush() -> None:
+        for piece, lines in zip(done, out, strict=True):
+            if lines:
+                piece.append("".join(lines))
+                lines.clear()
+
+    for i, c in enumerate(contracts, 1):
+        if i % CHUNK == 0:
+            flush()
         head = heads.get(c.name)
         if head is None:
             head = "{" + ",".join(
@@ -116,25 +150,25 @@ def render_contract_series(
             if after is not None
         ]
         for lv, after in levels:
-            threshold.append(f'{head},level="{lv}"}} {_num(after.total_seconds())}\n')
-        errs.append(f"{head}{rep}{_num(errors.get(c.name, 0))}\n")
-        maint.append(f"{head}}} {'1.0' if c.name in maintenance else '0.0'}\n")
+            threshold.append(f'{n_threshold}{head},level="{lv}"}} {_num(after.total_seconds())}\n')
+        errs.append(f"{n_errs}{head}{rep}{_num(errors.get(c.name, 0))}\n")
+        maint.append(f"{n_maint}{head}}} {'1.0' if c.name in maintenance else '0.0'}\n")
         if v is None:
             continue  # not checked yet: no verdict to report
         if v.last_update is not None:
-            last_update.append(f"{head}}} {_num(v.last_update.timestamp())}\n")
+            last_update.append(f"{n_update}{head}}} {_num(v.last_update.timestamp())}\n")
         for lv, _ in levels:
             at = v.warn_at if lv == "warn" else v.error_at
-            deadline.append(f'{head},level="{lv}"}} {_num(_ts(at))}\n')
+            deadline.append(f'{n_deadline}{head},level="{lv}"}} {_num(_ts(at))}\n')
         for st, tail in statuses:
-            status.append(f"{head}{tail}{'1.0' if v.status == st else '0.0'}\n")
-        checked.append(f"{head}}} {_num(v.checked_at.timestamp())}\n")
-    parts: list[str] = []
-    for (name, kind, doc), lines in zip(_FAMILIES, out, strict=True):
+            status.append(f"{n_status}{head}{tail}{'1.0' if v.status == st else '0.0'}\n")
+        checked.append(f"{n_checked}{head}}} {_num(v.checked_at.timestamp())}\n")
+    flush()
+    for (name, kind, doc), pieces in zip(_FAMILIES, done, strict=True):
         family = name.removesuffix("_total") if kind == "counter" else name
-        parts.append(f"# HELP {name} {doc}\n# TYPE {family} {kind}\n")
-        parts.extend(name + line for line in lines)
-    return "".join(parts)
+        yield f"# HELP {name} {doc}\n# TYPE {family} {kind}\n"
+        yield from pieces
+        pieces.clear()  # each piece goes once it is written
 
 
 def contract_labels(c: Contract, metric_labels: Sequence[str]) -> list[str]:
@@ -278,8 +312,17 @@ class ServiceMetrics:
 
         `scope="held"` keeps, of the per-contract series, those of the contracts this
         replica holds a lease on (all of them when it is the only replica)."""
+        return b"".join(self.stream(scope))
+
+    def stream(self, scope: str = "all") -> Iterator[bytes]:
+        """`render`'s bytes in pieces, for a streamed response: a scrape of 100,000
+        contracts never holds its 140 MB as one string and one bytes object at once.
+        The state is read when the first piece is asked for."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+        return self._stream(scope)
+
+    def _stream(self, scope: str) -> Iterator[bytes]:
         contracts = self._contracts()
         keys = tuple(self._metric_labels())
         if self._heads_for != (contracts, keys) or self._heads_for[0] is not contracts:
@@ -293,7 +336,7 @@ class ServiceMetrics:
             # Only the rows served: the scrape's cost follows this replica's share.
             names = [c.name for c in chosen]
             states = self._states_of(names) if self._states_of is not None else self._states()
-        text = render_contract_series(
+        pieces = iter_contract_series(
             chosen,
             keys,
             states,
@@ -302,10 +345,11 @@ class ServiceMetrics:
             self._heads,
             self._maintenance(),
         )
-        body = text.encode() + generate_latest(self.registry)
-        del text
-        release_memory()  # the scrape built ~25 MB of strings for 10,000 contracts
-        return body
+        del states
+        for piece in pieces:
+            yield piece.encode()
+        yield generate_latest(self.registry)
+        release_memory()  # the scrape built ~140 MB of text for 100,000 contracts
 
     def contracts(self) -> Sequence[Contract]:
         """The contracts currently configured."""

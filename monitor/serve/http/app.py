@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import itertools
 import logging
 import re
 import socket
@@ -24,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from monitor.core.errors import FreshError, UsageError
@@ -95,8 +96,12 @@ def build_app(service: Runtime) -> Starlette:
         scope = request.query_params.get("scope", "all")
         if scope not in SCOPES:
             return error(400, f"scope must be one of {', '.join(SCOPES)}, not {scope[:40]!r}")
-        body = await run_in_threadpool(service.metrics.render, scope)
-        return Response(body, media_type=CONTENT_TYPE)
+        # Streamed in pieces (100,000 contracts are ~140 MB of text). The first piece is
+        # pulled here: reading the state and building the text happen then, so a store
+        # that fails is still a 500, not a response cut short.
+        pieces = service.metrics.stream(scope)
+        first = await run_in_threadpool(next, pieces)
+        return StreamingResponse(itertools.chain((first,), pieces), media_type=CONTENT_TYPE)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -12,32 +12,37 @@ Pure: the history (update times), the last update and `now` come in as values.
 - With fewer than 2 counted weeks but at least 3 days of history, days replace weeks;
   with less, the contract is still learning.
 
-Times are float epoch seconds inside: the deadline search evaluates U(t) many times.
+Times are float epoch seconds inside; core/learn_profile.py holds the arithmetic (U(t) and
+the exact deadline search).
 """
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from typing import Literal, cast
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from monitor.core.durations import format_duration
+from monitor.core.learn_profile import (
+    DAY,
+    WEEK,
+    Profile,
+    back,
+    counted,
+    slack_for,
+    usual_of,
+    zone_of,
+)
 from monitor.core.models import Expectation, Status, Verdict
 
-WEEK = 7 * 86400.0
-DAY = 86400.0
-LOOKBACK = 1800.0  # the 30 minutes up to each reference moment
-MIN_SLACK = 600.0
-MAX_SLACK = 7200.0
+__all__ = ["Learned", "PeriodAge", "learn_limits", "slack_for", "usual_of"]
+
 MIN_DAYS = 3 * DAY  # below this much history the contract is learning
 DEFAULT_WINDOW = timedelta(days=35)
-# No deadline further than this after the last update: beyond it the profile says nothing.
-_HORIZON = 60 * DAY
-_MAX_STEPS = 20_000
 
 Mode = Literal["weeks", "days", "learning"]
 
@@ -79,123 +84,6 @@ class Learned:
         return self.usual_age + self.slack
 
 
-def slack_for(usual: float) -> float:
-    """A quarter of the usual age, at least 10 minutes and at most 2 hours (seconds)."""
-    return min(MAX_SLACK, max(MIN_SLACK, usual / 4))
-
-
-def usual_of(ages: Sequence[float]) -> float:
-    """The largest age over the periods, the single largest dropped with 4 or more."""
-    ordered = sorted(ages)
-    return ordered[-2] if len(ordered) >= 4 else ordered[-1]
-
-
-# --- Local time k periods back ------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo | None:
-    return None if name == "UTC" else ZoneInfo(name)
-
-
-def _back(t: float, periods: int, length: float, zone: ZoneInfo | None) -> float:
-    """The moment with the same local wall time as `t`, `periods` weeks/days earlier."""
-    if zone is None:
-        return t - periods * length
-    local = datetime.fromtimestamp(t, zone).replace(tzinfo=None)
-    # Wall-clock arithmetic: across a DST change the gap is 1 hour more or less than
-    # periods * length; a wall time skipped by the change reads with the earlier offset.
-    then = (local - timedelta(seconds=periods * length)).replace(tzinfo=zone)
-    return then.timestamp()
-
-
-# --- Ages from the history ---------------------------------------------------------------
-
-
-def _max_age_up_to(u: Sequence[float], p: float) -> tuple[float, float]:
-    """(largest age during [p - 30m, p], seconds until that value's inputs change).
-
-    The age peaks just before each update (its gap from the previous one) and at `p`
-    itself; `u` is sorted and has an update at or before p - 30m.
-    """
-    i = bisect_right(u, p) - 1
-    best = p - u[i]
-    j = bisect_right(u, p - LOOKBACK)
-    for m in range(max(j, 1), i + 1):
-        gap = u[m] - u[m - 1]
-        if gap > best:
-            best = gap
-    # The inputs change when p reaches the next update or an update leaves the window.
-    change = u[i + 1] - p if i + 1 < len(u) else _HORIZON
-    if j <= i:
-        change = min(change, u[j] + LOOKBACK - p)
-    return best, max(change, 1.0)
-
-
-@dataclass(frozen=True)
-class _Profile:
-    u: tuple[float, ...]
-    counts: tuple[int, ...]  # the counted period numbers k (1 = one week/day back)
-    length: float  # WEEK or DAY
-    zone: ZoneInfo | None
-
-    def usual(self, t: float) -> tuple[float, float, list[float]]:
-        """(U(t), seconds its inputs stay put, the per-period ages)."""
-        ages = []
-        stable = _HORIZON
-        for k in self.counts:
-            p = _back(t, k, self.length, self.zone)
-            age, change = _max_age_up_to(self.u, p)
-            ages.append(age)
-            stable = min(stable, change)
-        return usual_of(ages), stable, ages
-
-
-def _counted(u: Sequence[float], now: float, length: float, zone: ZoneInfo | None) -> list[int]:
-    first = u[0]
-    counts: list[int] = []
-    k = 1
-    while True:
-        p = _back(now, k, length, zone)
-        if p - LOOKBACK < first:
-            return counts
-        counts.append(k)
-        k += 1
-
-
-def _crossed(profile: _Profile, last: float, share: float, t: float) -> tuple[float, float]:
-    """(shortfall of the age below U + share * slack at t, seconds U's inputs stay put)."""
-    usual, stable, _ages = profile.usual(t)
-    return usual + share * slack_for(usual) - (t - last), stable
-
-
-def _deadline(profile: _Profile, last: float, now: float, share: float) -> float | None:
-    """When the limit at `share` of the slack is (or was) crossed without a new update.
-
-    Crossed at `now`: the start of the present crossing, found walking back (5 minutes a
-    step, then finer down to the second; at most 3 days). Not crossed: the first moment ahead.
-    Within a stretch where no period's inputs change, U never falls and the age rises at
-    rate 1, so the crossing is no sooner than the present shortfall: step by it (at least
-    a second), never past the end of the stretch, where U may drop.
-    """
-    if _crossed(profile, last, share, now)[0] <= 0:
-        t = now
-        floor = max(last, now - 3 * DAY)
-        for step in (300.0, 60.0, 10.0, 1.0):
-            while t - step >= floor and _crossed(profile, last, share, t - step)[0] <= 0:
-                t -= step
-        return t
-    t = now
-    for _ in range(_MAX_STEPS):
-        short, stable = _crossed(profile, last, share, t)
-        if short <= 0:
-            return t
-        t += max(1.0, min(short, stable, 3600.0))
-        if t - last > _HORIZON:
-            return None
-    return None
-
-
 # --- The rule ----------------------------------------------------------------------------
 
 
@@ -214,40 +102,33 @@ def learn_limits(
     """
     now_s = now.timestamp()
     start = now_s - window.total_seconds()
-    if history and all(isinstance(h, float) for h in (history[0], history[-1])):
-        # Epoch seconds, as the state store hands them over (sorted, one per 5 minutes):
-        # a C-speed sort of sorted data and two bisections instead of a set.
-        ordered = sorted(cast("Sequence[float]", history))
-        times_s = ordered[bisect_left(ordered, start) : bisect_right(ordered, now_s)]
-    else:
-        times_s = sorted({s for h in history if start <= (s := _epoch(h)) <= now_s})
+    u = _window(history, start, now_s)
     if last_update is not None and start <= (ls := last_update.timestamp()) <= now_s:
-        i = bisect_left(times_s, ls)
-        if i == len(times_s) or times_s[i] != ls:
-            times_s.insert(i, ls)
-    u = tuple(times_s)
+        i = bisect_left(u, ls)
+        if i == len(u) or u[i] != ls:
+            u.insert(i, ls)
     if not u:
         return Learned(mode="learning", updates_seen=0, first_update=None,
                        detail="learning: no updates seen yet")
     first = _dt(u[0])
-    zone = _zone(timezone)
+    zone = zone_of(timezone)
     mode: Mode = "weeks"
     length = WEEK
-    counts = _counted(u, now_s, WEEK, zone)
+    counts = counted(u, now_s, WEEK, zone)
     if len(counts) < 2:
         if now_s - u[0] < MIN_DAYS:
             return Learned(mode="learning", updates_seen=len(u), first_update=first,
                            detail=f"learning: {len(u)} updates seen since {_when(first)}")
         mode, length = "days", DAY
-        counts = _counted(u, now_s, DAY, zone)
-    profile = _Profile(u, tuple(counts), length, zone)
-    usual, _stable, ages = profile.usual(now_s)
+        counts = counted(u, now_s, DAY, zone)
+    profile = Profile(u, tuple(counts), length, zone)
+    ages = profile.ages(now_s)
+    usual = usual_of(ages)
     slack = slack_for(usual)
     last = u[-1]
-    warn_at = _deadline(profile, last, now_s, 0.5)
-    error_at = _deadline(profile, last, now_s, 1.0)
+    warn_at, error_at = profile.deadlines(last, now_s, usual)
     periods = tuple(
-        PeriodAge(_dt(_back(now_s, k, length, zone)), timedelta(seconds=a))
+        PeriodAge(_dt(back(now_s, k, length, zone)), timedelta(seconds=a))
         for k, a in zip(counts, ages, strict=True)
     )
     detail = _words(mode, now, zone, timezone, usual, len(counts), now_s - last)
@@ -262,6 +143,18 @@ def learn_limits(
         error_at=_dt(error_at) if error_at is not None else None,
         detail=detail,
     )
+
+
+def _window(history: Sequence[datetime | float], start: float, end: float) -> array[float]:
+    """The update times in [start, end], sorted, as epoch seconds. The state store's packed
+    form (an array of sorted float64) is cut by bisection and copied as one block; epoch
+    seconds in a list are sorted first; datetimes are also deduplicated."""
+    if isinstance(history, array):
+        return history[bisect_left(history, start) : bisect_right(history, end)]
+    if history and all(isinstance(h, float) for h in (history[0], history[-1])):
+        ordered = sorted(_epoch(h) for h in history)
+        return array("d", ordered[bisect_left(ordered, start) : bisect_right(ordered, end)])
+    return array("d", sorted({s for h in history if start <= (s := _epoch(h)) <= end}))
 
 
 def _epoch(h: datetime | float) -> float:
@@ -344,7 +237,7 @@ def profile_in_words(
     in epoch seconds, as the state store keeps it."""
     if learned.mode == "learning":
         return learned.detail
-    zone = _zone(timezone) or UTC
+    zone = zone_of(timezone) or UTC
     since = learned.first_update
     assert since is not None and learned.usual_age is not None and learned.slack is not None
     unit = "week" if learned.mode == "weeks" else "day"

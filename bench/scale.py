@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -170,6 +171,12 @@ def report(title: str, watched: list[Watched], scope: str) -> None:
                 for c, (a, b) in zip(per_round, win.rounds, strict=True)
             )
         )
+        events: dict[str, int] = {}
+        for e in w.replica.events():
+            name = str(e.get("event", ""))
+            if name.startswith("lease") or e.get("level") in ("warning", "error"):
+                events[name] = events.get(name, 0) + 1
+        print(f"    lease and warning events logged: {events or 'none'}")
         for sc in ("held", "all"):
             got = [s for s in w.scrapes if s.scope == sc]
             if not got:
@@ -182,8 +189,8 @@ def report(title: str, watched: list[Watched], scope: str) -> None:
             )
 
 
-def build(directory: Path, contracts: int) -> Rig:
-    rig = Rig(directory, "", "json://127.0.0.1:9/none", contracts, "5m", "15s")
+def build(directory: Path, contracts: int, lease_ttl: str) -> Rig:
+    rig = Rig(directory, "", "json://127.0.0.1:9/none", contracts, "5m", lease_ttl)
     t0 = time.perf_counter()
     rig.write()
     print(f"built {contracts:,} tables and contracts in {time.perf_counter() - t0:.0f} s")
@@ -254,7 +261,7 @@ def replicas(rig: Rig, args: argparse.Namespace) -> None:
             rig.stop_all()
         report(
             f"{args.replicas} replicas on PostgreSQL, {args.contracts:,} contracts, "
-            f"check_every 5m, lease_ttl 15s, {args.minutes:g} min, "
+            f"check_every 5m, lease_ttl {args.lease_ttl}, {args.minutes:g} min, "
             f"/metrics?scope=held every {args.scrape_every:g} s",
             watched,
             "held",
@@ -294,10 +301,16 @@ def main() -> None:
     ap.add_argument("--scrape-every", type=float, default=15.0)
     ap.add_argument("--full-scrapes", type=int, default=3, help="full /metrics per replica")
     ap.add_argument("--phases", default="single,replicas")
+    ap.add_argument("--lease-ttl", default="15s", help="state.lease_ttl of the replicas")
+    ap.add_argument("--keep", action="store_true", help="keep the project and the logs")
     args = ap.parse_args()
     phases = args.phases.split(",")
     with tempfile.TemporaryDirectory(prefix="fresh-scale-") as tmp:
-        rig = build(Path(tmp), args.contracts)
+        rig = build(Path(tmp), args.contracts, args.lease_ttl)
+        if args.keep:
+            rig.directory = Path(tempfile.mkdtemp(prefix="fresh-scale-logs-"))
+            shutil.copytree(tmp, rig.directory, dirs_exist_ok=True)
+            print(f"project, warehouse and replica logs in {rig.directory}")
         try:
             if "single" in phases:
                 single(rig, args)

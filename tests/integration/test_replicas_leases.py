@@ -254,3 +254,23 @@ def test_a_replica_past_its_local_deadline_does_not_even_try_to_save(store: Stor
     ticker.t += TTL.total_seconds()  # lease_ttl without a renewal
     assert fenced.save_verdicts(verdicts, cs, now) == []
     assert asked == [1]
+
+
+def test_a_lease_round_longer_than_its_period_is_logged(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Slow(Ticker):
+        """Each reading is 10 s after the previous: a round takes ~20 s."""
+
+        def __call__(self) -> float:
+            self.t += 10
+            return self.t
+
+    caplog.set_level("WARNING", logger="fresh.leases")
+    keeper(store, "fast").run_round()
+    assert not [r for r in caplog.records if getattr(r, "event", "") == "lease_round_slow"]
+    keeper(store, "slow", Slow()).run_round()
+    slow = [r for r in caplog.records if getattr(r, "event", "") == "lease_round_slow"]
+    assert len(slow) == 1 and slow[0].levelname == "ERROR"
+    assert "longer than lease_ttl (15 s)" in slow[0].getMessage()
+    assert "raise state.lease_ttl" in slow[0].getMessage()

@@ -47,3 +47,16 @@ def test_the_shares_of_live_replicas_cover_every_contract_once() -> None:
 def test_with_no_replica_listed_a_replica_counts_itself_live() -> None:
     assert share_of("solo", NAMES[:10], []) == set(NAMES[:10])
     assert rightful_holder("x", []) is None
+
+
+def test_a_lease_round_computes_its_share_once_for_the_same_contracts_and_replicas() -> None:
+    from monitor.serve.leases import _share
+
+    _share.cache_clear()
+    names = tuple(NAMES)
+    first = _share("a", names, ("a", "b", "c"))
+    assert first == share_of("a", NAMES, ["a", "b", "c"])
+    assert _share("a", tuple(NAMES), ("a", "b", "c")) is first  # an equal key: cached
+    assert _share.cache_info().hits == 1
+    # a replica leaving changes the answer
+    assert _share("a", names, ("a", "b")) == share_of("a", NAMES, ["a", "b"]) != first

@@ -62,12 +62,22 @@ class Learned:
     mode: Mode
     updates_seen: int
     first_update: datetime | None
-    periods: tuple[PeriodAge, ...] = ()  # the counted ones, newest first
+    # The counted periods as (reference moment, largest age) in epoch seconds, newest
+    # first; `periods` turns them into datetimes when asked (fresh explain, tests), not
+    # for every verdict of every check.
+    period_ages: tuple[tuple[float, float], ...] = ()
     usual_age: timedelta | None = None
     slack: timedelta | None = None
     warn_at: datetime | None = None  # first moment at/after the last update it is warn
     error_at: datetime | None = None
     detail: str = ""
+
+    @property
+    def periods(self) -> tuple[PeriodAge, ...]:
+        """The counted periods, newest first."""
+        return tuple(
+            PeriodAge(_dt(at), timedelta(seconds=age)) for at, age in self.period_ages
+        )
 
     @property
     def warn_after(self) -> timedelta | None:
@@ -127,16 +137,15 @@ def learn_limits(
     slack = slack_for(usual)
     last = u[-1]
     warn_at, error_at = profile.deadlines(last, now_s, usual)
-    periods = tuple(
-        PeriodAge(_dt(back(now_s, k, length, zone)), timedelta(seconds=a))
-        for k, a in zip(counts, ages, strict=True)
+    period_ages = tuple(
+        (back(now_s, k, length, zone), a) for k, a in zip(counts, ages, strict=True)
     )
     detail = _words(mode, now, zone, timezone, usual, len(counts), now_s - last)
     return Learned(
         mode=mode,
         updates_seen=len(u),
         first_update=first,
-        periods=periods,
+        period_ages=period_ages,
         usual_age=timedelta(seconds=usual),
         slack=timedelta(seconds=slack),
         warn_at=_dt(warn_at) if warn_at is not None else None,

@@ -43,7 +43,8 @@ _INF = math.inf
 # Bounds that meet at one moment are taken as meeting when they are this close: float
 # rounding of epoch seconds (about 2e-7 s), times up to 9 in a bound, stays well below.
 _EPS = 1e-5
-# (edge, enter and leave for warn, enter and leave for stale) of one period in a stretch
+# (edge, enter and leave for warn, enter and leave for stale) of one period in a stretch:
+# within the stretch the period holds the limit back no more from `enter` to `leave`
 _Part = tuple[float, float, float, float, float]
 
 
@@ -129,9 +130,12 @@ class Profile:
         change next (after t, or the last one at or before t when `below`) and its
         interval bounds for both limits."""
         u = self.u
-        # Offsets are whole seconds: rounding t - p drops the microseconds datetime rounds
-        # to, so edges and bounds carry no zone noise.
-        shift = float(round(t - back(t, k, self.length, self.zone)))
+        if self.zone is None:
+            shift = k * self.length
+        else:
+            # Offsets are whole seconds: rounding t - p drops the microseconds datetime
+            # rounds to, so edges and bounds carry no zone noise.
+            shift = float(round(t - back(t, k, self.length, self.zone)))
         p = t - shift
         # An update within _EPS of a boundary counts as on it, so an edge found by one read
         # is past by the next, whichever way the microseconds were rounded.
@@ -163,8 +167,27 @@ class Profile:
             edge = hi + shift
         if self.zone is not None:
             edge = self._offset_edge(t, k, shift, edge)
+        # _bounds for both limits, written out: this runs for every stretch of every
+        # contract of every check.
         c = shift + u[i]
-        return (edge, *_bounds(gap, c, last, 0.5), *_bounds(gap, c, last, 1.0))
+        if gap == -_INF:
+            warn_enter = stale_enter = -_INF
+        else:
+            slack = min(MAX_SLACK, max(MIN_SLACK, gap / 4))
+            warn_enter = last + gap + 0.5 * slack
+            stale_enter = last + gap + slack
+        room = c - last
+        if room >= MAX_SLACK:
+            return (edge, warn_enter, _INF, stale_enter, _INF)
+        if room >= 0.5 * MAX_SLACK:
+            warn_leave = _INF
+        elif room < 0.5 * MIN_SLACK:
+            warn_leave = -_INF
+        else:
+            warn_leave = c + 8.0 * room
+        if room < MIN_SLACK:
+            return (edge, warn_enter, warn_leave, stale_enter, -_INF)
+        return (edge, warn_enter, warn_leave, stale_enter, c + 4.0 * room)
 
     def _offset_edge(self, t: float, k: int, shift: float, edge: float) -> float:
         """`edge`, or sooner where a DST change moves period k's offset (t - p) between
@@ -233,29 +256,29 @@ class Profile:
         return floor
 
 
-def _bounds(gap: float, c: float, last: float, share: float) -> tuple[float, float]:
-    """(enter, leave): the moments between which a period's age A = max(gap, t - c)
-    satisfies phi(A) <= t - last for the limit at `share` of the slack."""
-    enter = -_INF if gap == -_INF else last + gap + share * slack_for(gap)
-    room = c - last
-    if room >= share * MAX_SLACK:
-        leave = _INF
-    elif room < share * MIN_SLACK:
-        leave = -_INF
-    else:
-        leave = c + 4.0 * room / share  # slack(t - c) = (t - c) / 4 up to there
-    return enter, leave
-
-
 def _first_reached(
     parts: list[_Part], at: int, x: float, end: float, drop: int
 ) -> float | None:
     """The first moment in [x, end) at which all periods but `drop` lie within their
-    interval (`at` picks the limit's enter; leave follows it), else None."""
+    interval (`at` picks the limit's enter; leave follows it), else None. Plain loops:
+    this runs once per stretch and limit, for every contract of every check."""
     need = len(parts) - drop
-    if sum(1 for p in parts if p[at] < end and p[at + 1] + _EPS >= x) < need:
+    possible = 0
+    moments = [x]
+    for p in parts:
+        enter = p[at]
+        if enter < end and p[at + 1] + _EPS >= x:
+            possible += 1
+            if x < enter < end - _EPS:
+                moments.append(enter)
+    if possible < need:
         return None  # too few periods can be within their interval in this stretch
-    for y in sorted({x, *(p[at] for p in parts if x < p[at] < end - _EPS)}):
-        if sum(1 for p in parts if p[at] <= y + _EPS and y <= p[at + 1] + _EPS) >= need:
+    moments.sort()
+    for y in moments:
+        inside = 0
+        for p in parts:
+            if p[at] <= y + _EPS and y <= p[at + 1] + _EPS:
+                inside += 1
+        if inside >= need:
             return y
     return None

@@ -84,14 +84,21 @@ def check_level(
     fast: datetime | None, slow: datetime | None, now: float, share: float,
     profile: ref._Profile, last: float,
 ) -> None:
+    def short(t: float) -> float:  # how far the age is below the limit, by the reference
+        return ref._crossed(profile, last, share, t)[0]
+
+    if slow is None and fast is not None:
+        # The reference gives up after 20,000 steps of at least a second: where the age
+        # stays a second or so under the limit for hours (yesterday's rhythm to the
+        # second) it found no deadline at all. The exact search finds where it is reached.
+        f = fast.timestamp()
+        assert f > now and short(f + 1e-3) <= TOL
+        return
     assert (fast is None) == (slow is None)
     if fast is None or slow is None:
         return
     f, r = fast.timestamp(), slow.timestamp()
     assert (f <= now) == (r <= now)  # the same status at `now`
-
-    def short(t: float) -> float:  # how far the age is below the limit, by the reference
-        return ref._crossed(profile, last, share, t)[0]
 
     near_dst = shifts_change(profile, f - 3, f + 3)
     slop = 1.5 if near_dst else 1e-3  # the fast search finds a DST change to the second
@@ -150,6 +157,10 @@ def same_verdict(history: list[float], now: datetime, tz: str) -> None:
          moments=[0.0, 3600.0, 2 * DAY])
 @example(kind="hourly business", anchor=ANCHORS[1], tz="America/New_York", days=30, seed=5,
          moments=[-DAY, 12 * 3600.0, 2.5 * DAY])
+@example(kind="hourly business", anchor=ANCHORS[3], tz="Australia/Lord_Howe",
+         days=9.625846943528959, seed=2281, moments=[30169.589449426945])  # a plateau
+@example(kind="irregular", anchor=ANCHORS[3], tz="Europe/Berlin", days=23.82928248817514,
+         seed=9343, moments=[-111782.2633424807])  # across Berlin's fall-back
 def test_the_exact_search_judges_as_the_stepping_rule_did(
     kind: str, anchor: datetime, tz: str, days: float, seed: int, moments: list[float]
 ) -> None:
@@ -169,3 +180,18 @@ def test_a_deadline_is_the_same_whatever_moment_the_search_starts_from() -> None
         for s in range(0, 3600, 97)
     }
     assert len(deadlines) == 1
+
+
+def test_an_age_a_second_under_the_limit_for_hours_still_gets_its_stale_deadline() -> None:
+    # Yesterday's rhythm to the second keeps the age just under U + slack all day; the
+    # stepping rule crawled a second at a time, gave up after 20,000 steps and set no
+    # stale deadline at all. The exact search finds where the limit is reached.
+    anchor, tz = ANCHORS[3], "Australia/Lord_Howe"
+    history = generate("hourly business", anchor.timestamp(), 9.625846943528959,
+                       random.Random(2281), tz)
+    now = anchor + timedelta(seconds=30169.589449426945)
+    seen = [h for h in history if h <= now.timestamp()]
+    last = datetime.fromtimestamp(seen[-1], UTC)
+    assert ref.learn_limits(seen, last, now, tz).error_at is None
+    stale_at = learn_limits(seen, last, now, tz).error_at
+    assert stale_at is not None and stale_at - last < timedelta(days=2)

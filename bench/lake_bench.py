@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.config.settings import Catalog, Settings
+from monitor.config.settings import Settings
+from monitor.config.settings_schema import validate_settings
 from monitor.core.models import Contract, DeltaSource, Expectation, IcebergSource
 from monitor.sources import read_contracts
 
@@ -93,7 +94,8 @@ def main() -> None:
             f"built {args.tables} Delta + {args.tables} Iceberg tables in "
             f"{time.perf_counter() - t:.1f} s"
         )
-        settings = Settings(base_dir=base, catalogs={"bench": Catalog(**props)})
+        catalogs = validate_settings({"catalogs": {"bench": props}}).catalogs
+        settings = Settings(base_dir=base, catalogs=catalogs)
         now = datetime.now(UTC)
         deltas = [contract(f"d{i}", DeltaSource(p)) for i, p in enumerate(paths)]
         icebergs = [contract(f"i{i}", IcebergSource(n, "bench")) for i, n in enumerate(names)]

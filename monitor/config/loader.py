@@ -13,24 +13,21 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from monitor.config import contracts as contracts_mod
 from monitor.config import yamlpos
 from monitor.config.fields import Warehouses
 from monitor.config.notify import notify_problems
 from monitor.config.project import Project
 from monitor.config.reading import bad_link, link_problem, read_text
-from monitor.config.settings import Settings
-from monitor.config.validation import pydantic_problem, walk
+from monitor.config.settings import INTERNAL_KEYS, Settings
+from monitor.config.settings_lean import lean_settings
 from monitor.config.values import did_you_mean
-from monitor.config.yamlpos import Pos, YList, YMap
+from monitor.config.yamlpos import Pos, YList, YMap, walk
 from monitor.core.errors import ConfigError, Problem
 from monitor.core.models import Contract, IcebergSource, Location
 
 CONFIG_NAME = "fresh.yml"
 CHECKS_DIR = "checks"
-_INTERNAL = ("base_dir", "config_path")  # Settings fields that are not fresh.yml keys
 
 
 def load_project(
@@ -186,20 +183,23 @@ def _load_settings(
         return None, None, False
     urls = known_urls(data)
     before = len(problems)
-    user = {k: v for k, v in data.items() if k not in _INTERNAL}
-    for key in _INTERNAL:
+    user = {k: v for k, v in data.items() if k not in INTERNAL_KEYS}
+    for key in INTERNAL_KEYS:
         if key in data:
             p = data.key_pos(key)
             problems.append(Problem(display, p.line, p.col, f"unknown key {key!r}"))
-    try:
-        settings: Settings | None = Settings.model_validate(
-            {**user, "base_dir": path.parent, "config_path": path}
+    settings: Settings | None = None
+    if not yproblems and len(problems) == before:
+        # The common, valid fresh.yml without pydantic; anything else (an error, a value
+        # pydantic would coerce) through the reference models, for their exact messages.
+        settings = lean_settings(user, path.parent, path)
+    if settings is None:
+        from monitor.config.validation import validate_problems
+
+        settings, found = validate_problems(
+            display, data, {**user, "base_dir": path.parent, "config_path": path}
         )
-    except ValidationError as exc:
-        settings = None
-        problems.extend(
-            pydantic_problem(display, data, e, Settings, _INTERNAL) for e in exc.errors()
-        )
+        problems.extend(found)
     if yproblems or len(problems) > before:
         return None, urls, "owners" in data
     if settings is not None and "owners" in data:

@@ -1,18 +1,23 @@
-"""pydantic's validation errors as Problems at their place in the YAML: the position of
-the offending key or value (or of the item an `ItemError` names), the key path as the
-user wrote it (`alerts.routes[0].match`), and did-you-mean for unknown keys.
+"""fresh.yml validated by the reference models (settings_schema.py), and pydantic's
+validation errors as Problems at their place in the YAML: the position of the offending
+key or value (or of the item an `ItemError` names), the key path as the user wrote it
+(`alerts.routes[0].match`), and did-you-mean for unknown keys. Imported only when
+settings_lean.py cannot vouch for a fresh.yml on its own.
 """
 
 from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from monitor.config import settings_schema
+from monitor.config.settings import INTERNAL_KEYS, Settings
 from monitor.config.values import ItemError, did_you_mean
-from monitor.config.yamlpos import Pos, YList, YMap
+from monitor.config.yamlpos import YList, YMap, walk
 from monitor.core.errors import Problem
 
 
@@ -23,17 +28,17 @@ def _loc_text(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def walk(data: Any, loc: tuple[Any, ...]) -> tuple[Any, Pos, Any]:
-    """Follow `loc` into the YAML: (parent container, position reached, value reached)."""
-    node, parent, pos = data, data, data.pos
-    for part in loc:
-        if isinstance(node, YMap) and isinstance(part, str) and part in node:
-            parent, pos, node = node, node.val_pos(part), node[part]
-        elif isinstance(node, YList) and isinstance(part, int) and 0 <= part < len(node):
-            parent, pos, node = node, node.item_pos(part), node[part]
-        else:
-            break
-    return parent, pos, node
+def validate_problems(
+    display: str, data: YMap, values: Mapping[str, Any]
+) -> tuple[Settings | None, list[Problem]]:
+    """(settings, []) or (None, a Problem for each of pydantic's errors)."""
+    try:
+        return settings_schema.validate_settings(values), []
+    except ValidationError as exc:
+        model = settings_schema.Settings
+        return None, [
+            pydantic_problem(display, data, e, model, INTERNAL_KEYS) for e in exc.errors()
+        ]
 
 
 def pydantic_problem(

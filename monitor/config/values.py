@@ -1,15 +1,14 @@
-"""Value types and checks shared by fresh.yml's models (settings.py, alert_settings.py)
+"""Value checks shared by fresh.yml's validators (settings_lean.py, settings_schema.py)
 and the contract readers: durations with units, match values as written, URL and time
 zone checks, the did-you-mean rule, and the error that points at one item of a list.
+No pydantic here: `fresh check` imports this module on every run.
 """
 
 from __future__ import annotations
 
 import difflib
 from datetime import timedelta
-from typing import Annotated, Any
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from typing import Any
 
 from monitor.core.durations import parse_duration
 from monitor.core.links import safe_link
@@ -17,7 +16,8 @@ from monitor.core.links import safe_link
 SEVERITIES = ("info", "warning", "critical")
 
 
-def _duration(value: Any) -> timedelta:
+def duration_value(value: Any) -> timedelta:
+    """A duration as fresh.yml writes it (`30s`, `4h`); a bare number is refused."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -25,10 +25,8 @@ def _duration(value: Any) -> timedelta:
     return parse_duration(str(value))
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-def _text(value: Any) -> Any:
+def match_text(value: Any) -> Any:
+    """A route or window `match` value as text."""
     # YAML reads `pii: false` as a bool; a route matches it as the text users wrote.
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -36,8 +34,6 @@ def _text(value: Any) -> Any:
         return str(value)
     return value
 
-
-MatchValue = Annotated[str, BeforeValidator(_text)]
 
 class ItemError(ValueError):
     """A ValueError about one item of a list or mapping; config.py points at that item."""
@@ -70,30 +66,21 @@ def check_timezone(name: str) -> str:
 # Messages below never repeat a URL: one that failed to parse may hold a password in
 # a place `mask_url` does not recognise.
 def check_url(url: str) -> str:
+    """A warehouse or state URL: scheme://…"""
     if "://" not in url:
         raise ValueError("not a URL (expected scheme://…, e.g. duckdb:///warehouse.duckdb)")
     return url
 
 
-def _check_notify(url: str) -> str:
+def check_notify(url: str) -> str:
+    """A notify URL: scheme://…"""
     if "://" not in url:
         raise ValueError("not an apprise URL (expected scheme://…, e.g. mailto://… or slack://…)")
     return url
 
 
 def check_http(url: str | None) -> str | None:
+    """A link fresh renders: http(s) only."""
     if url is not None and safe_link(url) is None:
         raise ValueError("expected an http:// or https:// URL")
     return url
-
-
-NotifyUrl = Annotated[str, AfterValidator(_check_notify)]
-
-
-class Model(BaseModel):
-    """A fresh.yml section: unknown keys are errors, values are frozen."""
-
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-

@@ -388,3 +388,16 @@ def _index_pos(text: str, index: int) -> Pos:
     """The line and column of character `index` of `text`."""
     line_start = text.rfind("\n", 0, index) + 1
     return Pos(text.count("\n", 0, index) + 1, index - line_start + 1)
+
+
+def walk(data: Any, loc: tuple[Any, ...]) -> tuple[Any, Pos, Any]:
+    """Follow `loc` into the YAML: (parent container, position reached, value reached)."""
+    node, parent, pos = data, data, data.pos
+    for part in loc:
+        if isinstance(node, YMap) and isinstance(part, str) and part in node:
+            parent, pos, node = node, node.val_pos(part), node[part]
+        elif isinstance(node, YList) and isinstance(part, int) and 0 <= part < len(node):
+            parent, pos, node = node, node.item_pos(part), node[part]
+        else:
+            break
+    return parent, pos, node

@@ -29,8 +29,12 @@ NOT_NEEDED = (
     "jinja2",
     # fresh.yml here has no `imports:`: the dbt / datacontract readers stay unloaded.
     "monitor.config.imports",
-    # typer's pydantic adapters: plain parameters convert lean (monitor/cli/lean.py).
+    # typer's pydantic adapters: plain parameters convert lean (monitor/cli/lean.py);
+    # pydantic itself: a plain fresh.yml is validated lean (monitor/config/settings_lean.py).
     "typer._adapters",
+    "pydantic",
+    "monitor.config.settings_schema",
+    "monitor.config.validation",
 )
 
 PROBE = """\

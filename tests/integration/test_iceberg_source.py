@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from monitor.config.settings import Catalog, Settings
+from monitor.config.settings import Settings
+from monitor.config.settings_schema import validate_settings
 from monitor.core.models import Contract, Expectation, IcebergSource, Reading
 from monitor.sources import read_contracts
 from monitor.sources.base import ReadContext
@@ -47,7 +48,7 @@ def contract(table: str, catalog: str = "local", name: str = "c") -> Contract:
 
 
 def ctx(root: Path, as_of: datetime | None = None, **catalogs: dict[str, Any]) -> ReadContext:
-    settings = Settings(base_dir=root, catalogs={k: Catalog(**v) for k, v in catalogs.items()})
+    settings = Settings(base_dir=root, catalogs=validate_settings({"catalogs": catalogs}).catalogs)
     return ReadContext(settings=settings, now=datetime.now(UTC), as_of=as_of)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.config.redact import mask_url, redact, secrets_of
-from monitor.config.settings import Settings
+from monitor.config.settings_schema import validate_settings
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_urls_are_shown_with_secrets_masked(url: str, masked: str):
 
 
 def test_secrets_of_settings_lists_every_secret():
-    s = Settings.model_validate(
+    s = validate_settings(
         {
             "warehouses": {"pg": {"url": "postgresql://u:pg%40pass@db/x"}},
             "owners": {"ops": {"notify": ["slack://TokA1/TokB2/TokC3/#ops"]}},

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from monitor.alerts.maintenance import open_windows, span_at, until
 from monitor.alerts.routing import Subject, silenced
 from monitor.config.alert_settings import MaintenanceWindow
-from monitor.config.settings import Settings
+from monitor.config.settings_schema import validate_settings
 from monitor.core.clock import FakeClock
 
 
@@ -21,7 +21,7 @@ def utc(*args: int) -> datetime:
 
 
 def window(**kw: Any) -> MaintenanceWindow:
-    return MaintenanceWindow.model_validate(kw)
+    return validate_settings({"alerts": {"maintenance": [kw]}}).alerts.maintenance[0]
 
 
 NIGHTLY = window(match={"owner": "ops"}, schedule="0 2 * * *", duration="1h", timezone="UTC")
@@ -126,4 +126,4 @@ def test_metadata_keys_match_as_in_routes() -> None:
 )
 def test_a_malformed_window_is_refused_with_a_reason(entry: dict[str, Any], says: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(says)):
-        Settings.model_validate({"alerts": {"maintenance": [entry]}})
+        validate_settings({"alerts": {"maintenance": [entry]}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -258,7 +259,7 @@ def test_a_resolved_alert_is_sent_only_when_it_was_announced() -> None:
 
 
 def test_send_resolved_off_keeps_resolutions_quiet() -> None:
-    quiet = SETTINGS.model_copy(update={"alerts": Alerts(send_resolved=False)})
+    quiet = replace(SETTINGS, alerts=Alerts(send_resolved=False))
     r = Recorder()
     r.see("a", Status.STALE)
     r.pending.clear()

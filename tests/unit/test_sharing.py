@@ -83,7 +83,8 @@ def test_a_shared_read_that_times_out_is_each_contract_s_own_error(
     release = threading.Event()
     rec = _Recorder(hang=release)
     monkeypatch.setattr(registry, "SQL", registry.Kind("sql", "t", lambda: rec, lambda _: True))
-    settings = Settings(warehouses={"main": Warehouse(url="duckdb:///x.db", timeout="1s")})
+    main = Warehouse(url="duckdb:///x.db", timeout=timedelta(seconds=1))
+    settings = Settings(warehouses={"main": main})
     t = TableSource("orders", "ts")
     try:
         got = read_contracts([c("a", t), c("b", t)], settings, NOW)

@@ -21,7 +21,6 @@ from typing import Any
 
 from monitor.alerts.alertmanager import AlertmanagerSender, alert, is_alertmanager
 from monitor.alerts.facts import AlertFacts
-from monitor.alerts.grouping import SENT
 from monitor.alerts.lifecycle import Kind
 from monitor.alerts.render import Links
 from monitor.alerts.routing import Subject, all_urls, destinations, url_id
@@ -54,9 +53,9 @@ def open_alerts(store: Store, names: Iterable[str], am_url_ids: set[str]) -> lis
 
 def _open_alert(episode: OpenEpisode) -> OpenAlert | None:
     rows = episode.transitions
-    announced = any(
-        r.outcome == SENT and r.kind != Kind.RESOLVED.value and r.delivered for r in rows
-    )
+    # delivered to an Alertmanager, by the lane that does not wait for group_wait: its
+    # `outcome` (the grouped destinations') may still be undecided
+    announced = any(r.kind != Kind.RESOLVED.value and r.delivered for r in rows)
     began = [r.at for r in rows if r.kind in (Kind.FIRED.value, Kind.CHANGED.value)]
     live = [r for r in rows if r.kind != Kind.RESOLVED.value]
     if not announced or not began or not live:

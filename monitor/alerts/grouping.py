@@ -10,10 +10,14 @@ Within one flush each contract counts once, by its newest transition (the older 
   was never announced, so nothing is sent (`suppressed`): the owner never hears of it.
 - fresh → stale → fresh → stale: the newest is `fired`: one message, as for one break.
 - an announced alert that resolves and breaks again within `group_wait`: one `fired`.
-Alertmanager does its own grouping (one alert per contract reaches it), so a contract whose
-every destination is an Alertmanager does not wait: its transitions are due at once
-(`due_groups`), decided as above, alone, without the rest of its owner's group. A contract
-that also goes elsewhere waits `group_wait` for all its destinations, so they all agree.
+Alertmanager does its own grouping and repeats (one alert per contract reaches it), so
+fresh's do not apply to Alertmanager destinations (SPEC 15). A transition is decided in two
+lanes: its Alertmanager destinations at once (`am_due`; recorded as `am_outcome`), alone,
+without the rest of its owner's group; its other destinations when its owner's group is due
+(`outcome`), as above. A contract whose every destination is an Alertmanager is decided
+once, at once, for both. Each lane decides with what it announced itself (an alert whose
+"fired" reached Alertmanager gets its "resolved" there, even if the grouped destinations
+never heard of it).
 A `resolved` is sent only when its alert was announced (Alertmanager does the same) and
 `send_resolved` is on, even under a silence. Any other transition that an active silence (or
 maintenance window) matches is `silenced`: recorded, not sent, and its alert is muted until
@@ -50,6 +54,7 @@ class Pending:
     seq: int
     episode: int
     facts: AlertFacts
+    am_decided: bool = False  # its Alertmanager destinations were decided already
 
     @property
     def kind(self) -> Kind:
@@ -88,21 +93,25 @@ def alertmanager_only(settings: Settings, subject: Subject) -> bool:
     return bool(urls) and all(is_alertmanager(u) for u in urls)
 
 
-def due_groups(
-    pending: Iterable[Pending],
-    now: datetime,
-    group_wait: timedelta,
-    immediate: Callable[[Pending], bool],
-) -> dict[str, bool]:
-    """Owner → True when its whole group is due (`group_wait` over), False when only its
-    `immediate` transitions are (those bound for Alertmanagers alone)."""
-    items = list(pending)
-    full = set(due_owners([p for p in items if not immediate(p)], now, group_wait))
-    out = {o: True for o in full}
-    for p in items:
-        if p.facts.owner not in out and immediate(p):
-            out[p.facts.owner] = False
-    return dict(sorted(out.items()))
+def am_due(settings: Settings, p: Pending) -> bool:
+    """True when `p` has Alertmanager destinations not decided yet (due at once)."""
+    return not p.am_decided and any(is_alertmanager(u) for u in destinations(settings, p.subject))
+
+
+def grouped(settings: Settings, p: Pending) -> bool:
+    """True when `p` has destinations that wait for its owner's group (or none at all:
+    the group's flush records that it had nowhere to go)."""
+    return not alertmanager_only(settings, p.subject)
+
+
+def am_urls(settings: Settings, p: Pending) -> list[str]:
+    """The Alertmanager lane's destinations of `p`."""
+    return [u for u in destinations(settings, p.subject) if is_alertmanager(u)]
+
+
+def grouped_urls(settings: Settings, p: Pending) -> list[str]:
+    """The grouped lane's destinations of `p` (all but the Alertmanagers)."""
+    return [u for u in destinations(settings, p.subject) if not is_alertmanager(u)]
 
 
 def plan_flush(
@@ -112,12 +121,19 @@ def plan_flush(
     settings: Settings,
     announced: set[tuple[str, int]],
     silences: Sequence[Sequence[tuple[str, str]]],
+    urls: Callable[[Pending], Sequence[str]] | None = None,
 ) -> FlushPlan:
     """Decide every pending transition of `owner`: sent (to which URLs), or why not.
 
-    `announced` holds the (contract, episode) pairs that an earlier flush already sent.
+    `announced` holds the (contract, episode) pairs that an earlier flush (of this lane)
+    already sent; `urls` gives the destinations this lane sends a transition to (default:
+    all of them).
     """
     plan = FlushPlan(owner)
+
+    def lane_urls(p: Pending) -> Sequence[str]:
+        return destinations(settings, p.subject) if urls is None else urls(p)
+
     by_contract: dict[str, list[Pending]] = defaultdict(list)
     for p in sorted(pending, key=lambda p: (p.contract, p.seq)):
         by_contract[p.contract].append(p)
@@ -132,18 +148,18 @@ def plan_flush(
         if outcome == QUIET and _edits_quietly(last, announced):
             # send_resolved off: no "resolved" message, but a Slack app message that said
             # it broke is still edited to show it resolved (no thread reply: see slackbot)
-            for url in (u for u in destinations(settings, last.subject) if is_slackbot(u)):
+            for url in (u for u in lane_urls(last) if is_slackbot(u)):
                 facts, ids = plan.messages.setdefault(url, ([], []))
                 facts.append(last.facts)
                 ids.append(last.id)
             continue
         if outcome != SENT:
             continue
-        urls = destinations(settings, last.subject)
-        if not urls:
+        targets = lane_urls(last)
+        if not targets:
             plan.outcomes[last.id] = NO_ROUTE
             continue
-        for url in urls:
+        for url in targets:
             facts, ids = plan.messages.setdefault(url, ([], []))
             facts.append(last.facts)
             ids.append(last.id)

@@ -25,7 +25,16 @@ from typing import Any
 from monitor.alerts.alertmanager import alerts_for, is_alertmanager
 from monitor.alerts.alertmanager import message as am_message
 from monitor.alerts.facts import AlertFacts
-from monitor.alerts.grouping import Pending, alertmanager_only, due_groups, plan_flush
+from monitor.alerts.grouping import (
+    Pending,
+    alertmanager_only,
+    am_due,
+    am_urls,
+    due_owners,
+    grouped,
+    grouped_urls,
+    plan_flush,
+)
 from monitor.alerts.render import Links, Message, render, style_of
 from monitor.alerts.routing import url_id
 from monitor.alerts.sender import Sender, SendResult
@@ -33,7 +42,7 @@ from monitor.alerts.slackbot import is_slackbot, plan_rows
 from monitor.config.settings import Settings
 from monitor.core.durations import doubling
 from monitor.store import Store
-from monitor.store.outbox import FlushTx, OutboxRow, PendingTransition
+from monitor.store.outbox import FlushTx, Lane, OutboxRow, PendingTransition
 
 log = logging.getLogger("fresh.alerts")
 
@@ -65,7 +74,15 @@ def backoff(
 
 def _pending(rows: Sequence[PendingTransition]) -> list[Pending]:
     return [
-        Pending(r.id, r.contract, r.seq, r.episode, AlertFacts.from_json(r.facts)) for r in rows
+        Pending(
+            r.id,
+            r.contract,
+            r.seq,
+            r.episode,
+            AlertFacts.from_json(r.facts),
+            am_decided=r.am_outcome is not None,
+        )
+        for r in rows
     ]
 
 
@@ -83,19 +100,22 @@ def flush(
     silences: Sequence[Sequence[tuple[str, str]]] = (),
     scrub: Callable[[str], str] = lambda s: s,
 ) -> int:
-    """Turn every due group into outbox rows; returns how many rows were added."""
+    """Turn what is due into outbox rows; returns how many rows were added.
 
-    def immediate(p: Pending) -> bool:
-        return alertmanager_only(settings, p.subject)
-
+    Alertmanager destinations first, at once (their lane: `am_due`), then the groups whose
+    `group_wait` is over, for the other destinations (see monitor/alerts/grouping.py)."""
     waiting_now = _pending(store.pending_transitions())
-    owners = due_groups(waiting_now, now, settings.alerts.group_wait, immediate)
+    lanes: list[tuple[str, Lane]] = [
+        (owner, "am")
+        for owner in sorted({p.facts.owner for p in waiting_now if am_due(settings, p)})
+    ]
+    waits = [p for p in waiting_now if grouped(settings, p)]
+    lanes += [(o, "grouped") for o in due_owners(waits, now, settings.alerts.group_wait)]
     links = Links(settings.server.public_url, settings.server.dashboard_url)
     added = 0
-    for owner, whole in owners.items():
-        only = None if whole else immediate
+    for owner, lane in lanes:
         try:
-            added += _flush_owner(store, settings, owner, now, links, silences, scrub, only)
+            added += _flush_owner(store, settings, owner, now, links, silences, scrub, lane)
         except _LostRace:
             log.info("another worker flushed the alerts of %s first", owner)
     return added
@@ -109,26 +129,37 @@ def _flush_owner(
     links: Links,
     silences: Sequence[Sequence[tuple[str, str]]],
     scrub: Callable[[str], str],
-    only: Callable[[Pending], bool] | None = None,
+    lane: Lane,
 ) -> int:
     added = 0
+    am = lane == "am"
     with store.flushing() as tx:
-        pending = _pending(tx.pending(owner))
-        if only is not None:  # Alertmanager-only contracts: due at once, without the group
-            pending = [p for p in pending if only(p)]
+        pending = [
+            p
+            for p in _pending(tx.pending(owner))
+            # the grouped lane leaves a transition whose Alertmanager part is undecided (it
+            # arrived since this flush's first lane ran) to the next round's first lane
+            if (am_due(settings, p) if am else grouped(settings, p) and not am_due(settings, p))
+        ]
         if not pending:
             return 0
+        only_am = {p.id for p in pending if am and alertmanager_only(settings, p.subject)}
+        contracts = sorted({p.contract for p in pending})
         plan = plan_flush(
             owner,
             pending,
             settings=settings,
-            announced=tx.announced(sorted({p.contract for p in pending})),
+            announced=tx.announced(contracts, "am" if am else "grouped"),
             silences=silences,
+            urls=(lambda p: am_urls(settings, p)) if am else (lambda p: grouped_urls(settings, p)),
         )
         for outcome in set(plan.outcomes.values()):
             ids = [i for i, o in plan.outcomes.items() if o == outcome]
-            if not tx.decide(ids, outcome, now):  # another worker flushed them first
-                raise _LostRace()  # leaving the block rolls ours back
+            # a contract bound for Alertmanagers alone is decided once, for both lanes
+            both = [i for i in ids if i in only_am]
+            rest = [i for i in ids if i not in only_am]
+            if not (tx.decide(both, outcome, now, "both") and tx.decide(rest, outcome, now, lane)):
+                raise _LostRace()  # another worker flushed them first: leaving rolls back
         for contract, episode in plan.muted:
             tx.mute(contract, episode)
         episodes = {p.contract: p.episode for p in pending}

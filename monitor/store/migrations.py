@@ -340,3 +340,12 @@ def _learned_packed(conn: Connection) -> None:
             times.byteswap()
         conn.execute(packed.insert().values(name=name, times=times.tobytes()))
     conn.execute(sa.text("DROP TABLE learned_updates"))
+
+
+@migration(8, "alerts: transitions.am_outcome (Alertmanager destinations decided at once)")
+def _am_outcome(conn: Connection) -> None:
+    # what a flush decided for the transition's Alertmanager destinations, which do not wait
+    # for group_wait (SPEC 15); until now one decision covered every destination, so a
+    # decided transition's Alertmanager part was decided alike
+    conn.execute(sa.text("ALTER TABLE transitions ADD COLUMN am_outcome VARCHAR(16)"))
+    conn.execute(sa.text("UPDATE transitions SET am_outcome = outcome WHERE outcome IS NOT NULL"))

@@ -5,8 +5,9 @@ only stores and fetches, with the guarantees those rules rely on:
 
 - a flush runs in one write transaction (`FlushTx`): the pending transitions of an owner are
   read under `FOR UPDATE` on PostgreSQL, and each decision is a compare-and-set on
-  `outcome IS NULL`, so two workers never flush the same transition (`decide` says False
-  when another got there first, and the caller rolls back);
+  `outcome IS NULL` (and `am_outcome IS NULL` for the Alertmanager lane), so two workers
+  never flush the same transition twice (`decide` says False when another got there
+  first, and the caller rolls back);
 - an outbox row is claimed with an expiry (`claimed_until`) under `FOR UPDATE SKIP LOCKED`,
   and marked sent only after its send, so a sender that dies leaves a row that is sent
   again (at-least-once);
@@ -20,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
 SENT = "sent"  # the outcome of a transition that went into the outbox
 RESOLVED = "resolved"  # the kind of a transition that ends its alert
 
+#: which decision a flush takes: `grouped` sets `outcome` (the destinations that wait for
+#: group_wait), `am` sets `am_outcome` (Alertmanager destinations, at once), `both` sets both
+#: (a transition whose every destination is an Alertmanager)
+Lane = Literal["grouped", "am", "both"]
+
 
 @dataclass(frozen=True)
 class PendingTransition:
@@ -46,6 +52,7 @@ class PendingTransition:
     episode: int
     at: datetime
     facts: dict[str, Any]
+    am_outcome: str | None = None  # decided for its Alertmanager destinations already
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class OpenEpisode:
 
 def _pending_query(owner: str | None) -> sa.Select[Any]:
     t = transitions.c
-    stmt = sa.select(t.id, t.contract, t.seq, t.episode, t.at, t.facts).where(
+    stmt = sa.select(t.id, t.contract, t.seq, t.episode, t.at, t.facts, t.am_outcome).where(
         t.outcome.is_(None), t.facts.is_not(None)
     )
     if owner is not None:
@@ -96,7 +103,7 @@ def _pending_query(owner: str | None) -> sa.Select[Any]:
 
 def _pending_rows(conn: Connection, stmt: sa.Select[Any]) -> list[PendingTransition]:
     return [
-        PendingTransition(r.id, r.contract, r.seq, r.episode, r.at, r.facts)
+        PendingTransition(r.id, r.contract, r.seq, r.episode, r.at, r.facts, r.am_outcome)
         for r in conn.execute(stmt)
     ]
 
@@ -128,29 +135,37 @@ class FlushTx:
         only what it left pending."""
         return _pending_rows(self.conn, self._store.for_update(_pending_query(owner)))
 
-    def announced(self, contracts: Sequence[str]) -> set[tuple[str, int]]:
-        """The (contract, episode) pairs whose alert an earlier flush sent."""
+    def announced(self, contracts: Sequence[str], lane: Lane = "grouped") -> set[tuple[str, int]]:
+        """The (contract, episode) pairs whose alert an earlier flush sent, to the
+        Alertmanager destinations (`am`) or to the others."""
         t = transitions.c
+        column = t.am_outcome if lane == "am" else t.outcome
         out: set[tuple[str, int]] = set()
         for chunk in chunks(sorted(set(contracts))):
             rows = self.conn.execute(
                 sa.select(t.contract, t.episode)
-                .where(t.contract.in_(list(chunk)), t.outcome == SENT, t.kind != RESOLVED)
+                .where(t.contract.in_(list(chunk)), column == SENT, t.kind != RESOLVED)
                 .distinct()
             )
             out.update((r.contract, int(r.episode)) for r in rows)
         return out
 
-    def decide(self, ids: Sequence[int], outcome: str, now: datetime) -> bool:
-        """Record `outcome` for transitions `ids`; False when another flush decided one of
-        them first (the caller then gives up the whole transaction)."""
+    def decide(
+        self, ids: Sequence[int], outcome: str, now: datetime, lane: Lane = "grouped"
+    ) -> bool:
+        """Record `outcome` for transitions `ids` in `lane`; False when another flush decided
+        one of them first (the caller then gives up the whole transaction)."""
         if not ids:
             return True
-        done = self.conn.execute(
-            transitions.update()
-            .where(transitions.c.id.in_(list(ids)), transitions.c.outcome.is_(None))
-            .values(outcome=outcome, decided_at=now, silenced=outcome == "silenced")
-        ).rowcount
+        t = transitions.c
+        where = [t.id.in_(list(ids)), t.outcome.is_(None)]
+        values: dict[str, Any] = {}
+        if lane != "grouped":
+            where.append(t.am_outcome.is_(None))
+            values["am_outcome"] = outcome
+        if lane != "am":
+            values.update(outcome=outcome, decided_at=now, silenced=outcome == "silenced")
+        done = self.conn.execute(transitions.update().where(*where).values(**values)).rowcount
         return bool(done == len(ids))
 
     def mute(self, contract: str, episode: int) -> None:

@@ -120,6 +120,9 @@ transitions = sa.Table(
     sa.Column("facts", sa.JSON),
     sa.Column("outcome", sa.String(16)),
     sa.Column("decided_at", UTCDateTime),
+    # migration 8: the decision for its Alertmanager destinations, taken at once (they do
+    # not wait for group_wait; `outcome` is then the other destinations', after it)
+    sa.Column("am_outcome", sa.String(16)),
     sa.UniqueConstraint("contract", "seq", name="uq_transitions_contract_seq"),
     sa.Index("ix_transitions_outcome_owner", "outcome", "owner"),
 )

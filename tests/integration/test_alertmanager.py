@@ -230,6 +230,61 @@ def test_alertmanager_destinations_do_not_wait_for_group_wait(
     print(f"\nalertmanager with group_wait 1h: fired after {fired_after:.1f}s")
 
 
+def test_a_contract_also_routed_to_a_webhook_reaches_alertmanager_at_once_the_webhook_waits(
+    tmp_path: Path, receiver: HttpReceiver, am: servers.Alertmanager
+) -> None:
+    """SPEC 15: fresh's grouping does not apply to Alertmanager destinations, even for a
+    contract whose other destinations keep it (here a webhook with an hour of group_wait)."""
+    project(tmp_path, am, ledger_after="1h")
+    (tmp_path / "fresh.yml").write_text(
+        FRESH_YML.format(am_port=am.port)
+        .replace("group_wait: 1s", "group_wait: 1h")
+        .replace(
+            f'["alertmanager://127.0.0.1:{am.port}"]',
+            f'["alertmanager://127.0.0.1:{am.port}", "{receiver.url("/hook")}"]',
+        )
+    )
+    served = start(tmp_path, env=clean_env(FRESH_AM_RESEND_SECONDS=str(RESEND)))
+    try:
+        t0 = time.monotonic()
+        firing = wait_for(lambda: notified(receiver, "/ops"), timeout=40)
+        fired_after = time.monotonic() - t0
+        assert [(s, n) for s, n, _ in firing] == [("firing", "FreshContractStale")]
+        # fixed: Alertmanager hears the resolve at once, through the outbox
+        put_table(tmp_path / "wh.sqlite", "orders", datetime.now(UTC))
+        wait_for(
+            lambda: ("resolved", "FreshContractStale")
+            in [(s, n) for s, n, _ in notified(receiver, "/ops")],
+            timeout=40,
+        )
+        rows = wait_for(lambda: (r := outbox_rows(tmp_path)) and all(x.sent_at for x in r) and r,
+                        timeout=40)  # fmt: skip
+        waiting = transitions_of(tmp_path, "shop.orders")
+    finally:
+        assert served.stop() == 0, served.log()
+    assert len(rows) == 2  # fired and resolved, to the Alertmanager alone
+    assert [g.path for g in receiver.received if g.path == "/hook"] == []  # group_wait holds
+    # the webhook's part waits for its group; Alertmanager's was decided at once
+    assert [(t.kind, t.am_outcome, t.outcome) for t in waiting] == [
+        ("fired", "sent", None),
+        ("resolved", "sent", None),
+    ]
+    print(f"\nalertmanager + webhook, group_wait 1h: alertmanager fired after {fired_after:.1f}s")
+
+
+def transitions_of(tmp: Path, contract: str) -> list[Any]:
+    from monitor.store.schema import transitions as t
+
+    with Store.open("sqlite:///state.db", tmp) as store, store.read() as conn:
+        return list(
+            conn.execute(
+                sa.select(t.c.kind, t.c.am_outcome, t.c.outcome)
+                .where(t.c.contract == contract)
+                .order_by(t.c.seq)
+            ).all()
+        )
+
+
 def outbox_rows(tmp: Path) -> list[Any]:
     with Store.open("sqlite:///state.db", tmp) as store, store.read() as conn:
         return list(conn.execute(sa.select(outbox.c.attempts, outbox.c.sent_at)).all())
@@ -346,3 +401,4 @@ def test_an_alert_is_re_sent_only_once_delivered_not_once_queued(
     assert r.alerting.refresh_alertmanagers(now) == {"sent": 1, "failed": 0}
     assert len(receiver.received) == 2
     r.store.close()
+

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from monitor.alerts import outbox
@@ -22,16 +23,26 @@ SETTINGS = Settings(
     owners={f"team-{i}": Owner(notify=(f"json://rx/team-{i}",)) for i in range(20)},
     alerts=Alerts(group_wait=timedelta(seconds=0)),
 )
+# each owner also has an Alertmanager: its lane (at once) and the grouped one, both raced
+MIXED = Settings(
+    owners={
+        f"team-{i}": Owner(notify=(f"alertmanager://am/team-{i}", f"json://rx/team-{i}"))
+        for i in range(20)
+    },
+    alerts=Alerts(group_wait=timedelta(seconds=0)),
+)
 CONTRACTS = [contract(f"t{i}.c{j}", f"team-{i}") for i in range(20) for j in range(5)]
 
 
+@pytest.mark.parametrize("mixed", [False, True], ids=["webhooks", "alertmanager-and-webhooks"])
 def test_two_workers_on_postgres_record_and_send_each_alert_once(
-    tmp_path: Path, pg_url: str
+    tmp_path: Path, pg_url: str, mixed: bool
 ) -> None:
     url = servers.create_database(pg_url, "fresh_alerts")
     sender = FakeSender()
-    a = rig(tmp_path, SETTINGS, CONTRACTS, sender, store_url=url, worker="replica-a")
-    b = rig(tmp_path, SETTINGS, CONTRACTS, sender, store_url=url, worker="replica-b")
+    settings = MIXED if mixed else SETTINGS
+    a = rig(tmp_path, settings, CONTRACTS, sender, store_url=url, worker="replica-a")
+    b = rig(tmp_path, settings, CONTRACTS, sender, store_url=url, worker="replica-b")
     b.clock = a.clock
     b.alerting.clock = a.clock
     a.save([(c.name, Status.STALE) for c in CONTRACTS])  # saved once, by one replica
@@ -54,7 +65,12 @@ def test_two_workers_on_postgres_record_and_send_each_alert_once(
     assert errors == []
     with a.store.read() as conn:
         kinds = conn.execute(
-            sa.select(transitions.c.contract, transitions.c.kind, transitions.c.outcome)
+            sa.select(
+                transitions.c.contract,
+                transitions.c.kind,
+                transitions.c.outcome,
+                transitions.c.am_outcome,
+            )
         ).all()
     by_url = sorted(u for u, _ in sender.sent)
     print(
@@ -63,7 +79,11 @@ def test_two_workers_on_postgres_record_and_send_each_alert_once(
         f"(attempts {len(sender.attempts)})"
     )
     assert len(kinds) == len(CONTRACTS) and {k.outcome for k in kinds} == {"sent"}
-    assert by_url == sorted(f"json://rx/team-{i}" for i in range(20))
+    expected = [f"json://rx/team-{i}" for i in range(20)]
+    if mixed:
+        assert {k.am_outcome for k in kinds} == {"sent"}
+        expected += [f"alertmanager://am/team-{i}" for i in range(20)]
+    assert by_url == sorted(expected)
     assert outbox.waiting(a.store) == 0
     a.store.close()
     b.store.close()

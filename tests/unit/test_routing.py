@@ -17,8 +17,11 @@ from monitor.alerts.grouping import (
     SUPPRESSED,
     Pending,
     alertmanager_only,
-    due_groups,
+    am_due,
+    am_urls,
     due_owners,
+    grouped,
+    grouped_urls,
     plan_flush,
 )
 from monitor.alerts.lifecycle import AlertState, Kind, Policy, step
@@ -187,8 +190,9 @@ def test_contracts_of_one_owner_that_break_within_group_wait_go_in_one_message()
     assert [f.contract for f in facts] == ["a", "b"] and ids == [1, 2]
 
 
-def test_contracts_bound_for_alertmanagers_alone_do_not_wait_for_group_wait() -> None:
-    """SPEC 15: fresh's grouping does not apply to Alertmanager destinations."""
+def test_alertmanager_destinations_do_not_wait_for_group_wait() -> None:
+    """SPEC 15: fresh's grouping does not apply to Alertmanager destinations, even those of a
+    contract whose other destinations keep it."""
     am = Settings(
         owners={
             "sre": Owner(notify=("alertmanager://am.example:9093",)),
@@ -200,20 +204,29 @@ def test_contracts_bound_for_alertmanagers_alone_do_not_wait_for_group_wait() ->
         )),
     )
     assert alertmanager_only(am, subj("x", "sre"))
-    assert not alertmanager_only(am, subj("mixed", "sre"))  # waits: its message is grouped
+    assert not alertmanager_only(am, subj("mixed", "sre"))
     assert not alertmanager_only(am, subj("x", "ops"))
     r = Recorder()
     r.see("x", Status.STALE, owner="sre")
     r.see("mixed", Status.STALE, owner="sre")
     r.see("y", Status.STALE, owner="ops")
+    x, mixed, y = r.pending
+    # the Alertmanager lane: due at once, Alertmanager URLs only
+    assert [am_due(am, p) for p in r.pending] == [True, True, False]
+    assert am_urls(am, mixed) == ["alertmanager://am.example:9093"]
+    # the grouped lane: everything else, after group_wait
+    assert [grouped(am, p) for p in r.pending] == [False, True, True]
+    assert grouped_urls(am, mixed) == ["json://mixed.example/m"]
     wait = timedelta(hours=1)
-
-    def now_(p: Pending) -> bool:
-        return alertmanager_only(am, p.subject)
-
-    assert due_owners(r.pending, T0, wait) == []
-    assert due_groups(r.pending, T0, wait, now_) == {"sre": False}
-    assert due_groups(r.pending, T0 + wait, wait, now_) == {"ops": True, "sre": True}
+    waits = [p for p in r.pending if grouped(am, p)]
+    assert due_owners(waits, T0, wait) == []
+    assert due_owners(waits, T0 + wait, wait) == ["ops", "sre"]
+    decided = Pending(mixed.id, mixed.contract, mixed.seq, mixed.episode, mixed.facts, True)
+    assert not am_due(am, decided)  # its Alertmanager part went already
+    plan = plan_flush("sre", [mixed], settings=am, announced=set(), silences=[],
+                      urls=lambda p: am_urls(am, p))
+    assert list(plan.messages) == ["alertmanager://am.example:9093"]
+    assert x.kind is y.kind is Kind.FIRED
 
 
 def test_a_critical_contract_also_reaches_its_route_in_its_own_message() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -243,10 +244,18 @@ class Alertmanager:
     and bring it back on the same port with the same storage (silences, notification log).
     """
 
-    def __init__(self, config: str, web_config: str | None = None) -> None:
+    def __init__(
+        self, config: str, web_config: str | None = None, ca_file: Path | None = None
+    ) -> None:
+        """`ca_file`: the web config serves https (`tls_server_config`) with a certificate
+        for `localhost` signed by this CA; the fixture's own calls trust it."""
         self.base = Path(tempfile.mkdtemp(prefix="fresh-am-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._context: ssl.SSLContext | None = None
+        if ca_file is not None:
+            self.url = f"https://localhost:{self.port}"
+            self._context = ssl.create_default_context(cafile=str(ca_file))
         (self.base / "alertmanager.yml").write_text(config)
         self._web: list[str] = []
         if web_config is not None:  # e.g. basic_auth_users: every endpoint then needs them
@@ -273,7 +282,8 @@ class Alertmanager:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as resp:
+                ready = self.url + "/-/ready"
+                with urllib.request.urlopen(ready, timeout=1, context=self._context) as resp:
                     if resp.status == 200:
                         return
             except urllib.error.HTTPError as exc:
@@ -307,7 +317,7 @@ class Alertmanager:
             self.url + path, data=data, method=method,
             headers={"content-type": "application/json"},
         )  # fmt: skip
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=10, context=self._context) as resp:
             raw = resp.read()
         return json.loads(raw) if raw else None
 

@@ -402,3 +402,61 @@ def test_an_alert_is_re_sent_only_once_delivered_not_once_queued(
     assert len(receiver.received) == 2
     r.store.close()
 
+
+def test_https_with_basic_auth_delivers_when_the_ca_is_trusted_and_refuses_it_otherwise(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
+    """`alertmanagers://` against a real Alertmanager serving TLS (`--web.config.file` with
+    `tls_server_config`) and basic auth: fresh trusts the CA named by SSL_CERT_FILE (as
+    OpenSSL's default verify paths do), and refuses an untrusted certificate."""
+    from tests.integration.alert_receivers import mint_tls
+
+    why = servers.alertmanager_missing()
+    if why:
+        pytest.skip(f"SKIPPED LOUDLY: {why}")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca, cert, key = mint_tls(certs, "localhost")
+    server = servers.Alertmanager(
+        AM_CONFIG.format(port=receiver.port),
+        web_config=(
+            f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
+            f"basic_auth_users:\n  fresh: '{bcrypt_hash('s3cret')}'\n"
+        ),
+        ca_file=ca,
+    )
+    url = f"alertmanagers://fresh:s3cret@localhost:{server.port}"
+    try:
+        now = datetime.now(UTC)
+        put_table(tmp_path / "wh.sqlite", "orders", now - timedelta(hours=2))  # stale
+        put_table(tmp_path / "wh.sqlite", "ledger", now)
+        write_project(
+            tmp_path,
+            FRESH_YML.replace('["alertmanager://127.0.0.1:{am_port}"]', f'["{url}"]').format(
+                am_port=server.port
+            ),
+            {"c.yml": CHECKS.format(ledger_after="1h")},
+        )
+        # 1. the CA is not trusted: refused, nothing reaches Alertmanager, no secret shown
+        untrusted = fresh("notify-test", "ops", cwd=tmp_path, env=clean_env())
+        assert untrusted.returncode == 1, untrusted.stdout + untrusted.stderr
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stdout
+        assert "s3cret" not in untrusted.stdout + untrusted.stderr
+        # 2. trusted through SSL_CERT_FILE: notify-test and a real serve deliver over https
+        trusted = clean_env(SSL_CERT_FILE=str(ca), FRESH_AM_RESEND_SECONDS=str(RESEND))
+        ok = fresh("notify-test", "ops", cwd=tmp_path, env=trusted)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert f"ok      alertmanagers://fresh:***@localhost:{server.port}" in ok.stdout
+        served = start(tmp_path, env=trusted)
+        try:
+            got = wait_for(
+                lambda: [a for a in notified(receiver, "/ops") if a[1] == "FreshContractStale"],
+                timeout=40,
+            )
+        finally:
+            assert served.stop() == 0, served.log()
+        assert got[0][0] == "firing" and got[0][2]["labels"]["contract"] == "shop.orders"
+        assert "FreshTest" in [n for _, n, _ in notified(receiver, "/ops")]
+        assert "s3cret" not in served.log()
+    finally:
+        server.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from monitor.config.sqldeny import host_reach
@@ -95,6 +96,11 @@ def validate_identifier(name: str, dotted: bool = True, quoted_ok: bool = False)
         f"{name!r} {why}: use a plain name (letters, digits, _) "
         f"{'and dots ' if dotted else ''}— fresh quotes identifiers itself{quoting}"
     )
+
+
+# How a reader quotes one part split_identifier gives (the part, was it "quoted"): the
+# dialect's rule, shared by the read and the `--at` cut so both name the same column.
+Quote = Callable[[str, bool], str]
 
 
 def split_identifier(name: str, *, parts: int = 4) -> list[tuple[str, bool]]:

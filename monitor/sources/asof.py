@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from monitor.config.sqlguard import split_identifier
+from monitor.config.sqlguard import Quote, split_identifier
 from monitor.core.models import ColumnFormat, Contract, Reading, TableSource
 
 
@@ -67,23 +67,18 @@ def cut_condition(
     return f"{column} <= CAST('{text}' AS TIMESTAMP)"
 
 
-def cut_table(contract: Contract, backend: str, as_of: datetime, tz: str) -> Contract:
-    """`contract` with its table's `where` narrowed to rows at or before `as_of`."""
+def cut_table(contract: Contract, backend: str, as_of: datetime, tz: str, quote: Quote) -> Contract:
+    """`contract` with its table's `where` narrowed to rows at or before `as_of`.
+
+    `quote` is the one the read itself uses for the column (the dialect's rule), so the cut
+    names the very column the read does: a plain mixed-case name that the read quotes on
+    PostgreSQL is not folded to lower case here.
+    """
     src = contract.source
     if not isinstance(src, TableSource) or src.column is None:
         return contract
-    cut = cut_condition(_column_sql(src.column, backend), backend, as_of, tz, src.column_format)
+    ((part, was_quoted),) = split_identifier(src.column, parts=1)
+    column = quote(part, was_quoted)
+    cut = cut_condition(column, backend, as_of, tz, src.column_format)
     where = f"({src.where}) AND ({cut})" if src.where else cut
     return replace(contract, source=replace(src, where=where))
-
-
-def _column_sql(column: str, backend: str) -> str:
-    """The column as the cut names it: a plain name as written (the database folds its case
-    as the read's own quoting does), a "quoted" one quoted for `backend` (MySQL would read
-    double quotes as a string)."""
-    ((part, was_quoted),) = split_identifier(column, parts=1)
-    if not was_quoted:
-        return part
-    if backend in ("mysql", "mariadb", "bigquery"):
-        return "`" + part.replace("`", "``") + "`"
-    return '"' + part.replace('"', '""') + '"'

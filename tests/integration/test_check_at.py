@@ -222,6 +222,8 @@ def pg_at(pg_module_url: str) -> str:
             INSERT INTO days VALUES ('2026-11-24'), ('2026-11-25');
             CREATE TABLE texts (iso text);
             INSERT INTO texts VALUES ('{iso(T - H)}'), ('{iso(T + H)}');
+            CREATE TABLE mixed ("LoadedAt" timestamptz);
+            INSERT INTO mixed VALUES ('{iso(T - H)}'), ('{iso(T + H)}');
             """
         )
     return pg_module_url
@@ -234,6 +236,7 @@ def test_postgresql_columns_are_cut_at_t_in_the_warehouse_zone(pg_at: str, tmp_p
         table("aware", "aware", "at"),
         table("days", "days", "d"),
         table("texts", "texts", "iso"),
+        table("mixed", "mixed", "LoadedAt"),  # read (and cut) as "LoadedAt", not loadedat
         query("q", "SELECT max(at) FROM aware"),
     ]
     got = read_contracts(contracts, s, T, as_of=T)
@@ -242,6 +245,7 @@ def test_postgresql_columns_are_cut_at_t_in_the_warehouse_zone(pg_at: str, tmp_p
     assert got["aware"].last_update == T - timedelta(minutes=30)
     assert got["days"].last_update == datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
     assert got["texts"].last_update == T - H
+    assert got["mixed"].error is None and got["mixed"].last_update == T - H
     assert got["q"].error is not None and got["q"].error.startswith("cannot evaluate as of")
 
 

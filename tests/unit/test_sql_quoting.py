@@ -60,18 +60,23 @@ def _contract(column: str) -> Contract:
 
 
 @pytest.mark.parametrize(
-    ("backend", "column", "named"),
+    ("backend", "dialect", "column", "named"),
     [
-        ("snowflake", '"LoadedAt"', '"LoadedAt" <= CAST('),
-        ("snowflake", "loaded_at", "loaded_at <= CAST("),
-        ("postgresql", '"Loaded At"', 'CAST("Loaded At" AS TIMESTAMPTZ)'),
-        ("mysql", '"LoadedAt"', "`LoadedAt` <= '"),  # double quotes are a string on MySQL
+        ("snowflake", oracle.dialect(), '"LoadedAt"', '"LoadedAt" <= CAST('),
+        ("snowflake", oracle.dialect(), "loaded_at", "loaded_at <= CAST("),
+        ("snowflake", oracle.dialect(), "LoadedAt", "loadedat <= CAST("),
+        ("postgresql", postgresql.dialect(), '"Loaded At"', 'CAST("Loaded At" AS TIMESTAMPTZ)'),
+        # A plain mixed-case name is quoted by the read on PostgreSQL, so the cut quotes it too
+        # (bare, PostgreSQL would fold it to a column `loadedat` that does not exist).
+        ("postgresql", postgresql.dialect(), "LoadedAt", 'CAST("LoadedAt" AS TIMESTAMPTZ)'),
+        ("mysql", mysql.dialect(), '"LoadedAt"', "`LoadedAt` <= '"),  # "…" is a string on MySQL
     ],
 )
-def test_the_as_of_cut_names_a_quoted_column_as_the_backend_reads_it(
-    backend: str, column: str, named: str
+def test_the_as_of_cut_names_the_column_as_the_read_does(
+    backend: str, dialect: object, column: str, named: str
 ) -> None:
     at = datetime(2026, 11, 27, 12, tzinfo=UTC)
-    src = cut_table(_contract(column), backend, at, "UTC").source
+    quote = lambda p, q: quote_part(dialect, p, q)  # noqa: E731 - the read's own Quote
+    src = cut_table(_contract(column), backend, at, "UTC", quote).source
     assert isinstance(src, TableSource) and src.where is not None
     assert named in src.where, src.where

@@ -26,10 +26,11 @@ from monitor.config.settings import Warehouse
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading
 from monitor.sources import cost
+from monitor.sources.asof import cut_table
 from monitor.sources.base import ReadContext, describe, error_reading, resolve_path
 from monitor.sources.duck_guard import LOCKED, locked_config
 from monitor.sources.sql import batching
-from monitor.sources.sql.reads import glot, quote_part, sql_for
+from monitor.sources.sql.reads import glot, quote_part, quoter, sql_for
 from monitor.sources.sql.shared import statement
 from monitor.sources.sql.tagging import counting_cursor, label_bigquery_jobs, tag_and_count
 
@@ -49,6 +50,10 @@ def read_batch(url: str, contracts: Sequence[Contract], ctx: ReadContext) -> lis
     except Exception as exc:
         why = f"cannot connect: {describe(exc)}"
         return [error_reading(c, why, time.monotonic() - started) for c in contracts]
+    if ctx.as_of is not None:
+        backend = url.split(":", 1)[0].split("+", 1)[0]
+        quote = quoter(engine)
+        contracts = [cut_table(c, backend, ctx.as_of, wh.timezone, quote) for c in contracts]
     readings: list[Reading] = []
     planned: list[tuple[Contract, str]] = []
     for contract in contracts:

@@ -35,14 +35,14 @@ def _read_as_of(
     url: str, duck: str | None, contracts: Sequence[Contract], ctx: ReadContext
 ) -> list[Reading]:
     """`--at T`: each column is read cut at T in SQL (monitor.sources.asof); a `query`'s
-    value after T becomes an error in the dispatcher, which applies that rule to all."""
+    value after T becomes an error in the dispatcher, which applies that rule to all. The
+    SQLAlchemy reader cuts with its dialect's quoting, once it has the engine."""
     assert ctx.as_of is not None
-    backend = "duckdb" if duck is not None else url.split(":", 1)[0].split("+", 1)[0]
+    if duck is None:
+        return _alchemy_read(url, contracts, ctx)
     tz = ctx.warehouse_config.timezone
-    cut = [cut_table(c, backend, ctx.as_of, tz) for c in contracts]
-    if duck is not None:
-        return duckdb_reader.read_batch(duck, cut, ctx)
-    return _alchemy_read(url, cut, ctx)
+    cut = [cut_table(c, "duckdb", ctx.as_of, tz, duck_quote) for c in contracts]
+    return duckdb_reader.read_batch(duck, cut, ctx)
 
 
 def explain(contract: Contract, ctx: ReadContext) -> str:

@@ -6,9 +6,10 @@ duckdb_reader.py or alchemy.py; metadata.py and run_log/table.py build on this t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from monitor.config.sqldeny import host_reach
+from monitor.config.sqlguard import Quote as Quote  # re-exported: the readers take it from here
 from monitor.config.sqlguard import split_identifier
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, QuerySource, Reading, TableSource
@@ -31,9 +32,6 @@ def duckdb_path(url: str, ctx: ReadContext) -> str | None:
 
 
 # --- Identifiers ----------------------------------------------------------------------------
-
-
-Quote = Callable[[str, bool], str]
 
 
 def duck_quote(part: str, was_quoted: bool) -> str:

@@ -3,7 +3,8 @@
 Alertmanager forgets a firing alert at its `endsAt`; Prometheus therefore re-sends active
 alerts every evaluation with `endsAt` a few minutes ahead. fresh does the same for each
 open alert it has announced, i.e. delivered to an Alertmanager (one still waiting in the
-outbox is not re-posted ahead of it; muted ones stay quiet: a silence holds them), from the
+outbox is not re-posted ahead of it; one that a silence holds since keeps the status it was
+announced with: silences hold new alerts only), from the
 replica that checks the contract, to every Alertmanager destination the alert routes to.
 A failed re-post is logged and counted, never queued: the next one a minute later carries
 the same alert, and the outbox's own messages (fired, changed, resolved) are what must not
@@ -60,7 +61,17 @@ def _open_alert(episode: OpenEpisode) -> OpenAlert | None:
     live = [r for r in rows if r.kind != Kind.RESOLVED.value]
     if not announced or not began or not live:
         return None
-    return OpenAlert(AlertFacts.from_json(live[-1].facts), episode.status, max(began))
+    if not episode.muted:
+        return OpenAlert(AlertFacts.from_json(live[-1].facts), episode.status, max(began))
+    # held by a silence since it was announced: fresh's silences hold new alerts only (SPEC
+    # 15), so Alertmanager keeps the alert it was last told of (a held change is a new one)
+    told = [r for r in rows if r.delivered]
+    if told[-1].kind == Kind.RESOLVED.value:
+        return None
+    status = AlertFacts.from_json(told[-1].facts).status
+    facts = [f for f in (AlertFacts.from_json(r.facts) for r in live) if f.status is status]
+    since = [r.at for r in told if r.kind in (Kind.FIRED.value, Kind.CHANGED.value)]
+    return OpenAlert(facts[-1], status, max(since or began))
 
 
 def refresh(

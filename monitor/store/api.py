@@ -203,7 +203,7 @@ class Store(Database):
         return outbox.next_attempt_at(self)
 
     def open_episodes(self, names: Sequence[str], url_ids: set[str]) -> list[OpenEpisode]:
-        """Open, unmuted alerts among `names` with their current episode's transitions,
+        """Open alerts among `names` (muted or not) with their current episode's transitions,
         each marked delivered when it reached one of `url_ids`."""
         return outbox.open_episodes(self, names, url_ids)
 

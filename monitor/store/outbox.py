@@ -81,11 +81,13 @@ class EpisodeTransition:
 
 @dataclass(frozen=True)
 class OpenEpisode:
-    """An open, unmuted alert and its current episode's transitions, oldest first."""
+    """An open alert and its current episode's transitions, oldest first; `muted`: its
+    newest transition was held by a silence."""
 
     contract: str
     status: Status
     transitions: tuple[EpisodeTransition, ...]
+    muted: bool = False
 
 
 # --- flushing ----------------------------------------------------------------------------
@@ -337,7 +339,7 @@ def _delivered(conn: Connection, url_ids: set[str], since: datetime) -> set[int]
 
 
 def open_episodes(store: Database, names: Sequence[str], url_ids: set[str]) -> list[OpenEpisode]:
-    """The open, unmuted alerts among `names` with their current episode's transitions
+    """The open alerts among `names` with their current episode's transitions
     (those with facts), each marked delivered when an outbox row holding it reached one of
     `url_ids`."""
     a, t = alert_state.c, transitions.c
@@ -345,13 +347,10 @@ def open_episodes(store: Database, names: Sequence[str], url_ids: set[str]) -> l
     with store.read() as conn:
         for chunk in chunks(sorted(set(names))):
             states = {
-                r.contract: (int(r.episode), Status(r.status))
+                r.contract: (int(r.episode), Status(r.status), bool(r.muted))
                 for r in conn.execute(
-                    sa.select(a.contract, a.episode, a.status).where(
-                        a.contract.in_(list(chunk)),
-                        a.open.is_(True),
-                        a.muted.is_(False),
-                        a.status.is_not(None),
+                    sa.select(a.contract, a.episode, a.status, a.muted).where(
+                        a.contract.in_(list(chunk)), a.open.is_(True), a.status.is_not(None)
                     )
                 )
             }
@@ -372,5 +371,6 @@ def open_episodes(store: Database, names: Sequence[str], url_ids: set[str]) -> l
                     EpisodeTransition(r.id, r.kind, r.at, r.outcome, r.facts, r.id in delivered)
                 )
             for name, items in by_contract.items():
-                out.append(OpenEpisode(name, states[name][1], tuple(items)))
+                _, status, muted = states[name]
+                out.append(OpenEpisode(name, status, tuple(items), muted))
     return out

@@ -194,3 +194,36 @@ def test_migration_8_counts_decided_transitions_decided_for_alertmanager_too(
         t = transitions.c
         got = conn.execute(sa.select(t.seq, t.am_outcome, t.outcome).order_by(t.seq)).all()
     assert [tuple(g) for g in got] == [(1, "sent", "sent"), (2, None, None)]
+
+
+def test_a_silence_begun_after_the_alert_reached_alertmanager_does_not_end_it_there(
+    r: Rig, api: HttpReceiver
+) -> None:
+    """SPEC 15: fresh's silences hold new alerts only (silence an open one in Alertmanager).
+    A repeat held by a silence mutes the alert for fresh's own channels; Alertmanager keeps
+    getting the alert it was told of, so it never reports it resolved while still stale."""
+    from monitor.alerts import silences
+
+    r.save([("c", Status.STALE)])
+    r.advance(timedelta(0))  # fired, delivered to the Alertmanager
+    now = r.clock.now()
+    silences.add(r.store, (("contract", "c"),), starts_at=now, ends_at=now + timedelta(days=1))
+    r.advance(timedelta(hours=4, minutes=1))  # a repeat falls due: held by the silence
+    assert outcomes(r, "c")[-1] == ("repeated", "silenced", "silenced")
+    assert r.alerting.refresh_alertmanagers(r.clock.now()) == {"sent": 1, "failed": 0}
+    posted = json.loads(api.received[-1].body)
+    assert [(p["labels"]["contract"], p["labels"]["alertname"]) for p in posted] == [
+        ("c", "FreshContractStale")
+    ]
+    # a change held by the silence is a new alert: Alertmanager keeps the one it knows
+    r.save([("c", Status.ERROR)])
+    r.advance(timedelta(0))
+    assert r.alerting.refresh_alertmanagers(r.clock.now()) == {"sent": 1, "failed": 0}
+    posted = json.loads(api.received[-1].body)
+    assert [p["labels"]["alertname"] for p in posted] == ["FreshContractStale"]
+    # the resolve of the announced alert goes through the silence and ends the re-sends
+    # (it names the newest status; the Stale alert, no longer re-sent, ends in 4 minutes)
+    r.save([("c", Status.FRESH)])
+    r.advance(timedelta(0))
+    assert sent(r)[-1][1][1:] == ("c", "ended")
+    assert r.alerting.refresh_alertmanagers(r.clock.now()) == {"sent": 0, "failed": 0}

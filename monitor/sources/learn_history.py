@@ -57,13 +57,18 @@ def histories(
         learn = c.expectation.learn
         assert learn is not None
         since = covered.get(c.name)
+        last = readings.get(c.name, Reading(c.name)).last_update
         # The kind is looked up only for a backfill that is due: a check whose `now` the
-        # cache already covers (a repeat, an earlier `--at`) does no per-contract work here.
-        if learn.backfill and (since is None or since < now):
+        # cache already covers (a repeat, an earlier `--at`) does no per-contract work here;
+        # nor does one whose reading says the source's newest update is no later than what
+        # the cache covers (the reading is the max of the same rows the backfill reads, so
+        # there is nothing after the marker to read): a check every few minutes then costs
+        # a query only for the contracts that changed.
+        nothing_new = since is not None and last is not None and last <= since
+        if learn.backfill and (since is None or since < now) and not nothing_new:
             kind = backfiller_of(c)
             if kind is not None:
                 due.setdefault((kind, c.warehouse), []).append((c, since or now - learn.window))
-        last = readings.get(c.name, Reading(c.name)).last_update
         if last is not None and last <= now:
             found.setdefault(c.name, []).append(last.timestamp())
     for (kind, warehouse), todo in due.items():

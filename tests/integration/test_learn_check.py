@@ -166,3 +166,39 @@ def test_explain_prints_the_learned_profile_week_by_week_from_the_store(
     assert all("5 updates in the week before" in w for w in weeks), weeks
     assert any(line.strip().startswith("usual age now ") for line in learned)
     assert learned[-1].strip().startswith("at Tue 10:00 UTC the data was at most")
+
+
+def test_a_later_check_asks_the_source_only_when_its_reading_shows_something_new(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.sources.sql import backfill
+
+    asked: list[str] = []
+    real = backfill.minutes_sql
+
+    def counted(*args: object, **kwargs: object) -> object:
+        asked.append("query")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backfill, "minutes_sql", counted)
+    con = duckdb.connect(str(project.parent / "wh.duckdb"))
+    cut = (MONDAY + D + 10 * H).replace(tzinfo=None)
+    (before,), (after,) = (
+        con.execute(f"SELECT {agg}(_loaded_at) FROM often WHERE _loaded_at {op} ?", [cut])
+        .fetchall()[0]
+        for agg, op in (("max", "<="), ("min", ">"))
+    )
+    con.close()
+    seen, new = before.replace(tzinfo=UTC), after.replace(tzinfo=UTC)
+    check(project, seen + 5 * timedelta(seconds=1), "often")
+    assert len(asked) == 1  # the first use backfills
+    # Minutes later, the reading's newest update is one the cache covers: no query.
+    out = check(project, new - timedelta(seconds=1), "often")
+    assert len(asked) == 1 and out["status"] == "fresh"
+    # A new load shows in the reading: the source is asked for what came after the cache.
+    check(project, new + timedelta(seconds=1), "often")
+    assert len(asked) == 2
+    db = sqlite3.connect(project.parent / "state.db")
+    (blob,) = db.execute("SELECT times FROM learned_history WHERE name = 'often'").fetchone()
+    db.close()
+    assert len(blob) // 8 > 1000  # the backfilled history, the new load among it

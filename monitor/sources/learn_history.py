@@ -25,6 +25,9 @@ from monitor.core.models import Contract, Reading
 from monitor.sources.base import Backfilled, Due, ReadContext, describe
 from monitor.sources.registry import BackfillKind, backfiller_of
 
+# Backfill kinds that read the update times after the coverage marker (see histories()).
+_BY_TIME = frozenset({"sql", "store", "lake"})
+
 
 def learners(contracts: Sequence[Contract]) -> list[Contract]:
     """The contracts with `learn`."""
@@ -59,15 +62,19 @@ def histories(
         since = covered.get(c.name)
         last = readings.get(c.name, Reading(c.name)).last_update
         # The kind is looked up only for a backfill that is due: a check whose `now` the
-        # cache already covers (a repeat, an earlier `--at`) does no per-contract work here;
-        # nor does one whose reading says the source's newest update is no later than what
-        # the cache covers (the reading is the max of the same rows the backfill reads, so
-        # there is nothing after the marker to read): a check every few minutes then costs
-        # a query only for the contracts that changed.
-        nothing_new = since is not None and last is not None and last <= since
-        if learn.backfill and (since is None or since < now) and not nothing_new:
+        # cache already covers (a repeat, an earlier `--at`) does no per-contract work here.
+        if learn.backfill and (since is None or since < now):
             kind = backfiller_of(c)
-            if kind is not None:
+            # Nor is the source asked when the reading says its newest update is no later
+            # than what the cache covers, for the kinds whose backfill reads update times
+            # after the marker (the reading is the newest of those): a check every few
+            # minutes then queries only the contracts that changed. Files and run logs read
+            # what was written after the marker, which may hold older times: always asked.
+            nothing_new = (
+                kind is not None and kind.key in _BY_TIME
+                and since is not None and last is not None and last <= since
+            )
+            if kind is not None and not nothing_new:
                 due.setdefault((kind, c.warehouse), []).append((c, since or now - learn.window))
         if last is not None and last <= now:
             found.setdefault(c.name, []).append(last.timestamp())

@@ -11,6 +11,9 @@ status with what the alerts last saw. `reconcile` runs at start and every few se
 a change saved just before a crash (hook never ran) is still recorded after the restart,
 repeats fall due on time, muted alerts speak when their silence ends, and contracts
 removed from the configuration have their open alert closed (silently, logged).
+
+The rules are here; the SQL of alert states and transitions is in
+monitor/store/alert_state.py, run in this module's transactions.
 """
 
 from __future__ import annotations
@@ -58,11 +61,6 @@ def policy_for(settings: Settings, owner: str) -> Policy:
 def subject_of(c: Contract) -> Subject:
     """What routes and silences match on, for one contract."""
     return Subject(c.name, c.owner, c.severity.value, c.tags, c.metadata)
-
-
-def load_states(conn: Connection, names: Iterable[str] | None = None) -> dict[str, AlertState]:
-    """Alert states by contract (all of them when `names` is None)."""
-    return rows.load(conn, names)
 
 
 def _insert_transition(
@@ -118,7 +116,7 @@ def advance(
     # another replica's reconcile stepping the same ones must not wait on each other's rows
     ordered = sorted(observations, key=lambda o: o.contract.name)
     with store.write() as conn:
-        states = load_states(conn, [o.contract.name for o in ordered])
+        states = rows.load(conn, [o.contract.name for o in ordered])
         for o in ordered:
             name = o.contract.name
             policy = policy_for(settings, o.contract.owner)
@@ -137,7 +135,7 @@ def advance(
                         )
                         recorded.append(t)
                     break
-                states.update(load_states(conn, [name]))  # lost a race: read, decide again
+                states.update(rows.load(conn, [name]))  # lost a race: read, decide again
     return recorded
 
 
@@ -149,7 +147,7 @@ def close_removed(store: Store, configured: set[str], now: datetime) -> list[Tra
     if not gone:
         return closed
     with store.write() as conn:
-        states = load_states(conn, gone)
+        states = rows.load(conn, gone)
         for name, old in states.items():
             if name in configured or not old.open:
                 continue
@@ -191,7 +189,7 @@ def reconcile(
     with store.read() as conn:
         names = rows.candidates(conn, contracts, now)
         verdicts = {n: s.to_verdict() for n, s in read_states(conn, names).items()}
-        states = load_states(conn, names) if names else {}
+        states = rows.load(conn, names) if names else {}
     todo: list[Observation] = []
     for name in names:
         contract, v = contracts[name], verdicts.get(name)

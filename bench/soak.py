@@ -292,14 +292,23 @@ def chaos(
         with contextlib.suppress(AssertionError):
             soak.rig.replicas[name].up()
     soak.sample_rss()
-    with soak.engine.connect() as conn:
-        t = tally(
-            read_transitions(conn),
-            read_outbox(conn),
-            receiver.snapshot(),
-            cut=soak.cut | soak.store_cut,
-            unreconciled=unreconciled(conn),
-        )
+    # The replicas keep checking while we count: a transition recorded after the drain (a
+    # resolve once the last restarted replica catches up) is in flight, not lost. Count
+    # again until nothing is missing (at most a minute); a real loss stays missing
+    # through every count, so the figures reported are one consistent snapshot.
+    deadline = time.monotonic() + min(args.drain, 60.0)
+    while True:
+        with soak.engine.connect() as conn:
+            t = tally(
+                read_transitions(conn),
+                read_outbox(conn),
+                receiver.snapshot(),
+                cut=soak.cut | soak.store_cut,
+                unreconciled=unreconciled(conn),
+            )
+        if not t.lost or time.monotonic() >= deadline:
+            break
+        time.sleep(3)
     return report(soak, t, receiver, loaders)
 
 

@@ -1,6 +1,8 @@
 """The learned rule as it stood before the exact deadline search (monitor/core/learn.py at
 f650699), kept verbatim below this docstring as the reference the fast path is proven
-against (tests/unit/test_learn_fast.py). Do not "fix" it: it is the yardstick. Its
+against (tests/unit/test_learn_fast.py) — all but what did not change and is not the rule:
+the words of `detail` and two conversions, imported from monitor.core.learn.
+Do not "fix" it: it is the yardstick. Its
 deadline search steps (at least a second, at most an hour) and so lands up to a second
 after a crossing, or later where a DST change falls inside a step; backwards it walks
 5-minute steps, and may step over a short stretch where the limit was not reached.
@@ -27,13 +29,12 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
-from monitor.core.durations import format_duration
-from monitor.core.models import Expectation, Status, Verdict
+from monitor.core.learn import _dt, _epoch, _when, _words
 
 WEEK = 7 * 86400.0
 DAY = 86400.0
@@ -269,119 +270,6 @@ def learn_limits(
         error_at=_dt(error_at) if error_at is not None else None,
         detail=detail,
     )
-
-
-def _epoch(h: datetime | float) -> float:
-    return h if isinstance(h, float) else h.timestamp()
-
-
-def _dt(s: float) -> datetime:
-    return datetime.fromtimestamp(s, UTC)
-
-
-def _when(at: datetime) -> str:
-    return f"{at:%Y-%m-%d %H:%M} UTC"
-
-
-def _words(
-    mode: Mode, now: datetime, zone: ZoneInfo | None, tzname: str, usual: float, n: int,
-    age: float,
-) -> str:
-    """'at Tue 09:00 UTC the data was at most 3h 10m old in the last 4 weeks; now 27h old'."""
-    local = now.astimezone(zone or UTC)
-    label = local.tzname() if zone is not None else "UTC"
-    if tzname != "UTC" and label != tzname:
-        label = f"{label} ({tzname})"
-    most = format_duration(usual)
-    left_out = ", the worst one left out" if n >= 4 else ""
-    if mode == "weeks":
-        at = f"at {local:%a %H:%M} {label}"
-        span = f"in the last {n} weeks{left_out}"
-    else:
-        at = f"at {local:%H:%M} {label}"
-        span = f"on the last {n} days{left_out}"
-    return f"{at} the data was at most {most} old {span}; now {format_duration(age)} old"
-
-
-def _clock(when: datetime, now: datetime) -> str:
-    """`10:00 UTC` on the day of `now`, else `2026-11-25 10:00 UTC`."""
-    when = when.astimezone(UTC)
-    if when.date() == now.astimezone(UTC).date():
-        return f"{when:%H:%M} UTC"
-    return f"{when:%Y-%m-%d %H:%M} UTC"
-
-
-def describe_learned(
-    verdict: Verdict, exp: Expectation, learned: Learned, hung_since: datetime | None
-) -> str | None:
-    """The one-line description when the learned limits decide, else None (the fixed
-    limits, an error, a hung run or no data: evaluate's own words)."""
-    last = verdict.last_update
-    if verdict.status is Status.ERROR or hung_since is not None or last is None:
-        return None
-    now = verdict.checked_at
-    age = format_duration(now - last)
-    if learned.usual_age is None:
-        if exp.warn_after is not None or exp.error_after is not None:
-            return None
-        return f"fresh: updated {age} ago, still learning when it usually updates"
-    fixed = exp.warn_after is not None or exp.error_after is not None
-    learned_decides = (
-        not fixed
-        or (verdict.error_at is not None and verdict.error_at == learned.error_at)
-        or (verdict.error_at is None and verdict.warn_at == learned.warn_at)
-    )
-    if not learned_decides:
-        return None
-    usual = f"usually at most {format_duration(learned.usual_age)} at this time"
-    if verdict.status is Status.STALE:
-        return f"stale: {age} old, {usual}"
-    stale_at = f"stale at {_clock(verdict.error_at, now)}" if verdict.error_at else "no limit ahead"
-    if verdict.status is Status.WARN:
-        return f"warn: {age} old, {usual}; {stale_at}"
-    return f"fresh: updated {age} ago, {usual} ({stale_at})"
-
-
-def profile_in_words(
-    learned: Learned, history: Sequence[float], now: datetime, timezone: str = "UTC"
-) -> str:
-    """What `fresh explain` prints for a `learn` contract: the history learned from, period
-    by period (the largest age in the 30 minutes up to the same local time, and how many
-    updates that period held), the usual age now and the limits it gives. `history` is
-    in epoch seconds, as the state store keeps it."""
-    if learned.mode == "learning":
-        return learned.detail
-    zone = _zone(timezone) or UTC
-    since = learned.first_update
-    assert since is not None and learned.usual_age is not None and learned.slack is not None
-    unit = "week" if learned.mode == "weeks" else "day"
-    lines = [f"{learned.updates_seen} updates since {_when(since)}, by {unit}:"]
-    span = timedelta(days=7 if unit == "week" else 1)
-    ages = sorted(p.max_age for p in learned.periods)
-    dropped = ages[-1] if len(ages) >= 4 else None
-    for p in learned.periods:
-        end = p.at.timestamp()
-        held = sum(1 for h in history if end - span.total_seconds() < h <= end)
-        local = p.at.astimezone(zone)
-        mark = "  (the worst, left out)" if p.max_age == dropped else ""
-        if mark:
-            dropped = None  # only one period is left out
-        lines.append(
-            f"  {local:%a %Y-%m-%d %H:%M}: at most {format_duration(p.max_age)} old, "
-            f"{held} updates in the {unit} before{mark}"
-        )
-    usual = format_duration(learned.usual_age)
-    lines.append(
-        f"usual age now {usual}, slack {format_duration(learned.slack)}: warn at "
-        f"{format_duration(learned.warn_after or learned.usual_age)} of age, stale at "
-        f"{format_duration(learned.error_after or learned.usual_age)}"
-    )
-    for label, at in (("warn", learned.warn_at), ("stale", learned.error_at)):
-        if at is not None:
-            passed = " (passed)" if at <= now else ""
-            lines.append(f"{label} at {_when(at)}{passed} without a new update")
-    lines.append(learned.detail)
-    return "\n".join(lines)
 
 
 def reference_profile(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -34,6 +34,15 @@ from yaml.resolver import Resolver
 
 from monitor.config.yamllimits import MAX_DEPTH, Expansion, Refused, too_deep
 
+# The values this parser builds live in yamlnodes; they are re-exported here, the one name
+# the rest of the config layer imports YAML from.
+from monitor.config.yamlnodes import Pos as Pos
+from monitor.config.yamlnodes import YamlProblem as YamlProblem
+from monitor.config.yamlnodes import YList as YList
+from monitor.config.yamlnodes import YMap as YMap
+from monitor.config.yamlnodes import at_mark
+from monitor.config.yamlnodes import walk as walk
+
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C when libyaml is there
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -45,77 +54,6 @@ _SCALARS = SafeConstructor()  # only its stateless scalar constructors are used
 
 # ${VAR} or ${VAR:-default}; `$${` writes a literal `${`.
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class Pos(NamedTuple):
-    """A 1-based line and column."""
-
-    line: int
-    col: int
-
-
-def _at(mark: Any) -> Pos:
-    return Pos(mark.line + 1, mark.column + 1)
-
-
-class YMap(dict[str, Any]):
-    """A mapping that remembers where it, its keys and its values were written."""
-
-    __slots__ = ("_keys", "_vals", "pos")
-
-    # Positions are kept as PyYAML marks (or Pos) and turned into Pos only when asked:
-    # most are never read, and building 20,000 tuples costs more than composing.
-    def __init__(self, pos: Pos) -> None:
-        super().__init__()
-        self.pos = pos
-        self._keys: dict[str, Any] = {}
-        self._vals: dict[str, Any] = {}
-
-    def put(self, key: str, value: Any, key_pos: Any, val_pos: Any) -> None:
-        """Set `key` with the positions (Pos or YAML marks) of the key and of its value."""
-        self[key] = value
-        self._keys[key] = key_pos
-        self._vals[key] = val_pos
-
-    def key_pos(self, key: str) -> Pos:
-        """Where `key` was written (the mapping's own position when unknown)."""
-        mark = self._keys.get(key)
-        return self.pos if mark is None else mark if isinstance(mark, Pos) else _at(mark)
-
-    def val_pos(self, key: str) -> Pos:
-        """Where the value of `key` starts (the mapping's own position when unknown)."""
-        mark = self._vals.get(key)
-        return self.pos if mark is None else mark if isinstance(mark, Pos) else _at(mark)
-
-
-class YList(list[Any]):
-    """A sequence that remembers where it and each item were written."""
-
-    __slots__ = ("_items", "pos")
-
-    def __init__(self, pos: Pos) -> None:
-        super().__init__()
-        self.pos = pos
-        self._items: list[Any] = []
-
-    def add(self, value: Any, pos: Any) -> None:
-        """Append `value` written at `pos` (a Pos or a YAML mark)."""
-        self.append(value)
-        self._items.append(pos)
-
-    def item_pos(self, index: int) -> Pos:
-        """Where item `index` was written (the list's own position when unknown)."""
-        if 0 <= index < len(self._items):
-            mark = self._items[index]
-            return mark if isinstance(mark, Pos) else _at(mark)
-        return self.pos
-
-
-class YamlProblem(NamedTuple):
-    """A problem found while reading YAML, before any validation."""
-
-    pos: Pos
-    message: str
 
 
 _EMPTY = object()  # a value that expanded to "" : the key counts as not set
@@ -280,12 +218,12 @@ class _Builder:
                 if type(v) is YMap:
                     frame.merges.append(v)
                 else:
-                    self.problems.append(YamlProblem(_at(mark), "'<<' merges only mappings"))
+                    self.problems.append(YamlProblem(at_mark(mark), "'<<' merges only mappings"))
             return
         obj.put(key, value, frame.key_mark, mark)  # type: ignore[union-attr]
 
     def _bad_key(self, frame: _Frame, mark: Any) -> None:
-        self.problems.append(YamlProblem(_at(mark), "a key must be plain text"))
+        self.problems.append(YamlProblem(at_mark(mark), "a key must be plain text"))
         frame.key = _SKIP
 
     def _key(self, frame: _Frame, ev: Any) -> None:
@@ -298,7 +236,7 @@ class _Builder:
             first = obj.key_pos(text)  # type: ignore[union-attr]
             self.problems.append(
                 YamlProblem(
-                    _at(ev.start_mark), f"duplicate key {text!r} (first at line {first.line})"
+                    at_mark(ev.start_mark), f"duplicate key {text!r} (first at line {first.line})"
                 )
             )
             frame.key = _SKIP
@@ -316,7 +254,7 @@ class _Builder:
                 tag = self.tags[memo] = self.resolver.resolve(ScalarNode, text, ev.implicit)  # type: ignore[no-untyped-call]
         if tag == _STR:
             if "$" in text:
-                text = self.expand(text, _at(ev.start_mark))
+                text = self.expand(text, at_mark(ev.start_mark))
                 return _EMPTY if text == "" else text
             return text
         if tag == _NULL:
@@ -363,7 +301,7 @@ def load(text: str, env: Mapping[str, str]) -> tuple[Any, list[YamlProblem]]:
     try:
         value = builder.build(text)
     except Refused as exc:
-        return None, [YamlProblem(_at(exc.mark), exc.message)]
+        return None, [YamlProblem(at_mark(exc.mark), exc.message)]
     except yaml.reader.ReaderError as exc:  # a character YAML refuses: say where it is
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
         return None, [
@@ -388,16 +326,3 @@ def _index_pos(text: str, index: int) -> Pos:
     """The line and column of character `index` of `text`."""
     line_start = text.rfind("\n", 0, index) + 1
     return Pos(text.count("\n", 0, index) + 1, index - line_start + 1)
-
-
-def walk(data: Any, loc: tuple[Any, ...]) -> tuple[Any, Pos, Any]:
-    """Follow `loc` into the YAML: (parent container, position reached, value reached)."""
-    node, parent, pos = data, data, data.pos
-    for part in loc:
-        if isinstance(node, YMap) and isinstance(part, str) and part in node:
-            parent, pos, node = node, node.val_pos(part), node[part]
-        elif isinstance(node, YList) and isinstance(part, int) and 0 <= part < len(node):
-            parent, pos, node = node, node.item_pos(part), node[part]
-        else:
-            break
-    return parent, pos, node

@@ -97,8 +97,8 @@ def _make_lean(param: Any) -> None:
         )
 
 
-class LeanCommand(typer.core.TyperCommand):
-    """typer's command whose parameters (its --help too) convert lean."""
+class _Lean:
+    """Makes a typer command or group convert its parameters (its --help too) lean."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -106,23 +106,17 @@ class LeanCommand(typer.core.TyperCommand):
 
     def get_help_option(self, ctx: Any) -> Any:
         """typer's --help option, made lean (it is converted on every run, given or not)."""
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         _make_lean(option)
         return option
 
 
-class LeanGroup(typer.core.TyperGroup):
+class LeanCommand(_Lean, typer.core.TyperCommand):
+    """typer's command whose parameters (its --help too) convert lean."""
+
+
+class LeanGroup(_Lean, typer.core.TyperGroup):
     """typer's group whose parameters (its --help too) convert lean."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        lean_params(self)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        """typer's --help option, made lean."""
-        option = super().get_help_option(ctx)
-        _make_lean(option)
-        return option
 
 
 class LeanTyper(typer.Typer):

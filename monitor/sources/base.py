@@ -15,8 +15,9 @@ progress is never cut off.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -75,6 +76,24 @@ def error_reading(contract: Contract | str, message: str, duration: float = 0.0)
     """An `error` Reading for `contract` with `message` (mask secrets before calling)."""
     name = contract if isinstance(contract, str) else contract.name
     return Reading(contract=name, error=message, duration_seconds=duration)
+
+
+def read_each(
+    contracts: Sequence[Contract], ctx: ReadContext, read_one: Callable[[Contract], Reading]
+) -> list[Reading]:
+    """One Reading per contract, read one at a time by `read_one`: each timed, a
+    SourceError turned into an `error` reading, and each delivered as soon as it is made
+    (the dispatcher's timeout counts progress from there). Never raises for a bad source."""
+    readings = []
+    for contract in contracts:
+        started = time.perf_counter()
+        try:
+            reading = read_one(contract)
+        except SourceError as exc:
+            reading = error_reading(contract, str(exc))
+        readings.append(replace(reading, duration_seconds=time.perf_counter() - started))
+        ctx.deliver(readings[-1])
+    return readings
 
 
 # --- Errors and paths ---------------------------------------------------------------------

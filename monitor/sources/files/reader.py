@@ -7,9 +7,7 @@ listed with s3fs (monitor.sources.files.s3). With `column:` the matched files ar
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +16,7 @@ from monitor.core.errors import SourceError
 from monitor.core.models import ColumnFormat, Contract, FilesSource, Reading
 from monitor.sources._ctx import warehouse_timezone
 from monitor.sources.asof import cut_condition, stamp
-from monitor.sources.base import ReadContext
+from monitor.sources.base import ReadContext, read_each
 from monitor.sources.duck_guard import connect_files
 from monitor.sources.files import s3
 from monitor.sources.files.localglob import glob_mtimes
@@ -47,19 +45,15 @@ def is_s3(glob: str) -> bool:
 
 def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
     """One Reading per `files` contract; never raises for a bad source."""
-    s3_fs: Any = None
-    readings = []
-    for contract in contracts:
-        started = time.perf_counter()
-        try:
-            if is_s3(_source(contract).glob) and s3_fs is None:
-                s3_fs = s3.filesystem()
-            reading = _read(contract, ctx, s3_fs)
-        except SourceError as exc:
-            reading = Reading(contract.name, error=str(exc))
-        readings.append(_timed(reading, time.perf_counter() - started))
-        ctx.deliver(readings[-1])  # progress: the dispatcher's timeout counts from here
-    return readings
+    s3_fs: Any = None  # one S3 client for the batch, made when the first s3:// glob needs it
+
+    def one(contract: Contract) -> Reading:
+        nonlocal s3_fs
+        if is_s3(_source(contract).glob) and s3_fs is None:
+            s3_fs = s3.filesystem()
+        return _read(contract, ctx, s3_fs)
+
+    return read_each(contracts, ctx, one)
 
 
 def explain(contract: Contract, ctx: ReadContext) -> str:
@@ -88,10 +82,6 @@ def _source(contract: Contract) -> FilesSource:
 def _resolve(glob: str, ctx: ReadContext) -> str:
     path = Path(glob).expanduser()
     return str(path if path.is_absolute() else ctx.settings.base_dir / path)
-
-
-def _timed(reading: Reading, seconds: float) -> Reading:
-    return replace(reading, duration_seconds=seconds)
 
 
 def list_files(glob: str, ctx: ReadContext, s3_fs: Any = None) -> list[tuple[str, int]]:

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, DeltaSource, Reading
 from monitor.sources.asof import stamp
-from monitor.sources.base import ReadContext
+from monitor.sources.base import ReadContext, read_each
 
 _COMMIT = re.compile(r"^(\d{20})\.json$")
 _LOG = "_delta_log"
@@ -43,16 +42,7 @@ class Commit:
 
 def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
     """One Reading per `delta` contract; never raises for a bad table."""
-    readings = []
-    for contract in contracts:
-        started = time.perf_counter()
-        try:
-            reading = _read(contract, ctx)
-        except SourceError as exc:
-            reading = Reading(contract.name, error=str(exc))
-        readings.append(replace(reading, duration_seconds=time.perf_counter() - started))
-        ctx.deliver(readings[-1])  # progress: the dispatcher's timeout counts from here
-    return readings
+    return read_each(contracts, ctx, lambda contract: _read(contract, ctx))
 
 
 def explain(contract: Contract, ctx: ReadContext) -> str:

@@ -3,13 +3,10 @@ run_results.json: run_log/files.py), judged by the rule in run_log/rule.py."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import replace
 
-from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading
-from monitor.sources.base import ReadContext
+from monitor.sources.base import ReadContext, read_each
 from monitor.sources.run_log import files, table
 from monitor.sources.run_log.rule import source_of
 
@@ -21,14 +18,7 @@ def read_batch(contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]
     readings: list[Reading] = []
     if tables:
         readings.extend(table.read_batch(tables, ctx))
-    for contract in others:
-        started = time.perf_counter()
-        try:
-            reading = files.read_one(contract, ctx)
-        except SourceError as exc:
-            reading = Reading(contract.name, error=str(exc))
-        readings.append(replace(reading, duration_seconds=time.perf_counter() - started))
-        ctx.deliver(readings[-1])  # progress: the dispatcher's timeout counts from here
+    readings.extend(read_each(others, ctx, lambda contract: files.read_one(contract, ctx)))
     return readings
 
 

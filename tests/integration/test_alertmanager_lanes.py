@@ -20,6 +20,7 @@ from monitor.core.models import Status
 from monitor.store.schema import transitions
 from tests.integration.alert_receivers import HttpReceiver
 from tests.integration.alerting_helpers import Rig, contract, rig
+from tests.integration.store_helpers import migrate_up_to
 
 WAIT = timedelta(seconds=30)
 
@@ -166,22 +167,12 @@ def test_migration_8_counts_decided_transitions_decided_for_alertmanager_too(
 ) -> None:
     """Before it one decision covered every destination: a decided transition's
     Alertmanager part was decided alike; an undecided one waits for both lanes."""
-    from datetime import UTC, datetime
-
-    from monitor.store import Store, migrations, schema
+    from monitor.store import Store
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        for step in migrations.MIGRATIONS[:7]:
-            if step.version == 1:
-                schema.schema_version.create(conn, checkfirst=True)
-            step.apply(conn)
-            conn.execute(
-                schema.schema_version.insert().values(
-                    version=step.version, description="", applied_at=datetime.now(UTC)
-                )
-            )
+        migrate_up_to(conn, 7)
         conn.execute(
             sa.text(
                 "INSERT INTO transitions (contract, seq, to_status, at, kind, outcome) "

@@ -17,6 +17,7 @@ from monitor.core.errors import StoreError
 from monitor.core.evaluate import next_check_at
 from monitor.core.models import Contract, Expectation, HeartbeatSource, Status, Verdict
 from monitor.store import Store, migrations, schema, states
+from tests.integration.store_helpers import migrate_up_to
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 TABLES = [
@@ -464,15 +465,7 @@ def test_migration_7_packs_the_learned_updates_of_migration_6(tmp_path: Path) ->
     url = f"sqlite:///{tmp_path / 's.db'}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        for step in migrations.MIGRATIONS[:6]:
-            if step.version == 1:
-                schema.schema_version.create(conn, checkfirst=True)
-            step.apply(conn)
-            conn.execute(
-                schema.schema_version.insert().values(
-                    version=step.version, description="", applied_at=datetime.now(UTC)
-                )
-            )
+        migrate_up_to(conn, 6)
         conn.execute(
             sa.text("INSERT INTO learned_updates (name, bucket, at) VALUES (:n, :b, :a)"),
             [{"n": "a", "b": 2, "a": 600.0}, {"n": "a", "b": 1, "a": 300.0}],

@@ -209,23 +209,7 @@ def test_alertmanager_destinations_do_not_wait_for_group_wait(
     (tmp_path / "fresh.yml").write_text(
         FRESH_YML.format(am_port=am.port).replace("group_wait: 1s", "group_wait: 1h")
     )
-    served = start(tmp_path, env=clean_env(FRESH_AM_RESEND_SECONDS=str(RESEND)))
-    try:
-        t0 = time.monotonic()
-        firing = wait_for(lambda: notified(receiver, "/ops"), timeout=40)
-        fired_after = time.monotonic() - t0
-        assert [(s, n) for s, n, _ in firing] == [("firing", "FreshContractStale")]
-        # fixed: the resolve goes through the outbox at once too
-        put_table(tmp_path / "wh.sqlite", "orders", datetime.now(UTC))
-        wait_for(
-            lambda: ("resolved", "FreshContractStale")
-            in [(s, n) for s, n, _ in notified(receiver, "/ops")],
-            timeout=40,
-        )
-        rows = wait_for(lambda: (r := outbox_rows(tmp_path)) and all(x.sent_at for x in r) and r,
-                        timeout=40)  # fmt: skip
-    finally:
-        assert served.stop() == 0, served.log()
+    fired_after, rows, _ = fire_and_resolve_at_once(tmp_path, receiver)
     assert len(rows) == 2  # fired and resolved, each through the outbox
     print(f"\nalertmanager with group_wait 1h: fired after {fired_after:.1f}s")
 
@@ -244,24 +228,7 @@ def test_a_contract_also_routed_to_a_webhook_reaches_alertmanager_at_once_the_we
             f'["alertmanager://127.0.0.1:{am.port}", "{receiver.url("/hook")}"]',
         )
     )
-    served = start(tmp_path, env=clean_env(FRESH_AM_RESEND_SECONDS=str(RESEND)))
-    try:
-        t0 = time.monotonic()
-        firing = wait_for(lambda: notified(receiver, "/ops"), timeout=40)
-        fired_after = time.monotonic() - t0
-        assert [(s, n) for s, n, _ in firing] == [("firing", "FreshContractStale")]
-        # fixed: Alertmanager hears the resolve at once, through the outbox
-        put_table(tmp_path / "wh.sqlite", "orders", datetime.now(UTC))
-        wait_for(
-            lambda: ("resolved", "FreshContractStale")
-            in [(s, n) for s, n, _ in notified(receiver, "/ops")],
-            timeout=40,
-        )
-        rows = wait_for(lambda: (r := outbox_rows(tmp_path)) and all(x.sent_at for x in r) and r,
-                        timeout=40)  # fmt: skip
-        waiting = transitions_of(tmp_path, "shop.orders")
-    finally:
-        assert served.stop() == 0, served.log()
+    fired_after, rows, waiting = fire_and_resolve_at_once(tmp_path, receiver)
     assert len(rows) == 2  # fired and resolved, to the Alertmanager alone
     assert [g.path for g in receiver.received if g.path == "/hook"] == []  # group_wait holds
     # the webhook's part waits for its group; Alertmanager's was decided at once
@@ -270,6 +237,33 @@ def test_a_contract_also_routed_to_a_webhook_reaches_alertmanager_at_once_the_we
         ("resolved", "sent", None),
     ]
     print(f"\nalertmanager + webhook, group_wait 1h: alertmanager fired after {fired_after:.1f}s")
+
+
+def fire_and_resolve_at_once(
+    tmp_path: Path, receiver: HttpReceiver
+) -> tuple[float, list[Any], list[Any]]:
+    """Serve the project until shop.orders' stale alert reached Alertmanager (/ops), then
+    freshen the table until the resolve did too — both through the outbox at once, however
+    long group_wait is. Returns the seconds to the first alert, the outbox rows once all
+    sent, and shop.orders' transitions."""
+    served = start(tmp_path, env=clean_env(FRESH_AM_RESEND_SECONDS=str(RESEND)))
+    try:
+        t0 = time.monotonic()
+        firing = wait_for(lambda: notified(receiver, "/ops"), timeout=40)
+        fired_after = time.monotonic() - t0
+        assert [(s, n) for s, n, _ in firing] == [("firing", "FreshContractStale")]
+        put_table(tmp_path / "wh.sqlite", "orders", datetime.now(UTC))
+        wait_for(
+            lambda: ("resolved", "FreshContractStale")
+            in [(s, n) for s, n, _ in notified(receiver, "/ops")],
+            timeout=40,
+        )
+        rows = wait_for(lambda: (r := outbox_rows(tmp_path)) and all(x.sent_at for x in r) and r,
+                        timeout=40)  # fmt: skip
+        transitions = transitions_of(tmp_path, "shop.orders")
+    finally:
+        assert served.stop() == 0, served.log()
+    return fired_after, rows, transitions
 
 
 def transitions_of(tmp: Path, contract: str) -> list[Any]:

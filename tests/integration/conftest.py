@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.alert_receivers import HttpReceiver
 from tests.servers import free_port
 
 
@@ -90,3 +91,12 @@ def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     with running_fakesnow(tmp_path_factory.mktemp("fakesnow")) as fs:
         yield fs
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    """A local HTTP server recording what the alert senders post (a test module with a
+    receiver of its own defines its own `receiver` fixture, which wins)."""
+    rx = HttpReceiver()
+    yield rx
+    rx.stop()

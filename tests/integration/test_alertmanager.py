@@ -83,13 +83,6 @@ RESEND = 2.0  # seconds between re-posts in these tests (endsAt 4 x that ahead)
 
 
 @pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    rx = HttpReceiver()
-    yield rx
-    rx.stop()
-
-
-@pytest.fixture
 def am(receiver: HttpReceiver) -> Iterator[servers.Alertmanager]:
     why = servers.alertmanager_missing()
     if why:

@@ -3,7 +3,6 @@ real `slack://` URL captured through a local TLS-terminating proxy, and an SMTP 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,13 +33,6 @@ def settings_for(*urls: str, **alerts: object) -> Settings:
         server=SERVER,
         alerts=Alerts(group_wait=timedelta(seconds=30), **alerts),
     )  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    rx = HttpReceiver()
-    yield rx
-    rx.stop()
 
 
 CONTRACTS = [

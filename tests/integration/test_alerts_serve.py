@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from monitor.store import Store
@@ -51,13 +49,6 @@ contracts:
     column: t
     error_after: 1h
 """
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    rx = HttpReceiver()
-    yield rx
-    rx.stop()
 
 
 def setup(tmp: Path, port: int, *, ledger_stale_in: timedelta, repeat: str = "4h") -> None:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from monitor.report.results import iso_z
@@ -68,13 +66,6 @@ contracts:
     heartbeat: {}
     error_after: 8s
 """
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    rx = HttpReceiver()
-    yield rx
-    rx.stop()
 
 
 def kinds(tmp: Path, contract: str) -> list[tuple[str, str | None]]:

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from monitor.cli.app import app
 from tests.integration.alert_receivers import HttpReceiver
 from tests.servers import free_port
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    rx = HttpReceiver()
-    yield rx
-    rx.stop()
 
 
 def write(tmp_path: Path, owners: str, extra: str = "") -> Path:

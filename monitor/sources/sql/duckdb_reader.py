@@ -24,7 +24,7 @@ from monitor.core.errors import SourceError
 from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources import cost
 from monitor.sources.base import ReadContext, describe, error_reading
-from monitor.sources.duck_guard import connect_warehouse
+from monitor.sources.duck_guard import connect_warehouse, engine
 from monitor.sources.sql.shared import duck_quote, from_clause, quoted, reading_from_rows, statement
 
 if TYPE_CHECKING:
@@ -86,8 +86,7 @@ def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> li
 
 
 def _open(path: str, deadline: float, timeout: float) -> DuckDBPyConnection:
-    import duckdb
-
+    duckdb = engine()  # the compiled module alone (duck_guard.engine)
     if not os.path.exists(path):
         raise SourceError(f"DuckDB file {path} does not exist")
     delay = 0.01
@@ -130,8 +129,7 @@ class _Worker(threading.Thread):
         self.interrupted = False
 
     def run(self) -> None:
-        import duckdb
-
+        duckdb = engine()
         try:
             # Naive values (and DATEs) are read in the warehouse's zone; TIMESTAMPTZ values
             # come back in it, and ISO text cast to TIMESTAMPTZ is read in it.
@@ -182,8 +180,7 @@ class _Worker(threading.Thread):
 
     def _chunk(self, task: Task) -> bool:
         """Read a chunk in one UNION ALL; False (read one by one) if it fails."""
-        import duckdb
-
+        duckdb = engine()
         t0 = time.perf_counter()
         reads = []
         for k, (contract, _) in enumerate(task):

@@ -134,8 +134,10 @@ class Profile:
             shift = k * self.length
         else:
             # Offsets are whole seconds: rounding t - p drops the microseconds datetime
-            # rounds to, so edges and bounds carry no zone noise.
-            shift = float(round(t - back(t, k, self.length, self.zone)))
+            # rounds to, so edges and bounds carry no zone noise. Below t, the offset is
+            # the one just below it: t itself may be the instant of a DST change.
+            at = t - 1e-6 if below else t
+            shift = float(round(at - back(at, k, self.length, self.zone)))
         p = t - shift
         # An update within _EPS of a boundary counts as on it, so an edge found by one read
         # is past by the next, whichever way the microseconds were rounded.
@@ -149,6 +151,9 @@ class Profile:
             # Before the first update (only walking back from a limit reached at `now`):
             # that period knows nothing there and holds no one back, as if absent.
             edge = -_INF if below else u[0] + shift
+            if self.zone is not None:
+                # A DST change can move the reference moment back after the first update.
+                edge = self._offset_edge(t, k, shift, edge)
             return (edge, -_INF, _INF, -_INF, _INF)
         gap = -_INF
         for m in range(max(j, 1), i + 1):
@@ -176,16 +181,19 @@ class Profile:
             slack = min(MAX_SLACK, max(MIN_SLACK, gap / 4))
             warn_enter = last + gap + 0.5 * slack
             stale_enter = last + gap + slack
+        # The age part ties with the limit for a whole stretch when `room` equals a clamped
+        # share of the slack (histories in whole minutes): age >= limit holds there, so
+        # the clamps compare with the same _EPS as the bounds do.
         room = c - last
-        if room >= MAX_SLACK:
+        if room >= MAX_SLACK - _EPS:
             return (edge, warn_enter, _INF, stale_enter, _INF)
-        if room >= 0.5 * MAX_SLACK:
+        if room >= 0.5 * MAX_SLACK - _EPS:
             warn_leave = _INF
-        elif room < 0.5 * MIN_SLACK:
+        elif room < 0.5 * MIN_SLACK - _EPS:
             warn_leave = -_INF
         else:
             warn_leave = c + 8.0 * room
-        if room < MIN_SLACK:
+        if room < MIN_SLACK - _EPS:
             return (edge, warn_enter, warn_leave, stale_enter, -_INF)
         return (edge, warn_enter, warn_leave, stale_enter, c + 4.0 * room)
 

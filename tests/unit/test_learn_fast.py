@@ -109,7 +109,9 @@ def check_level(
         assert after <= TOL
         assert f - slop <= now or short(f - slop) > -TOL
         assert r >= f - slop  # the reference never finds an earlier one
-        assert r <= f + 1 + slop or shifts_change(profile, f - 3, r + 3) or after > 0
+        # It steps from `now` to r; a DST change anywhere on that path (not only near f)
+        # can sit inside one of its steps and carry it past f.
+        assert r <= f + 1 + slop or shifts_change(profile, now, r + 3) or after > 0
     else:  # reached at now: the present crossing began at f
         floor = max(last, now - 3 * DAY)
         assert f >= floor - 1e-6
@@ -117,11 +119,14 @@ def check_level(
             assert short(f + slop) <= TOL
         assert f - slop < floor or short(f - slop) > -TOL
         # The reference stops within a second above f, or below it after stepping over
-        # the stretch just below f where the limit is not reached.
+        # the stretch just below f where the limit is not reached, or above it where the
+        # age ties with the limit (its `<= 0` then falls either way by rounding, where the
+        # rule's `age >= limit` holds) and the limit is reached between.
         assert (
             r <= f + 1 + slop
             or shifts_change(profile, r - 3, now)
             or abs(short((f + r) / 2)) <= TOL
+            or (short(r - 1) <= TOL and short((f + r) / 2) <= TOL)
         )
 
 
@@ -161,6 +166,14 @@ def same_verdict(history: list[float], now: datetime, tz: str) -> None:
          days=9.625846943528959, seed=2281, moments=[30169.589449426945])  # a plateau
 @example(kind="irregular", anchor=ANCHORS[3], tz="Europe/Berlin", days=23.82928248817514,
          seed=9343, moments=[-111782.2633424807])  # across Berlin's fall-back
+@example(kind="every 15 min", anchor=ANCHORS[4], tz="America/New_York", days=3.859375, seed=0,
+         moments=[0.0])  # the reference steps over New York's fall-back and lands 13 s late
+@example(kind="irregular", anchor=ANCHORS[0], tz="America/New_York", days=25.51376735149708,
+         seed=3600, moments=[-135591.0])  # the age ties with the warn limit for an hour
+@example(kind="irregular", anchor=ANCHORS[0], tz="UTC", days=23.942779703475047, seed=0,
+         moments=[14244.0])  # a tie just below `now` stops the reference's walk back
+@example(kind="irregular", anchor=ANCHORS[4], tz="America/New_York", days=2.0, seed=4345,
+         moments=[86400.0])  # walking back onto the instant New York falls back
 def test_the_exact_search_judges_as_the_stepping_rule_did(
     kind: str, anchor: datetime, tz: str, days: float, seed: int, moments: list[float]
 ) -> None:
@@ -195,3 +208,29 @@ def test_an_age_a_second_under_the_limit_for_hours_still_gets_its_stale_deadline
     assert ref.learn_limits(seen, last, now, tz).error_at is None
     stale_at = learn_limits(seen, last, now, tz).error_at
     assert stale_at is not None and stale_at - last < timedelta(days=2)
+
+
+def _case(kind: str, anchor: datetime, tz: str, days: float, seed: int, offset: float
+          ) -> tuple[Learned, Learned]:
+    history = generate(kind, anchor.timestamp(), days, random.Random(seed), tz)
+    now = anchor + timedelta(seconds=offset)
+    seen = [h for h in history if h <= now.timestamp()]
+    last = datetime.fromtimestamp(seen[-1], UTC)
+    return learn_limits(seen, last, now, tz), ref.learn_limits(seen, last, now, tz)
+
+
+def test_an_age_that_ties_with_the_limit_has_reached_it() -> None:
+    # Updates in whole minutes: from 07:05:10 the age equals U + slack/2 exactly for an
+    # hour (the rule says age >= limit). The search once read the tie as short by float
+    # rounding and put the warn deadline at the end of that hour.
+    new, _old = _case("irregular", ANCHORS[0], "America/New_York", 25.51376735149708, 3600,
+                      -135591.0)
+    assert new.warn_at == datetime(2026, 11, 3, 7, 5, 10, 500831, tzinfo=UTC)
+
+
+def test_walking_back_onto_a_dst_change_reads_the_offset_below_it() -> None:
+    # Reached at `now`; walking back, 06:00 UTC is the instant New York falls back. Below
+    # it the periods point an hour later (the first 01:00-02:00), where the limit is
+    # reached too: the crossing began at 05:00, not at the DST change.
+    new, old = _case("irregular", ANCHORS[4], "America/New_York", 2.0, 4345, 86400.0)
+    assert new.warn_at == old.warn_at == datetime(2026, 11, 1, 5, tzinfo=UTC)

@@ -8,20 +8,24 @@ every replica computes the same answer from the same membership, load spreads ev
 when a replica joins or leaves only the contracts it gains or loses move.
 
 Rightful is not enough to check: a replica checks a contract only while it holds a live
-*lease* on it (`leases`: holder, epoch, expires_at), as job queues on PostgreSQL do. A lease
-is taken only when it is free or expired (`epoch + 1`, the fencing token), renewed every
-`lease_ttl / 3`, and released when the membership says it belongs elsewhere. Advisory locks
-alone would not do: they break under transaction poolers, and a partitioned holder keeps
-believing it holds them. Expiry is judged by the database's `now()`; the replica itself
-stops at a *local monotonic* deadline (`lease_ttl` after the start of its last successful
-renewal, never later than the database's expiry), so a replica cut off from the store
-stops checking and sending on its own before anyone else takes over.
+*lease* on it (`leases`: holder, epoch, expires_at), as job queues on PostgreSQL do. Leases
+are session leases (ZooKeeper's ephemeral nodes, Chubby's sessions): a lease is live while it
+is not released and its holder's heartbeat is within `lease_ttl`, so a round keeps all of a
+replica's leases alive with one UPDATE of its heartbeat row, whatever their number (renewing
+each lease row took ~30 s per round for 33,000 leases, longer than lease_ttl). A lease is
+taken only when it is released or its holder's heartbeat is stale (`epoch + 1`, the fencing
+token), and released when the membership says it belongs elsewhere. Advisory locks alone
+would not do: they break under transaction poolers, and a partitioned holder keeps believing
+it holds them. Staleness is judged by the database's `now()`; the replica itself stops at a
+*local monotonic* deadline (`lease_ttl` after the start of its last successful heartbeat,
+never later than the database's judgement), so a replica cut off from the store stops
+checking and sending on its own before anyone else takes over.
 
 Fencing: verdicts are saved only for contracts whose lease row still names this replica,
-with the epoch it acquired, unexpired, read `FOR KEY SHARE` in the saving transaction (so a
-takeover skips a save in progress, while the replica's own renewal never waits for it).
-Alert transitions follow from saved states by compare-and-set, and each outbox send
-re-checks its claim (monitor/alerts/outbox).
+with the epoch it acquired, unreleased, with this replica's heartbeat fresh, read `FOR KEY
+SHARE` in the saving transaction (so a takeover skips a save in progress, while the
+replica's own round never waits for it). Alert transitions follow from saved states by
+compare-and-set, and each outbox send re-checks its claim (monitor/alerts/outbox).
 
 SQLite serves one replica (a second `fresh serve` is refused), so none of this runs there.
 """
@@ -104,15 +108,29 @@ def lease_round(
     held: Mapping[str, int],
     ttl: float,
 ) -> Round:
-    """Heartbeat, renew, release and acquire in the caller's transaction."""
+    """Heartbeat, then (only when something moved) release and acquire, in the caller's
+    transaction.
+
+    The heartbeat alone keeps every lease `me` holds alive, so a settled round is three
+    statements whatever the number of leases. It is settled when the leases held are
+    exactly this replica's share and the store still counts as many naming it: only the
+    replica itself adds leases under its name, so an equal count means none was taken
+    over or deleted meanwhile. (A takeover locks the stale holder's heartbeat row, so that
+    holder's heartbeat waits for it to commit and the count, a later statement, sees it;
+    or it finds the row being written and leaves that holder's leases alone.)"""
     live = lease_rows.heartbeat(conn, me, ttl)
-    mine = set(_share(me, tuple(contracts), tuple(live)))
-    now_held = lease_rows.renew(conn, me, sorted(mine & set(held)), ttl)
-    released = lease_rows.release(conn, me, sorted(mine), ttl)
+    mine = _share(me, tuple(contracts), tuple(live))
+    if held.keys() == mine and lease_rows.count_held(conn, me) == len(held):
+        return Round(live, dict(held), frozenset(), frozenset())
+    in_store = lease_rows.held(conn, me)
+    released = lease_rows.release(conn, me, sorted(set(in_store) - mine), ttl)
+    # kept: ours in this life (same epoch); one from a previous life is taken again below,
+    # so its epoch moves and fences the predecessor
+    now_held = {n: e for n, e in in_store.items() if n in mine and held.get(n) == e}
     wanted = sorted(mine - set(now_held))
     acquired: set[str] = set()
     if wanted:
-        got = lease_rows.insert(conn, me, wanted, ttl)
+        got = lease_rows.insert(conn, me, wanted)
         rest = [n for n in wanted if n not in got]
         if rest:
             got.update(lease_rows.take(conn, me, rest, ttl))
@@ -122,15 +140,16 @@ def lease_round(
 
 
 def fenced_names(
-    conn: Connection, me: str, held: Mapping[str, int], names: Sequence[str]
+    conn: Connection, me: str, held: Mapping[str, int], names: Sequence[str], ttl: float
 ) -> set[str]:
-    """Of `names`, those whose lease still names `me` with the epoch we hold, unexpired by
-    the database's clock. The rows are read `FOR KEY SHARE`: a takeover skips them until
-    this transaction ends, so a verdict saved here was saved under a live lease."""
+    """Of `names`, those whose lease still names `me` with the epoch we hold, unreleased,
+    and `me`'s heartbeat within `ttl`, by the database's clock. The rows are read `FOR KEY
+    SHARE`: a takeover skips them until this transaction ends, so a verdict saved here was
+    saved under a live lease."""
     ask = sorted(n for n in set(names) if n in held)
     if not ask:
         return set()
-    rows = lease_rows.fenced(conn, me, ask)
+    rows = lease_rows.fenced(conn, me, ask, ttl)
     return {name for name, epoch in rows.items() if held.get(name) == epoch}
 
 
@@ -138,7 +157,7 @@ def fenced_names(
 
 
 class LeaseKeeper:
-    """Holds this replica's leases: renews them every `ttl / 3` on its own thread.
+    """Holds this replica's leases: heartbeats every `ttl / 3` on its own thread.
 
     `claim()` (the scheduler's filter) and `may_act()` (the outbox's gate) are in-memory
     and never block; `fence` runs inside the saving transaction.
@@ -173,7 +192,7 @@ class LeaseKeeper:
     # -- in-memory answers --
 
     def may_act(self) -> bool:
-        """True while the last successful renewal is less than `ttl` old (local clock)."""
+        """True while the last successful round is less than `ttl` old (local clock)."""
         return self._monotonic() < self._valid_until
 
     def held(self) -> dict[str, int]:
@@ -189,7 +208,7 @@ class LeaseKeeper:
     def fence(self, conn: Connection, names: Sequence[str]) -> set[str]:
         """Inside a saving transaction: the names this replica may still write."""
         held = self.held()
-        return fenced_names(conn, self.replica, held, names) if held else set()
+        return fenced_names(conn, self.replica, held, names, self.ttl) if held else set()
 
     def fenced_store(self) -> FencedStore:
         """The store as the scheduler should see it: saves only under a live lease."""
@@ -198,7 +217,7 @@ class LeaseKeeper:
     # -- the rounds --
 
     def run_round(self) -> Round | None:
-        """One heartbeat/renew/acquire round; None when the store did not answer."""
+        """One heartbeat (and release/acquire) round; None when the store did not answer."""
         started = self._monotonic()
         with self._lock:
             held = dict(self._held) if started < self._valid_until else {}
@@ -252,17 +271,17 @@ class LeaseKeeper:
     def _warn_if_slow(self, took: float, held: int) -> None:
         """Say so when a round outlasts its period: its leases lapse before the next one.
 
-        A round renews every held lease, so its time grows with the contracts held
-        (bench/scale.py: 33,000 leases per replica took ~30 s on a loaded 2-core machine,
-        beyond a 15 s lease_ttl, and the replicas then held nothing and saved nothing)."""
+        A settled round is one heartbeat, whatever the leases held; a round that moves
+        leases (start, a replica joining or leaving) touches each lease that moves, and
+        the state store itself may be slow."""
         if took <= self.every:
             return
         lapsed = took >= self.ttl
         (log.error if lapsed else log.warning)(
             f"a lease round took {took:.1f} s for {held} leases, "
             + (
-                f"longer than lease_ttl ({self.ttl:g} s): every lease expired while it was "
-                "renewed, so this replica checks nothing; "
+                f"longer than lease_ttl ({self.ttl:g} s): its heartbeat lapsed, and every "
+                "lease with it: this replica checks nothing; "
                 if lapsed
                 else f"longer than lease_ttl / 3 ({self.every:g} s); "
             )

@@ -1,19 +1,18 @@
 """The Prometheus metrics of SPEC section 6.
 
 Per-contract series are written at scrape time from the store's current state, straight
-into the Prometheus text format (`render_contract_series`, with each contract's escaped
-label set cached between scrapes), so every replica serves the same values and none carries
-a `replica` label. What
-this process did (reads timed, read errors, notifications, its own reload state, process
-metrics) is counted here and labelled with `replica`. Every `ServiceMetrics` has its own
-registry: nothing global, so tests each get a clean one.
+into the Prometheus text format (metrics_text.py: each contract's lines are cached as bytes
+and rendered again only when its verdict changed), so every replica serves the same values
+and none carries a `replica` label. What this process did (reads timed, read errors,
+notifications, its own reload state, process metrics) is counted here and labelled with
+`replica`. Every `ServiceMetrics` has its own registry: nothing global, so tests each get
+a clean one.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -24,7 +23,8 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from monitor.core.labels import BASE_LABELS, label_name, label_value
-from monitor.core.models import Contract, Status, Verdict
+from monitor.core.models import Contract, Verdict
+from monitor.serve.metrics_text import SeriesCache
 from monitor.serve.scheduler import release_memory
 from monitor.sources import cost
 
@@ -40,146 +40,6 @@ __all__ = [
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SCOPES = ("all", "held")  # what `/metrics?scope=` accepts
 READ_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-
-
-def _ts(when: datetime | None) -> float:
-    return when.timestamp() if when is not None else 0.0
-
-
-# (name, type, help) of the per-contract families, in output order
-_FAMILIES = (
-    ("fresh_last_update_timestamp_seconds", "gauge", "Unix time of the newest data seen."),
-    (
-        "fresh_deadline_timestamp_seconds",
-        "gauge",
-        "When the contract turns warn / stale without new data (0 with no data).",
-    ),
-    ("fresh_threshold_seconds", "gauge", "The contract's warn_after / error_after."),
-    ("fresh_status", "gauge", "1 for the contract's current status, 0 for the others."),
-    ("fresh_last_check_timestamp_seconds", "gauge", "When the contract was last checked."),
-    ("fresh_check_errors_total", "counter", "Failed source reads, per contract."),
-    ("fresh_maintenance", "gauge", "1 while the contract is in a maintenance window."),
-)
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _num(value: float) -> str:
-    return repr(float(value))
-
-
-CHUNK = 2000  # contracts whose lines are joined at once: no million small strings alive
-
-
-def render_contract_series(
-    contracts: Iterable[Contract],
-    metric_labels: Sequence[str],
-    states: Mapping[str, Verdict],
-    errors: Mapping[str, int],
-    replica: str,
-    heads: dict[str, str] | None = None,
-    maintenance: Collection[str] = frozenset(),
-) -> str:
-    """The per-contract families in the Prometheus text format (`iter_contract_series`
-    joined)."""
-    return "".join(
-        iter_contract_series(contracts, metric_labels, states, errors, replica, heads, maintenance)
-    )
-
-
-def iter_contract_series(
-    contracts: Iterable[Contract],
-    metric_labels: Sequence[str],
-    states: Mapping[str, Verdict],
-    errors: Mapping[str, int],
-    replica: str,
-    heads: dict[str, str] | None = None,
-    maintenance: Collection[str] = frozenset(),
-) -> Iterator[str]:
-    """The per-contract families in the Prometheus text format, in pieces of text.
-
-    `heads` caches each contract's escaped label set by name between scrapes; the
-    caller empties it when the contracts change (a reload).
-
-    Written directly, not through prometheus-client's metric objects: 10,000 contracts
-    make 110,000 samples, which take ~5 s through GaugeMetricFamily + generate_latest
-    (label validation and escaping per sample) and well under a second here, where each
-    contract's label set is escaped once. The lines of every `CHUNK` contracts are joined
-    as they are made: 100,000 contracts make 1.1 million lines, ~400 MB as separate
-    strings, ~140 MB as pieces (measured: the whole scrape peaked 1.7 GB before).
-    """
-    keys = list(dict.fromkeys(metric_labels))
-    names = [*BASE_LABELS, *(label_name(k) for k in keys)]
-    done: list[list[str]] = [[] for _ in _FAMILIES]  # per family: joined pieces
-    out: list[list[str]] = [[] for _ in _FAMILIES]  # per family: lines of this chunk
-    last_update, deadline, threshold, status, checked, errs, maint = out
-    n_update, n_deadline, n_threshold, n_status, n_checked, n_errs, n_maint = (
-        f[0] for f in _FAMILIES
-    )
-    statuses = [(s, f',status="{s.value}"}} ') for s in Status]
-    rep = f',replica="{_escape(replica)}"}} '
-    heads = {} if heads is None else heads
-
-    def flush() -> None:
-        for piece, lines in zip(done, out, strict=True):
-            if lines:
-                piece.append("".join(lines))
-                lines.clear()
-
-    for i, c in enumerate(contracts, 1):
-        if i % CHUNK == 0:
-            flush()
-        head = heads.get(c.name)
-        if head is None:
-            head = "{" + ",".join(
-                f'{n}="{_escape(v)}"' for n, v in zip(names, contract_labels(c, keys), strict=True)
-            )
-            heads[c.name] = head
-        exp = c.expectation
-        v = states.get(c.name)
-        warn_after, error_after = exp.warn_after, exp.error_after
-        if exp.learn is not None and v is not None:
-            # SPEC 13: the learned limits at the last check, so a graph shows them move.
-            warn_after = v.learned_warn_after or warn_after
-            error_after = v.learned_error_after or error_after
-        levels = [
-            (lv, after)
-            for lv, after in (("warn", warn_after), ("error", error_after))
-            if after is not None
-        ]
-        for lv, after in levels:
-            threshold.append(f'{n_threshold}{head},level="{lv}"}} {_num(after.total_seconds())}\n')
-        errs.append(f"{n_errs}{head}{rep}{_num(errors.get(c.name, 0))}\n")
-        maint.append(f"{n_maint}{head}}} {'1.0' if c.name in maintenance else '0.0'}\n")
-        if v is None:
-            continue  # not checked yet: no verdict to report
-        if v.last_update is not None:
-            last_update.append(f"{n_update}{head}}} {_num(v.last_update.timestamp())}\n")
-        for lv, _ in levels:
-            at = v.warn_at if lv == "warn" else v.error_at
-            deadline.append(f'{n_deadline}{head},level="{lv}"}} {_num(_ts(at))}\n')
-        for st, tail in statuses:
-            status.append(f"{n_status}{head}{tail}{'1.0' if v.status == st else '0.0'}\n")
-        checked.append(f"{n_checked}{head}}} {_num(v.checked_at.timestamp())}\n")
-    flush()
-    for (name, kind, doc), pieces in zip(_FAMILIES, done, strict=True):
-        family = name.removesuffix("_total") if kind == "counter" else name
-        yield f"# HELP {name} {doc}\n# TYPE {family} {kind}\n"
-        yield from pieces
-        pieces.clear()  # each piece goes once it is written
-
-
-def contract_labels(c: Contract, metric_labels: Sequence[str]) -> list[str]:
-    """The label values of a per-contract series, in `BASE_LABELS` + metric_labels order."""
-    return [
-        c.name,
-        c.owner,
-        c.warehouse,
-        c.severity.value,
-        *(label_value(c.metadata.get(k)) for k in metric_labels),
-    ]
 
 
 class ReplicaCollector(Collector):
@@ -233,8 +93,7 @@ class ServiceMetrics:
         self._maintenance = maintenance  # names of the contracts in a maintenance window
         self._held = held  # names this replica holds a lease on; None: it checks them all
         self._states_of = states_of  # the verdicts of some contracts only (scope=held)
-        self._heads: dict[str, str] = {}
-        self._heads_for: tuple[Sequence[Contract], tuple[str, ...]] = ((), ())
+        self._series = SeriesCache(replica)
         self._errors: dict[str, int] = {}
         self._lock = threading.Lock()
         self._durations = Histogram(
@@ -325,8 +184,6 @@ class ServiceMetrics:
     def _stream(self, scope: str) -> Iterator[bytes]:
         contracts = self._contracts()
         keys = tuple(self._metric_labels())
-        if self._heads_for != (contracts, keys) or self._heads_for[0] is not contracts:
-            self._heads_for, self._heads = (contracts, keys), {}  # a reload: labels may differ
         held = self._held() if scope == "held" else None
         if held is None:
             chosen: Sequence[Contract] = contracts
@@ -336,20 +193,13 @@ class ServiceMetrics:
             # Only the rows served: the scrape's cost follows this replica's share.
             names = [c.name for c in chosen]
             states = self._states_of(names) if self._states_of is not None else self._states()
-        pieces = iter_contract_series(
-            chosen,
-            keys,
-            states,
-            self.errors(),
-            self.replica,
-            self._heads,
-            self._maintenance(),
+        pieces = self._series.stream(
+            contracts, keys, chosen, states, self.errors(), self._maintenance()
         )
         del states
-        for piece in pieces:
-            yield piece.encode()
+        yield from pieces
         yield generate_latest(self.registry)
-        release_memory()  # the scrape built ~140 MB of text for 100,000 contracts
+        release_memory()  # the verdicts read for 100,000 contracts: ~100 MB
 
     def contracts(self) -> Sequence[Contract]:
         """The contracts currently configured."""

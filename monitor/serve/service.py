@@ -162,11 +162,11 @@ class Service:
 
     def verdicts(self) -> dict[str, Verdict]:
         """The latest saved verdict of every contract, by name (from the shared store)."""
-        return {name: s.to_verdict() for name, s in self.store.states().items()}
+        return self.store.verdicts()
 
     def verdicts_of(self, names: Sequence[str]) -> dict[str, Verdict]:
         """The latest saved verdicts of `names` only (`/metrics?scope=held`)."""
-        return {name: s.to_verdict() for name, s in self.store.states_of(names).items()}
+        return self.store.verdicts_of(names)
 
     def held(self) -> set[str] | None:
         """The contracts this replica holds a lease on; None when it checks them all

@@ -60,6 +60,14 @@ class Store(Database):
         """The saved states of `names` only, by name (a replica's share, for /metrics)."""
         return states.some_states(self, names)
 
+    def verdicts(self) -> dict[str, Verdict]:
+        """Every contract's last saved verdict, by name (`states()` less the rest)."""
+        return states.all_verdicts(self)
+
+    def verdicts_of(self, names: Sequence[str]) -> dict[str, Verdict]:
+        """The last saved verdicts of `names` only, by name."""
+        return states.some_verdicts(self, names)
+
     def state(self, name: str) -> StoredState | None:
         """One contract's saved state, or None."""
         return states.one_state(self, name)

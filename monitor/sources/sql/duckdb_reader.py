@@ -1,10 +1,11 @@
-"""DuckDB files read through the `duckdb` module directly: the fast path.
+"""DuckDB files read through DuckDB's compiled module directly: the fast path.
 
 No SQLAlchemy and no sqlglot are imported here (together ~350 ms, more than reading a
-thousand tables takes). The file is opened read-only once per batch and closed right after,
-so the user's loader can take its write lock between reads (external access off, no
-extensions, configuration locked: monitor.sources.duck_guard); while a writer holds it, the
-open is retried until the warehouse `timeout`, then reported with DuckDB's reason. Table
+thousand tables takes), nor the duckdb package around the compiled module (~50 ms:
+monitor.sources.duck_guard.engine). The file is opened read-only once per batch and closed
+right after, so the user's loader can take its write lock between reads (external access
+off, no extensions, configuration locked: monitor.sources.duck_guard); while a writer holds
+it, the open is retried until the warehouse `timeout`, then reported with DuckDB's reason. Table
 reads go in UNION ALL chunks of CHUNK max() reads (measured fastest, see below), spread
 over up to two cursors on their own threads (DuckDB releases the GIL); a chunk that fails
 is read again one contract at a time, so only the broken contract gets `error`.

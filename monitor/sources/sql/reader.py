@@ -1,7 +1,7 @@
 """`table` + `column` (+ `where`) and `query` sources: the newest timestamp in a warehouse.
 
-DuckDB files are read through the `duckdb` module directly (duckdb_reader.py: no SQLAlchemy
-import, one read-only open per batch); every other database through SQLAlchemy 2
+DuckDB files are read through DuckDB's compiled module directly (duckdb_reader.py: no
+SQLAlchemy import, one read-only open per batch); every other database through SQLAlchemy 2
 (alchemy.py). Both import their driver only when they first connect.
 """
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from monitor.cli.app import main
+from monitor.cli.app import console
 
-sys.exit(main())  # type: ignore[func-returns-value]
+sys.exit(console())  # type: ignore[func-returns-value]

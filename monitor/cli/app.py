@@ -107,6 +107,7 @@ def check(
     """Evaluate contracts once and report (exit 1 when any is stale or error)."""
     from monitor.cli.commands.check import check_command
 
+    _QUICK_EXIT.add("check")
     run_command(lambda: check_command(config, checks, select or [], format, output, fail_on, at))
 
 
@@ -240,10 +241,55 @@ def notify_test(owner: str, config: ConfigOpt = None, checks: ChecksOpt = None) 
     run_command(lambda: notify_test_command(owner, config, checks))
 
 
+# Commands whose process may end without the interpreter's teardown (see `main`).
+_QUICK_EXIT: set[str] = set()
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Run the command line in this process (ends with SystemExit, which callers may catch)."""
     app(prog_name="fresh")
 
 
+def console() -> None:
+    """The `fresh` console script and `python -m monitor.cli`: `main`, after which the
+    process of a one-shot command ends without the interpreter's teardown (`_exit_now`)."""
+    try:
+        main()
+    except SystemExit as done:
+        if _QUICK_EXIT and isinstance(done.code, int | None):
+            _exit_now(done.code or 0)
+        raise
+
+
+def _exit_now(code: int) -> None:
+    """End a one-shot command's process without the interpreter's teardown.
+
+    Freeing every module and object one by one costs `fresh check` on 1,000 contracts
+    about 25 ms of its ~350 (more with 10,000), for memory the OS takes back anyway. What
+    an ordinary exit does that anyone could notice still happens: the streams are flushed
+    and the `atexit` handlers run (logging, coverage, …). Only when no other thread that
+    Python would wait for is alive; if flushing fails, the ordinary exit reports it.
+    """
+    import atexit
+    import os
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(not t.daemon for t in threading.enumerate() if t is not main_thread):
+        return  # Python's exit would wait for it: let it
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        code = code or 1  # pragma: no cover - a handler broke the streams
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())  # type: ignore[func-returns-value]
+    sys.exit(console())  # type: ignore[func-returns-value]

@@ -8,6 +8,7 @@ reports `sys.modules` at exit, so an eager import added anywhere on the path (a 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,64 @@ def test_help_and_version_import_no_pydantic(tmp_path: Path, args: list[str]) ->
     code, stderr = imports_of(tmp_path, ("pydantic", "typer._adapters", "duckdb", "_duckdb"), *args)
     assert code == 0, stderr
     assert "LOADED [] False" in stderr, stderr
+
+
+# A module-level object is finalized only by the interpreter's teardown; atexit handlers run
+# before it. The `fresh` console script (monitor.cli.app.console) skips the teardown of
+# `fresh check` (monitor.cli.app._exit_now) but not the rest; `main` leaves it to the caller.
+TEARDOWN_PROBE = """\
+import atexit, sys
+import monitor.cli.app as cli
+class Teardown:
+    def __del__(self):
+        print('TORN DOWN', file=sys.stderr, flush=True)
+kept = Teardown()
+atexit.register(lambda: print('ATEXIT RAN', file=sys.stderr, flush=True))
+if {ordinary!r}:
+    cli._exit_now = lambda code: None  # the ordinary exit, for comparison
+sys.argv = ['fresh', *{args!r}]
+cli.console()
+"""
+
+
+def _probe_exit(cwd: Path, ordinary: bool, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", TEARDOWN_PROBE.format(ordinary=ordinary, args=list(args))],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_check_ends_without_teardown_with_the_same_output_code_and_atexit(
+    tmp_path: Path, fmt: str
+) -> None:
+    project = make_project(tmp_path / "proj")
+    args = ("check", "--at", AT, "--format", fmt)
+    quick = _probe_exit(project.parent, False, *args)
+    ordinary = _probe_exit(project.parent, True, *args)
+    assert "TORN DOWN" in ordinary.stderr, ordinary.stderr  # the probe can see a teardown
+    assert "TORN DOWN" not in quick.stderr, quick.stderr
+    assert "ATEXIT RAN" in quick.stderr, quick.stderr
+    assert quick.returncode == ordinary.returncode == 1, quick.stderr
+    # the same report, but for how long each read took
+    took = re.compile(r'"duration_seconds": [0-9.e-]+')
+    assert took.sub("", quick.stdout) == took.sub("", ordinary.stdout)
+    assert quick.stdout.strip(), quick.stderr
+
+
+def test_other_commands_exit_the_ordinary_way(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "proj")
+    proc = _probe_exit(project.parent, False, "validate")
+    assert "TORN DOWN" in proc.stderr, proc.stderr
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_console_script_and_python_m_end_check_quickly() -> None:
+    root = Path(__file__).resolve().parents[2]
+    pyproject = (root / "pyproject.toml").read_text()
+    assert 'fresh = "monitor.cli.app:console"' in pyproject
+    assert "console()" in (root / "monitor" / "cli" / "__main__.py").read_text()

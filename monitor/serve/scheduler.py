@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -75,6 +76,24 @@ class _Batch:
     contracts: list[Contract]
     urgent: bool = False  # the lane of deadline checks and pings
     started: datetime | None = None  # when it was dispatched: the next round counts from it
+
+
+def _log_batch(batch: _Batch, read_seconds: float | None, seconds: float) -> None:
+    """One line per batch, when it is done: what was read, how long reading (and judging)
+    and the whole batch (saving included) took. The line's time minus `seconds` is when the
+    batch started, so a log reader (bench/scale.py) knows exactly when this process was
+    reading, which the per-read metrics, counted only once a batch is judged, cannot say."""
+    log.info(
+        f"read {len(batch.contracts)} contract(s) of {batch.key} in {seconds:.2f} s",
+        extra={
+            "event": "batch_done",
+            "batch": batch.key,
+            "contracts": len(batch.contracts),
+            "urgent": batch.urgent,
+            "read_seconds": None if read_seconds is None else round(read_seconds, 3),
+            "seconds": round(seconds, 3),
+        },
+    )
 
 
 # --- The loop -------------------------------------------------------------------------------
@@ -263,10 +282,13 @@ class Scheduler:
 
     async def _run_batch(self, batch: _Batch) -> None:
         loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()  # durations, not instants: never the clock (a FakeClock)
+        read_seconds: float | None = None
         try:
             verdicts, raised = await loop.run_in_executor(
                 self._pool(batch.key), self._judge, batch.contracts
             )
+            read_seconds = time.perf_counter() - t0
             now = self.clock.now()
             await loop.run_in_executor(self.store_pool, self._save, verdicts, now, not batch.urgent)
             self._plan_next(batch.contracts, verdicts, raised, now, batch.started or now)
@@ -284,6 +306,7 @@ class Scheduler:
             del self._in_flight[(batch.key, batch.urgent)]
             self.rounds += 1
             self._wake.set()
+            _log_batch(batch, read_seconds, time.perf_counter() - t0)
 
     def _save(self, verdicts: list[Verdict], now: datetime, bulk: bool = False) -> None:
         """In the store thread: record verdicts, then hand the changes to the hook."""

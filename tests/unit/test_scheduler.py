@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from monitor.core.clock import FakeClock
 from monitor.core.evaluate import next_check_at
@@ -440,4 +444,49 @@ def test_a_poke_that_arrives_while_the_batch_is_being_saved_is_not_lost() -> Non
     s, clock, _ = make([contract("a", error=timedelta(hours=2))], read, store=SlowStore())
     step(s, T0)
     assert s.plan.due_at("a") == T0 + timedelta(seconds=1)
+    s.close()
+
+
+def test_each_batch_logs_one_line_spanning_its_read_and_its_save(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`batch_done` is how a log reader (bench/scale.py) knows when this process was reading:
+    the line's time minus `seconds` is at or before the read began, and the line comes after
+    the save ended; a batch whose save failed is logged too."""
+    marks: dict[str, float] = {}
+
+    def read(cs: list[Contract], now: datetime) -> dict[str, Reading]:
+        marks.setdefault("read", time.time())
+        return {c.name: Reading(c.name, last_update=now) for c in cs}
+
+    class TimedStore(MemoryStore):
+        def save_verdicts(
+            self, verdicts: Sequence[Verdict], contracts: Mapping[str, Contract], now: datetime
+        ) -> list[Any]:
+            try:
+                return super().save_verdicts(verdicts, contracts, now)
+            finally:
+                marks["saved"] = time.time()
+
+    store = TimedStore()
+    three = [contract("a", "x"), contract("b", "x"), contract("c", "y")]
+    s, clock, _ = make(three, read, store=store)
+    with caplog.at_level(logging.INFO, logger="fresh.scheduler"):
+        step(s, T0)
+    lines = [r for r in caplog.records if getattr(r, "event", None) == "batch_done"]
+    assert sorted((r.batch, r.contracts, r.urgent) for r in lines) == [  # type: ignore[attr-defined]
+        ("x", 2, False),
+        ("y", 1, False),
+    ]
+    first = min(r.created - r.seconds for r in lines)  # type: ignore[attr-defined]
+    assert first <= marks["read"] + 0.001  # rounded to the millisecond
+    assert max(r.created for r in lines) >= marks["saved"]
+    assert all(0 <= r.read_seconds <= r.seconds for r in lines)  # type: ignore[attr-defined]
+
+    caplog.clear()
+    store.fail = True
+    clock.set(T0 + timedelta(hours=1))
+    with caplog.at_level(logging.INFO, logger="fresh.scheduler"):
+        step(s, clock.now())
+    assert len([r for r in caplog.records if getattr(r, "event", None) == "batch_done"]) == 2
     s.close()

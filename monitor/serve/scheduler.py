@@ -208,7 +208,7 @@ class Scheduler:
             for urgent in (True, False):
                 if not waiting or (key, urgent) in self._in_flight:
                     continue
-                contracts = self._take(waiting, urgent_only=urgent)
+                contracts = self._take(waiting, urgent, now)
                 if not contracts:
                     continue
                 batch = _Batch(key, contracts, urgent, started=now)
@@ -217,14 +217,27 @@ class Scheduler:
                 started.append(task)
         return started
 
-    def _take(self, waiting: dict[str, Contract], urgent_only: bool) -> list[Contract]:
+    def _take(
+        self, waiting: dict[str, Contract], urgent_only: bool, now: datetime
+    ) -> list[Contract]:
         """The next batch of one key: urgent contracts (a deadline, a ping) first, then —
         unless `urgent_only` — the rest in the order they fell due; at most `max_batch`.
 
         The urgent lane is why a status flips on time while a round of thousands of
         contracts is being read from the same warehouse: it does not queue behind it.
         """
-        limit = self.max_batch
+        batch: list[Contract] = []
+        while len(batch) < self.max_batch:
+            more = self._candidates(waiting, urgent_only, self.max_batch - len(batch))
+            if not more:
+                break
+            batch += self._still_claimed(more, now)
+        return batch
+
+    def _candidates(
+        self, waiting: dict[str, Contract], urgent_only: bool, limit: int
+    ) -> list[Contract]:
+        """Up to `limit` waiting contracts, urgent ones first, taken out of `waiting`."""
         batch = [c for n, c in waiting.items() if n in self._urgent][:limit]
         if not urgent_only and len(batch) < limit:
             for name, c in waiting.items():
@@ -236,6 +249,26 @@ class Scheduler:
             del waiting[c.name]
             self._urgent.discard(c.name)
         return batch
+
+    def _still_claimed(self, batch: list[Contract], now: datetime) -> list[Contract]:
+        """Of contracts claimed when they fell due, those this replica still holds.
+
+        A batch may wait in `_pending` for minutes behind the one before it, and leases move
+        meanwhile: the first replica up holds every lease for a few seconds, claims all
+        100,000 contracts, then hands two thirds to the replicas that join. Reading those
+        anyway cost it a whole round of reads whose verdicts its fence then dropped, while
+        their new holders read them too. The others are looked at again one interval later,
+        as `dispatch` does with what it does not claim.
+        """
+        if self._claim is None:
+            return batch
+        kept = self._claim(batch, now)
+        if len(kept) < len(batch):
+            mine = {c.name for c in kept}
+            for c in batch:
+                if c.name not in mine:
+                    self.plan.schedule(c.name, now + c.check_every)
+        return kept
 
     async def run(self) -> None:
         """Check contracts until `stop()`; in-flight batches finish before it returns."""

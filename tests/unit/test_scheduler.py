@@ -490,3 +490,35 @@ def test_each_batch_logs_one_line_spanning_its_read_and_its_save(
         step(s, clock.now())
     assert len([r for r in caplog.records if getattr(r, "event", None) == "batch_done"]) == 2
     s.close()
+
+
+def test_contracts_whose_lease_moved_while_they_waited_are_not_read() -> None:
+    """A replica claims what falls due, then reads it in batches of `max_batch`; when its
+    leases move meanwhile (the first replica up held all of them until the others joined),
+    it reads only what it still holds and looks at the rest again one interval later. It
+    read them all before, and its fence dropped the verdicts."""
+    calls: list[list[str]] = []
+
+    def read(cs: list[Contract], now: datetime) -> dict[str, Reading]:
+        calls.append([c.name for c in cs])
+        return {c.name: Reading(c.name, last_update=now) for c in cs}
+
+    every = timedelta(minutes=5)
+    names = [f"c{i}" for i in range(6)]
+    held = set(names)
+    s, _, store = make(
+        [contract(n, every=every, error=timedelta(hours=2)) for n in names],
+        read,
+        max_batch=2,
+        claim=lambda due, now: [c for c in due if c.name in held],
+    )
+    step(s, T0)  # all six claimed; the first batch of two is read
+    assert calls == [["c0", "c1"]]
+    held -= {"c2", "c3", "c5"}  # another replica joined and took these
+    while any(s._pending.values()):
+        step(s, T0)
+    assert calls == [["c0", "c1"], ["c4"]]
+    assert {v.contract for v in store.saved} == {"c0", "c1", "c4"}
+    for n in ("c2", "c3", "c5"):
+        assert s.plan.due_at(n) == T0 + every
+    s.close()

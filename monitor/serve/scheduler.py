@@ -84,7 +84,7 @@ def _log_batch(batch: _Batch, read_seconds: float | None, seconds: float) -> Non
     batch started, so a log reader (bench/scale.py) knows exactly when this process was
     reading, which the per-read metrics, counted only once a batch is judged, cannot say."""
     log.info(
-        f"read {len(batch.contracts)} contract(s) of {batch.key} in {seconds:.2f} s",
+        f"checked {len(batch.contracts)} contract(s) of {batch.key} in {seconds:.2f} s",
         extra={
             "event": "batch_done",
             "batch": batch.key,

@@ -196,6 +196,7 @@ class Rig:
     replicas: dict[str, Replica] = field(default_factory=dict)
 
     def write(self) -> None:
+        """The warehouse (one one-row table per contract), fresh.yml and checks/all.yml."""
         import duckdb
 
         con = duckdb.connect(str(self.directory / "warehouse.duckdb"))
@@ -208,6 +209,10 @@ class Rig:
             con.execute("COMMIT")
         finally:
             con.close()
+        self.write_config()
+
+    def write_config(self) -> None:
+        """fresh.yml and checks/all.yml alone (enough for `load_project`)."""
         (self.directory / "fresh.yml").write_text(
             f"""
 warehouses:

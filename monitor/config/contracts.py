@@ -27,6 +27,7 @@ from monitor.core.durations import parse_duration
 from monitor.core.errors import Problem
 from monitor.core.models import (
     DEFAULT_CHECK_EVERY,
+    NO_METADATA,
     Contract,
     Expectation,
     Learn,
@@ -244,7 +245,8 @@ def _contract(
         severity=Severity(severity),
         description=description,
         tags=tags,
-        metadata=metadata,  # a fresh dict per contract (Contract keeps it as given)
+        # a fresh dict per contract (Contract keeps it as given); none shares one empty map
+        metadata=metadata or NO_METADATA,
         check_every=check_every,
         location=Location(path, item.pos.line, item.pos.col),
     )

@@ -39,7 +39,7 @@ class Severity(StrEnum):
 ColumnFormat = Literal["epoch_s", "epoch_ms"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where something was declared (1-based line and column)."""
 
@@ -55,7 +55,7 @@ class Location:
 # --- Sources: exactly one per contract -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TableSource:
     """`table` (+ `column`, `where`): newest column value, or metadata when no column."""
 
@@ -66,7 +66,7 @@ class TableSource:
     kind: Literal["table"] = "table"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuerySource:
     """`query`: one read-only SELECT returning one timestamp."""
 
@@ -74,7 +74,7 @@ class QuerySource:
     kind: Literal["query"] = "query"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FilesSource:
     """`files`: a glob (local or s3://); newest mtime, or newest `column` value inside."""
 
@@ -84,7 +84,7 @@ class FilesSource:
     kind: Literal["files"] = "files"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunLogSource:
     """`run_log`: the newest successful run of `job` in a table or files."""
 
@@ -100,14 +100,14 @@ class RunLogSource:
     kind: Literal["run_log"] = "run_log"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeartbeatSource:
     """`heartbeat: {}`: pings recorded by `fresh ping` / `fresh run` / the ping API."""
 
     kind: Literal["heartbeat"] = "heartbeat"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenLineageSource:
     """`openlineage: {namespace, job}` or `{namespace, dataset}`: OpenLineage RunEvents that
     `fresh serve` received (SPEC 12); exactly one of `job` / `dataset`."""
@@ -118,7 +118,7 @@ class OpenLineageSource:
     kind: Literal["openlineage"] = "openlineage"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeltaSource:
     """`delta`: a Delta Lake table (local path or s3://); its newest data-changing commit."""
 
@@ -126,7 +126,7 @@ class DeltaSource:
     kind: Literal["delta"] = "delta"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IcebergSource:
     """`iceberg: NAMESPACE.TABLE` with `catalog:`: its newest snapshot that changed data."""
 
@@ -150,7 +150,7 @@ Source = (
 # --- Contract ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Learn:
     """`learn:` (SPEC 13): limits learned from the contract's own update history."""
 
@@ -158,7 +158,7 @@ class Learn:
     backfill: bool = True  # read past updates from the source on first use
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Expectation:
     """When data counts as late: warn_after / error_after, `learn`, or both (first wins)."""
 
@@ -172,11 +172,16 @@ class Expectation:
 DEFAULT_CHECK_EVERY = timedelta(minutes=5)  # a contract without `check_every`
 
 
+# One read-only empty mapping for every contract without metadata (most of them): a dict
+# each is 64 bytes per contract for nothing.
+NO_METADATA: Mapping[str, Any] = MappingProxyType({})
+
+
 def _frozen_map(m: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(m or {}))
+    return MappingProxyType(dict(m)) if m else NO_METADATA
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contract:
     """One freshness contract, fully resolved (defaults merged, env expanded)."""
 
@@ -202,7 +207,7 @@ class Contract:
 # --- Reading and Verdict ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reading:
     """What a source saw. `error` set means the source could not be read.
 
@@ -218,7 +223,7 @@ class Reading:
     duration_seconds: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The pure judgement of one reading at `checked_at`."""
 

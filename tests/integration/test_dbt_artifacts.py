@@ -6,6 +6,7 @@ Every file here is shaped like the committed artifacts of public dbt projects.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from monitor.sources.run_log import reader as run_log
 from tests.integration.source_helpers import contract, ctx_for
 from tests.integration.test_run_log_files import DBT, T0, iso, node, run_results, write_run
 
-ARCHIVE = RunLogSource(**{**DBT.__dict__, "file": "archive/*/*.json"})
+ARCHIVE = dataclasses.replace(DBT, file="archive/*/*.json")
 
 
 def read(tmp_path: Path, source: RunLogSource, as_of: datetime | None = None) -> Reading:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -225,7 +226,7 @@ def test_dbt_reads_a_model_by_name_at_its_execute_completed_at(tmp_path: Path) -
     assert reading.error is None
     assert reading.last_update == done
     assert reading.detail is None
-    by_id = read(tmp_path, RunLogSource(**{**DBT.__dict__, "job": "model.shop.orders"}))
+    by_id = read(tmp_path, dataclasses.replace(DBT, job="model.shop.orders"))
     assert by_id.last_update == done
 
 
@@ -237,7 +238,7 @@ def test_dbt_tests_pass_and_archived_failures_are_counted(tmp_path: Path) -> Non
     write_run(tmp_path, "archive/2/run_results.json", later, [node(test_id, "fail", later)])
     latest = T0 + timedelta(hours=2)
     write_run(tmp_path, "archive/3/run_results.json", latest, [node(test_id, "error", latest)])
-    reading = read(tmp_path, RunLogSource(**{**DBT.__dict__, "job": test_id, "file": archive}))
+    reading = read(tmp_path, dataclasses.replace(DBT, job=test_id, file=archive))
     assert reading.last_update == T0
     assert reading.detail == "2 failed runs since the last success"
 
@@ -248,7 +249,7 @@ def test_dbt_skipped_nodes_fall_back_to_generated_at_and_are_not_failures(
     write_run(tmp_path, "a/run_results.json", T0, [node("model.shop.orders", "success", T0)])
     later = T0 + timedelta(hours=1)
     write_run(tmp_path, "b/run_results.json", later, [node("model.shop.orders", "skipped", None)])
-    reading = read(tmp_path, RunLogSource(**{**DBT.__dict__, "file": "*/run_results.json"}))
+    reading = read(tmp_path, dataclasses.replace(DBT, file="*/run_results.json"))
     assert reading.last_update == T0
     assert reading.detail == "since the last success: 'skipped' (1)"
 

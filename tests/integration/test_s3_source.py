@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import UTC, datetime
@@ -106,7 +107,7 @@ def test_dbt_run_results_archived_in_s3_are_read(s3: Any, tmp_path: Path) -> Non
     done = datetime(2026, 11, 20, 8, 0, 3, tzinfo=UTC)
     doc = run_results(done, [node("model.shop.orders", "success", done)])
     s3.put_object(Bucket=b, Key="dbt/2026-11-20/run_results.json", Body=json.dumps(doc))
-    source = RunLogSource(**{**DBT.__dict__, "file": f"s3://{b}/dbt/*/run_results.json"})
+    source = dataclasses.replace(DBT, file=f"s3://{b}/dbt/*/run_results.json")
     [reading] = run_log.read_batch([contract(source)], ctx_for(tmp_path))
     assert reading.error is None, reading.error
     assert reading.last_update == done

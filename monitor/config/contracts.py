@@ -79,6 +79,30 @@ def _cron_problem(expr: str) -> str | None:
     return validate_cron(expr)
 
 
+# Equal values are one object: contracts written alike (the same limits, zone and tags,
+# often from `defaults:`) share them instead of holding a copy each. All are frozen.
+@lru_cache(maxsize=4096)
+def _expectation(
+    warn_after: timedelta | None,
+    error_after: timedelta | None,
+    schedule: str | None,
+    timezone: str,
+    learn: Learn | None,
+) -> Expectation:
+    return Expectation(
+        warn_after=warn_after,
+        error_after=error_after,
+        schedule=schedule,
+        timezone=timezone,
+        learn=learn,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _shared(tags: tuple[str, ...]) -> tuple[str, ...]:
+    return tags
+
+
 def _learn(r: Reader) -> Learn | None:
     """`learn: true` / `learn: false` / `learn: {window: 35d, backfill: false}` (SPEC 13)."""
     value = r.get("learn")
@@ -235,16 +259,10 @@ def _contract(
         owner=owner,
         warehouse=warehouse or "",
         source=source,
-        expectation=Expectation(
-            warn_after=warn_after,
-            error_after=error_after,
-            schedule=schedule,
-            timezone=tz,
-            learn=learn,
-        ),
+        expectation=_expectation(warn_after, error_after, schedule, tz, learn),
         severity=Severity(severity),
         description=description,
-        tags=tags,
+        tags=_shared(tags),
         # a fresh dict per contract (Contract keeps it as given); none shares one empty map
         metadata=metadata or NO_METADATA,
         check_every=check_every,

@@ -1,9 +1,10 @@
 """What a loaded project costs in memory (issue 17: 100,000 contracts per replica).
 
 Each of these fails on the loader before the change it guards: contracts with an instance
-dict per object, a string per contract for every repeated value, one empty dict of
-metadata each, a YAML tree that keeps a PyYAML mark per key and per value (and pins the
-allocator's memory once freed). Positions in messages stay exactly where they were.
+dict per object, a string per contract for every repeated value, an expectation and a
+tags tuple per contract however alike, one empty dict of metadata each, a YAML tree that
+keeps a PyYAML mark per key and per value (and pins the allocator's memory once freed).
+Positions in messages stay exactly where they were.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def test_contracts_share_the_strings_they_repeat(tmp_path: Path) -> None:
     assert orders.expectation.timezone is refunds.expectation.timezone
     assert orders.tags[0] is refunds.tags[0]
     assert orders.expectation.warn_after is refunds.expectation.warn_after
+
+
+def test_contracts_written_alike_share_their_expectation_and_tags(tmp_path: Path) -> None:
+    orders, refunds, export = load(tmp_path, checks={"a.yml": TWO}).contracts
+    assert orders.expectation is refunds.expectation
+    assert orders.tags is refunds.tags
+    assert export.expectation != orders.expectation
+    assert export.expectation.learn is not None and orders.expectation.learn is None
 
 
 def test_contracts_without_metadata_share_one_read_only_empty_map(tmp_path: Path) -> None:

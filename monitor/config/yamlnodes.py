@@ -24,7 +24,7 @@ def at_mark(mark: Any) -> Pos:
 # A position as the parser stores it: one int, line * LINE_STRIDE + column (0-based, as in
 # a PyYAML mark). A kept mark is an 80-byte object per key and per value (most of a parsed
 # contract's memory, and what pinned the allocator's arenas once the tree was freed); an
-# int is 32 bytes, and a Pos tuple costs more time to build than the composing it saves.
+# int is 32-48 bytes, and a Pos tuple costs more time to build than the composing it saves.
 LINE_STRIDE = 1 << 32
 # A key's and its value's packed positions as one int (key * KEY_STRIDE + value): one dict
 # of positions per mapping instead of two, one int per key instead of two.

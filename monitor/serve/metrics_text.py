@@ -7,7 +7,8 @@ validation and escaping per sample) and well under a second here.
 `SeriesCache` keeps each contract's lines as bytes between scrapes and renders them again
 only when its verdict (or the configuration) changed: a scrape between two rounds then
 joins cached pieces (the verdicts are still read, to see what changed). The output is the
-same, byte for byte, as `render_contract_series` on the same state.
+same, byte for byte, as the uncached renderer it replaced on the same state (kept as the
+yardstick in tests/unit/metrics_reference.py).
 """
 
 from __future__ import annotations
@@ -50,72 +51,6 @@ def _num(value: float) -> str:
 
 
 CHUNK = 2000  # contracts whose lines are joined at once: no million small strings alive
-
-
-def render_contract_series(
-    contracts: Iterable[Contract],
-    metric_labels: Sequence[str],
-    states: Mapping[str, Verdict],
-    errors: Mapping[str, int],
-    replica: str,
-    heads: dict[str, str] | None = None,
-    maintenance: Collection[str] = frozenset(),
-) -> str:
-    """The per-contract families in the Prometheus text format (`iter_contract_series`
-    joined)."""
-    return "".join(
-        iter_contract_series(contracts, metric_labels, states, errors, replica, heads, maintenance)
-    )
-
-
-def iter_contract_series(
-    contracts: Iterable[Contract],
-    metric_labels: Sequence[str],
-    states: Mapping[str, Verdict],
-    errors: Mapping[str, int],
-    replica: str,
-    heads: dict[str, str] | None = None,
-    maintenance: Collection[str] = frozenset(),
-) -> Iterator[str]:
-    """The per-contract families in the Prometheus text format, in pieces of text.
-
-    `heads` caches each contract's escaped label set by name between scrapes; the
-    caller empties it when the contracts change (a reload).
-
-    Written directly, not through prometheus-client's metric objects: 10,000 contracts
-    make 110,000 samples, which take ~5 s through GaugeMetricFamily + generate_latest
-    (label validation and escaping per sample) and well under a second here, where each
-    contract's label set is escaped once. The lines of every `CHUNK` contracts are joined
-    as they are made: 100,000 contracts make 1.1 million lines, ~400 MB as separate
-    strings, ~140 MB as pieces (measured: the whole scrape peaked 1.7 GB before).
-    """
-    keys = list(dict.fromkeys(metric_labels))
-    heads = {} if heads is None else heads
-    done: list[list[str]] = [[] for _ in _FAMILIES]  # per family: joined pieces
-    out: list[list[str]] = [[] for _ in _FAMILIES]  # per family: lines of this chunk
-
-    def flush() -> None:
-        for piece, lines in zip(done, out, strict=True):
-            if lines:
-                piece.append("".join(lines))
-                lines.clear()
-
-    for i, c in enumerate(contracts, 1):
-        if i % CHUNK == 0:
-            flush()
-        head = heads.get(c.name)
-        if head is None:
-            head = heads[c.name] = contract_head(c, keys)
-        for lines, line in zip(out, contract_lines(c, head, states.get(c.name)), strict=False):
-            if line:
-                lines.append(line)
-        out[5].append(error_line(head, replica, errors.get(c.name, 0)))
-        out[6].append(maintenance_line(head, c.name in maintenance))
-    flush()
-    for (name, kind, doc), pieces in zip(_FAMILIES, done, strict=True):
-        yield family_header(name, kind, doc)
-        yield from pieces
-        pieces.clear()  # each piece goes once it is written
 
 
 def family_header(name: str, kind: str, doc: str) -> str:
@@ -228,7 +163,8 @@ class SeriesCache:
         maintenance: Collection[str] = frozenset(),
     ) -> Iterator[bytes]:
         """The per-contract families of the `chosen` contracts (of the configured
-        `contracts`), byte for byte `render_contract_series(chosen, …).encode()`."""
+        `contracts`), byte for byte what the uncached renderer made
+        (tests/unit/metrics_reference.py)."""
         keys = tuple(dict.fromkeys(metric_labels))
         with self._lock:
             if self._for[0] is not contracts or self._for[1] != keys:

@@ -33,8 +33,6 @@ SQLite serves one replica (a second `fresh serve` is refused), so none of this r
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import logging
 import threading
 import time
@@ -46,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.engine import Connection
 
 from monitor.core.models import Contract
+from monitor.serve.rendezvous import cached_share
 from monitor.store import leases as lease_rows
 
 if TYPE_CHECKING:
@@ -54,40 +53,6 @@ if TYPE_CHECKING:
     from monitor.store import StatusChange, Store
 
 log = logging.getLogger("fresh.leases")
-
-
-# --- The pure part: who should hold what ---------------------------------------------------
-
-
-def weight(contract: str, replica: str) -> int:
-    """The rendezvous weight of (contract, replica): a stable 64-bit hash."""
-    digest = hashlib.blake2b(
-        f"{contract}\x00{replica}".encode(), digest_size=8, person=b"fresh-hrw"
-    ).digest()
-    return int.from_bytes(digest, "big")
-
-
-def rightful_holder(contract: str, replicas: Sequence[str]) -> str | None:
-    """The live replica that should check `contract` (None when there is none)."""
-    if not replicas:
-        return None
-    return max(replicas, key=lambda r: (weight(contract, r), r))
-
-
-def share_of(replica: str, contracts: Iterable[str], replicas: Sequence[str]) -> set[str]:
-    """The contracts `replica` should hold when `replicas` are the live ones."""
-    live = sorted(set(replicas) | {replica})
-    return {c for c in contracts if rightful_holder(c, live) == replica}
-
-
-@functools.lru_cache(maxsize=4)
-def _share(replica: str, contracts: tuple[str, ...], replicas: tuple[str, ...]) -> frozenset[str]:
-    # Every lease round asks again with the same contracts and, nearly always, the same
-    # live replicas: 100,000 contracts x 3 replicas are 300,000 hashes (0.25 s of CPU) per
-    # round, every lease_ttl / 3. The key hashes and compares the names, ~1 ms. Room for
-    # the three keepers the tests and bench/lease_rounds.py run in one process (with two,
-    # they evicted each other and every round hashed again).
-    return frozenset(share_of(replica, contracts, replicas))
 
 
 # --- The database part: one transaction per round ------------------------------------------
@@ -121,7 +86,7 @@ def lease_round(
     holder's heartbeat waits for it to commit and the count, a later statement, sees it;
     or it finds the row being written and leaves that holder's leases alone.)"""
     live = lease_rows.heartbeat(conn, me, ttl)
-    mine = _share(me, tuple(contracts), tuple(live))
+    mine = cached_share(me, tuple(contracts), tuple(live))
     if held.keys() == mine and lease_rows.count_held(conn, me) == len(held):
         return Round(live, dict(held), frozenset(), frozenset())
     in_store = lease_rows.held(conn, me)

@@ -1,8 +1,8 @@
 """The lease tables of replicas on PostgreSQL (SPEC section 9): the SQL, behind functions.
 
-`monitor.serve.leases` decides which contracts this replica should hold (rendezvous hashing)
-and runs the rounds; every statement on `replicas` and `leases` is here. Each function runs
-in the caller's transaction.
+`monitor.serve.rendezvous` decides which contracts this replica should hold (rendezvous
+hashing) and `monitor.serve.leases` runs the rounds; every statement on `replicas` and
+`leases` is here. Each function runs in the caller's transaction.
 
 Session leases (ZooKeeper's ephemeral nodes, Chubby's sessions): a lease row lives as long as
 its holder's ONE heartbeat row. A lease is live iff it is not released (`expires_at`, which a

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from monitor.serve.leases import rightful_holder
+from monitor.serve.rendezvous import rightful_holder
 from tests.servers import free_port
 
 

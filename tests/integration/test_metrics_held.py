@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.serve.leases import rightful_holder
+from monitor.serve.rendezvous import rightful_holder
 from monitor.store import Store
 from tests import servers
 from tests.integration.replicas_rig import Rig, wait_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from monitor.serve.leases import rightful_holder, share_of
+from monitor.serve.rendezvous import rightful_holder, share_of
 
 NAMES = [f"schema_{i % 7}.table_{i}" for i in range(3000)]
 
@@ -50,13 +50,13 @@ def test_with_no_replica_listed_a_replica_counts_itself_live() -> None:
 
 
 def test_a_lease_round_computes_its_share_once_for_the_same_contracts_and_replicas() -> None:
-    from monitor.serve.leases import _share
+    from monitor.serve.rendezvous import cached_share
 
-    _share.cache_clear()
+    cached_share.cache_clear()
     names = tuple(NAMES)
-    first = _share("a", names, ("a", "b", "c"))
+    first = cached_share("a", names, ("a", "b", "c"))
     assert first == share_of("a", NAMES, ["a", "b", "c"])
-    assert _share("a", tuple(NAMES), ("a", "b", "c")) is first  # an equal key: cached
-    assert _share.cache_info().hits == 1
+    assert cached_share("a", tuple(NAMES), ("a", "b", "c")) is first  # an equal key: cached
+    assert cached_share.cache_info().hits == 1
     # a replica leaving changes the answer
-    assert _share("a", names, ("a", "b")) == share_of("a", NAMES, ["a", "b"]) != first
+    assert cached_share("a", names, ("a", "b")) == share_of("a", NAMES, ["a", "b"]) != first

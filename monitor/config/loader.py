@@ -37,6 +37,7 @@ def load_project(
     cwd: Path | None = None,
     *,
     notify_check: Callable[[str], str | None] | None = None,
+    on_settings: Callable[[Settings], None] | None = None,
 ) -> Project:
     """Read fresh.yml (or defaults) and every checks/**/*.yml; raise ConfigError on errors.
 
@@ -45,7 +46,8 @@ def load_project(
     against `settings.base_dir`, the folder holding fresh.yml (else `cwd`).
     `notify_check(url)` says why alerts cannot be sent to a notify URL (None: they can);
     the alerts layer passes it in for `validate` and `serve`, so `check` never imports a
-    sender.
+    sender. `on_settings(settings)` is called once fresh.yml is read, before the contracts
+    are: `check` starts opening its DuckDB warehouses then (monitor.sources.sql.duckdb_handles).
     """
     # Loading allocates tens of thousands of small objects and frees none of them: the
     # cyclic GC would scan them again and again (a third of the time for 1,000 contracts).
@@ -58,6 +60,7 @@ def load_project(
             os.environ if env is None else env,
             (cwd or Path.cwd()).absolute(),
             notify_check,
+            on_settings,
         )
     finally:
         if gc_was_enabled:
@@ -70,6 +73,7 @@ def _load(
     env: Mapping[str, str],
     cwd: Path,
     notify_check: Callable[[str], str | None] | None,
+    on_settings: Callable[[Settings], None] | None,
 ) -> Project:
     problems: list[Problem] = []
 
@@ -85,6 +89,8 @@ def _load(
         settings, urls, owners_declared = _load_settings(
             path, _display(path, cwd), env, problems, notify_check
         )
+    if settings is not None and on_settings is not None:
+        on_settings(settings)
 
     names: dict[str, Location] = {}
     contracts = _load_checks(checks, base_dir, cwd, env, urls, problems, names)

@@ -4,11 +4,13 @@ No SQLAlchemy and no sqlglot are imported here (together ~350 ms, more than read
 thousand tables takes), nor the duckdb package around the compiled module (~50 ms:
 monitor.sources.duck_guard.engine). The file is opened read-only once per batch and closed
 right after, so the user's loader can take its write lock between reads (external access
-off, no extensions, configuration locked: monitor.sources.duck_guard); while a writer holds
-it, the open is retried until the warehouse `timeout`, then reported with DuckDB's reason. Table
-reads go in UNION ALL chunks of CHUNK max() reads (measured fastest, see below), spread
-over up to two cursors on their own threads (DuckDB releases the GIL); a chunk that fails
-is read again one contract at a time, so only the broken contract gets `error`.
+off, no extensions, configuration locked: monitor.sources.duck_guard; `fresh check` opens it
+while the contracts are parsed and closes it while it reports: duckdb_handles.py); while a
+writer holds it, the open is retried until the warehouse `timeout`, then reported with
+DuckDB's reason. Table reads go in UNION ALL chunks of CHUNK max() reads (measured fastest,
+see below), spread over up to two cursors on their own threads (DuckDB releases the GIL);
+a chunk that fails is read again one contract at a time, so only the broken contract gets
+`error`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from monitor.core.models import Contract, Reading, TableSource
 from monitor.sources import cost
 from monitor.sources.base import ReadContext, describe, error_reading
 from monitor.sources.duck_guard import connect_warehouse, engine
+from monitor.sources.sql import duckdb_handles
 from monitor.sources.sql.shared import duck_quote, from_clause, quoted, reading_from_rows, statement
 
 if TYPE_CHECKING:
@@ -82,7 +85,7 @@ def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> li
         for w in workers:
             readings.extend(w.readings)
     finally:
-        con.close()
+        duckdb_handles.release(con)  # behind our back in a one-shot command
     return readings
 
 
@@ -90,6 +93,9 @@ def _open(path: str, deadline: float, timeout: float) -> DuckDBPyConnection:
     duckdb = engine()  # the compiled module alone (duck_guard.engine)
     if not os.path.exists(path):
         raise SourceError(f"DuckDB file {path} does not exist")
+    warmed = duckdb_handles.take(path)  # opened while the contracts were parsed
+    if warmed is not None:
+        return warmed
     delay = 0.01
     while True:
         try:

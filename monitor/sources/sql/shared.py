@@ -13,7 +13,8 @@ from monitor.config.sqlguard import Quote as Quote  # re-exported: the readers t
 from monitor.config.sqlguard import split_identifier
 from monitor.core.errors import SourceError
 from monitor.core.models import Contract, QuerySource, Reading, TableSource
-from monitor.sources.base import ReadContext, error_reading, resolve_path
+from monitor.sources.base import ReadContext, error_reading
+from monitor.sources.sql.duckdb_handles import duckdb_file
 from monitor.sources.timestamps import TimestampError, to_utc
 
 __all__ = ["split_identifier"]  # its home is config/sqlguard.py (validation uses it too)
@@ -21,14 +22,7 @@ __all__ = ["split_identifier"]  # its home is config/sqlguard.py (validation use
 
 def duckdb_path(url: str, ctx: ReadContext) -> str | None:
     """The file of a `duckdb:///path` URL (relative to fresh.yml's folder), else None."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in ("duckdb",):
-        return None
-    path = rest[1:] if rest.startswith("/") else rest
-    path = path.split("?", 1)[0]
-    if path.startswith(("md:", "motherduck:")) or path in ("", ":memory:"):
-        return None  # not a local file: let SQLAlchemy + duckdb_engine handle it
-    return resolve_path(path, ctx.settings.base_dir)
+    return duckdb_file(url, ctx.settings.base_dir)
 
 
 # --- Identifiers ----------------------------------------------------------------------------

@@ -108,7 +108,11 @@ def check(
     from monitor.cli.commands.check import check_command
 
     _QUICK_EXIT.add("check")
-    run_command(lambda: check_command(config, checks, select or [], format, output, fail_on, at))
+    run_command(
+        lambda: check_command(
+            config, checks, select or [], format, output, fail_on, at, ends_process=_ENDS_PROCESS
+        )
+    )
 
 
 @app.command("import")
@@ -243,6 +247,8 @@ def notify_test(owner: str, config: ConfigOpt = None, checks: ChecksOpt = None) 
 
 # Commands whose process may end without the interpreter's teardown (see `main`).
 _QUICK_EXIT: set[str] = set()
+# Set by `console`: the process ends once the command returns.
+_ENDS_PROCESS = False
 
 
 def main() -> None:
@@ -253,12 +259,24 @@ def main() -> None:
 def console() -> None:
     """The `fresh` console script and `python -m monitor.cli`: `main`, after which the
     process of a one-shot command ends without the interpreter's teardown (`_exit_now`)."""
+    global _ENDS_PROCESS
+    _ENDS_PROCESS = True
     try:
         main()
     except SystemExit as done:
         if _QUICK_EXIT and isinstance(done.code, int | None):
             _exit_now(done.code or 0)
         raise
+    finally:
+        _settle_closes()
+
+
+def _settle_closes() -> None:
+    """Before an ordinary exit, let the DuckDB files `fresh check` left closing on daemon
+    threads finish closing (the interpreter's teardown must not run beside them)."""
+    handles = sys.modules.get("monitor.sources.sql.duckdb_handles")
+    if handles is not None:
+        handles.settle()
 
 
 def _exit_now(code: int) -> None:

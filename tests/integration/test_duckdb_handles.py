@@ -5,6 +5,7 @@ writer's lock is still waited for and reported as before."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -175,3 +176,45 @@ def test_outside_a_one_shot_command_release_closes_at_once() -> None:
     con = _SlowClose()
     duckdb_handles.release(con)  # type: ignore[arg-type]
     assert con.closed.is_set()
+
+
+def test_a_command_whose_process_ends_next_leaves_the_closes_to_settle() -> None:
+    con = _SlowClose()
+    t0 = time.monotonic()
+    with duckdb_handles.one_shot(wait=False):
+        duckdb_handles.release(con)  # type: ignore[arg-type]
+    assert time.monotonic() - t0 < 0.25 and not con.closed.is_set()
+    duckdb_handles.settle()  # what the console does before an ordinary exit
+    assert con.closed.is_set()
+
+
+def test_the_console_script_ends_with_every_duckdb_file_read(project: Path) -> None:
+    fresh = Path(sys.executable).with_name("fresh")
+    done = subprocess.run(
+        [str(fresh), "check", "--config", str(project / "fresh.yml"), "--at", AT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr  # shop.refunds is stale, shop.missing errors
+    assert "shop.orders" in done.stdout and "Traceback" not in done.stderr
+    writable(project / "warehouse.duckdb")
+
+
+def test_a_reading_replaced_after_it_arrived_is_judged_on_its_replacement(tmp_path: Path) -> None:
+    # check judges each reading as it arrives; a heartbeat's is replaced afterwards when the
+    # state store cannot be opened, and the verdict must be the replacement's
+    (tmp_path / "fresh.yml").write_text(
+        "state:\n  url: sqlite:///fresh.yml/state.db\n"  # under a file: cannot be made
+        "owners:\n  ops: {notify: []}\n"
+    )
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "beat.yml").write_text(
+        "defaults: {owner: ops}\ncontracts:\n"
+        "  - {name: nightly, heartbeat: {}, error_after: 1h}\n"
+    )
+    code, out, _ = check(tmp_path / "fresh.yml", "--format", "json")
+    assert code == 1
+    (result,) = json.loads(out)["results"]
+    assert result["status"] == "error"
+    assert "state store could not be opened" in result["error"], result

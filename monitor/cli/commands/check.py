@@ -72,8 +72,11 @@ def check_command(
     output: Path | None,
     fail_on: str,
     at: str | None,
+    *,
+    ends_process: bool = False,
 ) -> int:
-    """Run `fresh check`; returns the exit code."""
+    """Run `fresh check`; returns the exit code. `ends_process`: the process ends right
+    after (the console script), so DuckDB files closing behind it are not waited for."""
     # Usage first: a typo in an option must not cost a warehouse round trip.
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r} (use {', '.join(FORMATS)})")
@@ -82,7 +85,7 @@ def check_command(
 
     # DuckDB warehouses open on a thread while the contracts are parsed, and close on one
     # while the verdicts are rendered (~60 ms of ~250 for 1,000 contracts).
-    with duckdb_handles.one_shot():
+    with duckdb_handles.one_shot(wait=not ends_process):
         project = load_project(config, checks, on_settings=_warm)
         for problem in project.warnings:
             typer.echo(str(problem), err=True)
@@ -132,12 +135,27 @@ def run_checks(
 ) -> list[Result]:
     """Read every contract and judge it at `now`, in declaration order; with `as_of`
     (`--at`), every source is read as it stood then."""
-    readings = _read(contracts, settings, now, as_of)
+    # Each reading is judged as it arrives, while the other reads still run; a verdict is
+    # kept only if its reading is the one finally used and no learned history applies.
+    by_name = {c.name: c for c in contracts}
+    early: dict[str, tuple[Reading, Verdict]] = {}
+
+    def judge_early(reading: Reading) -> None:
+        contract = by_name.get(reading.contract)
+        if contract is not None:
+            early[reading.contract] = (reading, _judge(evaluate, contract, reading, now))
+
+    readings = _read(contracts, settings, now, as_of, judge_early)
     histories = _histories(contracts, settings, readings, now)
     results = []
     for c in contracts:
         reading = readings.get(c.name) or Reading(c.name, error="the source was not read")
-        results.append(Result(c, _judge(evaluate, c, reading, now, histories.get(c.name, ()))))
+        history = histories.get(c.name, ())
+        judged = early.get(c.name)
+        if judged is not None and judged[0] is reading and not history:
+            results.append(Result(c, judged[1]))
+        else:
+            results.append(Result(c, _judge(evaluate, c, reading, now, history)))
     return results
 
 
@@ -189,12 +207,21 @@ def _judge(
 
 
 def _read(
-    contracts: Sequence[Contract], settings: Any, now: datetime, as_of: datetime | None
+    contracts: Sequence[Contract],
+    settings: Any,
+    now: datetime,
+    as_of: datetime | None,
+    arrived: Callable[[Reading], None],
 ) -> dict[str, Reading]:
     store, store_error = _open_store(contracts, settings)
     progress = _Progress(len(contracts)) if _wants_progress(len(contracts)) else None
     try:
-        on_read = progress.advance if progress else None
+
+        def on_read(reading: Reading) -> None:
+            arrived(reading)
+            if progress:
+                progress.advance(reading)
+
         try:
             readings = dict(
                 read_contracts(contracts, settings, now, store=store, on_read=on_read, as_of=as_of)

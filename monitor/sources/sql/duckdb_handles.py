@@ -7,7 +7,9 @@ warehouse of fresh.yml to `warm` as soon as fresh.yml is read, and a thread open
 read-only while the contracts are still being parsed; the reader then `take`s that
 connection instead of opening its own, and `release` closes it on a thread while the
 verdicts are judged and rendered. Leaving `one_shot()` closes what nobody took and waits for
-every close, so the file is free again when the command returns (tests run it in-process).
+every close, so the file is free again when the command returns (tests run it in-process);
+as a console script, whose process ends right after, it does not wait (~10 ms), and the
+console settles them itself if the process ends the ordinary way instead.
 
 Outside `one_shot()` (the service), nothing is warmed and `release` closes at once: a
 loader waiting for the write lock gets it as soon as the round's reads are done.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,10 +65,18 @@ class _Opening(threading.Thread):
         except Exception:  # the reader opens again and reports why
             self.con = None
 
+    def close(self) -> None:
+        """Close the connection once the open is done (nobody took it)."""
+        self.join()
+        if self.con is not None:
+            self.con.close()
+
 
 @contextmanager
-def one_shot() -> Iterator[None]:
-    """Warm opens and background closes for the duration of one command."""
+def one_shot(wait: bool = True) -> Iterator[None]:
+    """Warm opens and background closes for the duration of one command; on leaving, wait
+    for every close, unless `wait` is False: the process ends right after (`fresh check`
+    as a console script), and `settle()` is left to whoever exits otherwise."""
     global _active
     with _lock:
         _active = True
@@ -78,10 +88,9 @@ def one_shot() -> Iterator[None]:
             left = list(_warm.values())
             _warm.clear()
         for opening in left:  # warmed for a warehouse no selected contract reads
-            opening.join()
-            if opening.con is not None:
-                _close_behind(opening.con)
-        settle()
+            _behind(opening.close)
+        if wait:
+            settle()
 
 
 def warm(urls: Mapping[str, str], base_dir: Path) -> None:
@@ -112,13 +121,13 @@ def release(con: DuckDBPyConnection) -> None:
     with _lock:
         behind = _active
     if behind:
-        _close_behind(con)
+        _behind(con.close)
     else:
         con.close()
 
 
-def _close_behind(con: DuckDBPyConnection) -> None:
-    closer = threading.Thread(target=con.close, daemon=True, name="fresh-duckdb-close")
+def _behind(close: Callable[[], None]) -> None:
+    closer = threading.Thread(target=close, daemon=True, name="fresh-duckdb-close")
     with _lock:
         _closing.append(closer)
     closer.start()

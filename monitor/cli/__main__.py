@@ -2,6 +2,6 @@
 
 import sys
 
-from monitor.cli.app import console
+from monitor.cli.entry import console
 
 sys.exit(console())  # type: ignore[func-returns-value]

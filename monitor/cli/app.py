@@ -4,6 +4,7 @@ and an exit code in one place."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -64,8 +65,13 @@ def run_command(fn: Callable[[], int]) -> None:
 
 @app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
 ) -> None:
+    if ctx.invoked_subcommand != "check":
+        # The console script imports with the collector off (monitor.cli.entry); only the
+        # one-shot `check` keeps it off to the end.
+        gc.enable()
     if version:
         typer.echo(__version__)
         raise typer.Exit(0)

@@ -161,5 +161,33 @@ def test_other_commands_exit_the_ordinary_way(tmp_path: Path) -> None:
 def test_the_console_script_and_python_m_end_check_quickly() -> None:
     root = Path(__file__).resolve().parents[2]
     pyproject = (root / "pyproject.toml").read_text()
-    assert 'fresh = "monitor.cli.app:console"' in pyproject
-    assert "console()" in (root / "monitor" / "cli" / "__main__.py").read_text()
+    assert 'fresh = "monitor.cli.entry:console"' in pyproject
+    assert "from monitor.cli.entry import console" in (root / "monitor/cli/__main__.py").read_text()
+    # entry.console is app.console, behind the collector switch
+    assert "from monitor.cli.app import console" in (root / "monitor/cli/entry.py").read_text()
+
+
+GC_PROBE = """
+import gc, sys
+from monitor.cli.commands import check, validate
+def probe(*args, **kwargs):
+    print("gc", gc.isenabled())
+    return 0
+check.check_command = validate.validate_project = probe
+sys.argv = ["fresh", *{args!r}]
+from monitor.cli.entry import console
+console()
+"""
+
+
+@pytest.mark.parametrize(("command", "enabled"), [("check", False), ("validate", True)])
+def test_the_console_keeps_the_collector_off_for_check_alone(command: str, enabled: bool) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", GC_PROBE.format(args=[command])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"gc {enabled}", proc.stderr

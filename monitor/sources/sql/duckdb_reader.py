@@ -29,7 +29,13 @@ from monitor.sources import cost
 from monitor.sources.base import ReadContext, describe, error_reading
 from monitor.sources.duck_guard import connect_warehouse, engine
 from monitor.sources.sql import duckdb_handles
-from monitor.sources.sql.shared import duck_quote, from_clause, quoted, reading_from_rows, statement
+from monitor.sources.sql.shared import (
+    duck_quote,
+    max_select,
+    reading_from_rows,
+    statement,
+    table_parts,
+)
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -42,7 +48,10 @@ _MAX_THREADS = 2  # two cursors keep both cores of a small machine busy
 _TIME_TYPES = ("TIMESTAMP", "DATE")  # TIMESTAMP, TIMESTAMP WITH TIME ZONE, TIMESTAMP_NS…, DATE
 _EXACT_NUMBERS = (int, Decimal)
 
-Task = list[tuple[Contract, str]]
+# A contract, the SQL that reads it alone, and for a table read its quoted column and
+# ` FROM …` part (quoted once, for the chunk's UNION ALL too); "" for a query.
+Item = tuple[Contract, str, str, str]
+Task = list[Item]
 
 
 def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> list[Reading]:
@@ -53,17 +62,20 @@ def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> li
     singles: list[Task] = []
     by_format: dict[bool, Task] = {True: [], False: []}
     for contract in contracts:
+        src = contract.source
         try:
-            sql = statement(contract, duck_quote, dialect="duckdb")
+            if isinstance(src, TableSource) and src.column is not None:
+                column, tail = table_parts(src, duck_quote, "duckdb")
+                # Numbers and timestamps cannot share a UNION ALL column: chunk them apart.
+                by_format[src.column_format is not None].append(
+                    (contract, max_select(column, tail), column, tail)
+                )
+            else:
+                singles.append(
+                    [(contract, statement(contract, duck_quote, dialect="duckdb"), "", "")]
+                )
         except SourceError as exc:
             readings.append(error_reading(contract, str(exc)))
-            continue
-        src = contract.source
-        if isinstance(src, TableSource):
-            # Numbers and timestamps cannot share a UNION ALL column: chunk them apart.
-            by_format[src.column_format is not None].append((contract, sql))
-        else:
-            singles.append([(contract, sql)])
     tasks = [t[i : i + CHUNK] for t in by_format.values() for i in range(0, len(t), CHUNK)]
     tasks += singles
     if not tasks:
@@ -72,7 +84,7 @@ def read_batch(path: str, contracts: Sequence[Contract], ctx: ReadContext) -> li
         con = _open(path, started + ctx.timeout, ctx.timeout)
     except SourceError as exc:
         elapsed = time.monotonic() - started
-        return readings + [error_reading(c, str(exc), elapsed) for t in tasks for c, _ in t]
+        return readings + [error_reading(i[0], str(exc), elapsed) for t in tasks for i in t]
     try:
         todo: queue.SimpleQueue[Task] = queue.SimpleQueue()
         for task in tasks:
@@ -145,7 +157,7 @@ class _Worker(threading.Thread):
         except duckdb.Error as exc:
             why = f"timezone {self.tz}: {describe(exc)}"
             for task in self._drain():
-                for contract, _ in task:
+                for contract, *_ in task:
                     self._done(error_reading(contract, why))
             self._flush()
             return
@@ -153,11 +165,11 @@ class _Worker(threading.Thread):
             try:
                 if len(task) > 1 and self._chunk(task):
                     continue
-                for contract, sql in task:
+                for contract, sql, *_ in task:
                     self._one(contract, sql)
             except Exception as exc:  # a bug must cost its task, never the other tasks
                 done = {r.contract for r in self.readings}
-                for contract, _ in task:
+                for contract, *_ in task:
                     if contract.name not in done:
                         self._done(error_reading(contract, describe(exc)))
             finally:
@@ -189,27 +201,21 @@ class _Worker(threading.Thread):
         """Read a chunk in one UNION ALL; False (read one by one) if it fails."""
         duckdb = engine()
         t0 = time.perf_counter()
-        reads = []
-        for k, (contract, _) in enumerate(task):
-            src = contract.source
-            assert isinstance(src, TableSource) and src.column is not None
-            column = quoted(src.column, duck_quote, parts=1)
-            reads.append((f"SELECT {k} AS k, max({column}) AS v", column, src))
         try:
-            rows = self._union(reads)
+            rows = self._union(task)
         except duckdb.Error:
             self.interrupted = False
             return False  # a missing table or column: only that contract should fail
         each = (time.perf_counter() - t0) / len(task)
         for k, value, typ in rows:
-            contract, sql = task[k]
+            contract, sql, _, _ = task[k]
             if _exact(value, typ):
                 self._one(contract, sql, [(value,)], each)
             else:
                 self._one(contract, sql)  # the UNION changed its type: read it alone
         return True
 
-    def _union(self, reads: list[tuple[str, str, TableSource]]) -> list[tuple[Any, ...]]:
+    def _union(self, task: Task) -> list[tuple[Any, ...]]:
         """(k, newest, its own type) per read of a chunk, in one UNION ALL.
 
         Time columns are read without `typeof()` first (it costs DuckDB a quarter of the
@@ -217,15 +223,17 @@ class _Worker(threading.Thread):
         which reads the same whatever the union cast (see `_exact`). Otherwise (a text
         or number column among them) the chunk is read again with each row's own type.
         """
-        tails = [from_clause(src, duck_quote, "duckdb") for _, _, src in reads]
-        if all(src.column_format is None for _, _, src in reads):
-            union = (head + tail for (head, _, _), tail in zip(reads, tails, strict=True))
-            rows, types = self._execute_typed("\nUNION ALL\n".join(union))
+        if all(_plain_time(contract) for contract, *_ in task):
+            union = "\nUNION ALL\n".join(
+                f"SELECT {k} AS k, max({column}) AS v{tail}"
+                for k, (_, _, column, tail) in enumerate(task)
+            )
+            rows, types = self._execute_typed(union)
             if len(types) == 2 and types[1].startswith(_TIME_TYPES):
                 return [(k, v, types[1]) for k, v in rows]
         parts = [
-            f"{head}, typeof(max({column})) AS t{tail}"
-            for (head, column, _), tail in zip(reads, tails, strict=True)
+            f"SELECT {k} AS k, max({column}) AS v, typeof(max({column})) AS t{tail}"
+            for k, (_, _, column, tail) in enumerate(task)
         ]
         return self._execute("\nUNION ALL\n".join(parts))
 
@@ -269,6 +277,12 @@ class _Worker(threading.Thread):
         if self.unsent:
             self.ctx.deliver(*self.unsent)
             self.unsent = []
+
+
+def _plain_time(contract: Contract) -> bool:
+    """A table read without `column_format` (its column may be a time type)."""
+    src = contract.source
+    return isinstance(src, TableSource) and src.column_format is None
 
 
 def _exact(value: object, typ: str) -> bool:

@@ -113,10 +113,22 @@ def statement(
         return f"SELECT * FROM (\n{query}\n) AS fresh_query"
     if not isinstance(src, TableSource) or src.column is None:
         raise SourceError(f"{contract.name}: not a table+column or query source")
-    column = quoted(src.column, quote, parts=1)
+    column, tail = table_parts(src, quote, dialect)
     if cast is not None:
         column = f"CAST({column} AS {cast})"
-    return f"SELECT max({column}){from_clause(src, quote, dialect)}"
+    return max_select(column, tail)
+
+
+def table_parts(src: TableSource, quote: Quote, dialect: str = "") -> tuple[str, str]:
+    """The quoted column and the ` FROM table [WHERE (where)]` of a table read, validated
+    (a reader that reads many at once builds its SQL from them, each quoted once)."""
+    assert src.column is not None, "a table read has a column"
+    return quoted(src.column, quote, parts=1), from_clause(src, quote, dialect)
+
+
+def max_select(column: str, tail: str) -> str:
+    """The SELECT of one table read, from `table_parts`."""
+    return f"SELECT max({column}){tail}"
 
 
 def from_clause(src: TableSource, quote: Quote, dialect: str = "") -> str:

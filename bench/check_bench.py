@@ -93,6 +93,9 @@ class Sample:
     walls: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
+    # pages read back from disk: this machine pages out memory idle for a minute (DAMON),
+    # so a tool whose files went cold between its runs pays for it in wall time
+    major_faults: list[int] = field(default_factory=list)
     codes: set[int] = field(default_factory=set)
 
     @property
@@ -102,8 +105,9 @@ class Sample:
 
 def run_once(
     cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None
-) -> tuple[float, float, float, int]:
-    """(wall s, CPU s, peak RSS MB, exit code) of one whole process, output discarded."""
+) -> tuple[float, float, float, int, int]:
+    """(wall s, CPU s, peak RSS MB, exit code, major page faults) of one whole process,
+    output discarded."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -116,7 +120,8 @@ def run_once(
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, proc.returncode, usage.ru_majflt
 
 
 def ensure_venv(name: str) -> Path:
@@ -261,12 +266,13 @@ def time_together(
     samples = {name: Sample() for name in commands}
     for round_ in range(runs + 1):
         for name, (cmd, cwd, env) in commands.items():
-            wall, cpu, rss, code = run_once(cmd, cwd, env)
+            wall, cpu, rss, code, faults = run_once(cmd, cwd, env)
             if round_:
                 s = samples[name]
                 s.walls.append(wall)
                 s.rss_mb.append(rss)
                 s.cpus.append(cpu)
+                s.major_faults.append(faults)
                 s.codes.add(code)
         print(f"  round {round_ or 'warm-up'} done", flush=True)
     return samples
@@ -280,7 +286,7 @@ def report(samples: dict[str, Sample], base: str = "fresh") -> None:
     """
     print(
         f"\n{'tool':<8}{'median s':>10}{'min s':>9}{'max s':>9}{'CPU s':>8}{'peak MB':>9}"
-        f"{'x fresh':>9}{'CPU x':>8}  exit codes"
+        f"{'x fresh':>9}{'CPU x':>8}{'maj.flt':>9}  exit codes"
     )
     ratios: dict[str, float] = {}
     for name, s in samples.items():
@@ -295,7 +301,7 @@ def report(samples: dict[str, Sample], base: str = "fresh") -> None:
         print(
             f"{name:<8}{s.median:>10.3f}{min(s.walls):>9.3f}{max(s.walls):>9.3f}"
             f"{statistics.median(s.cpus):>8.2f}{statistics.median(s.rss_mb):>9.0f}"
-            f"{shown}{cpu_ratio}  {sorted(s.codes)}"
+            f"{shown}{cpu_ratio}{statistics.median(s.major_faults):>9.0f}  {sorted(s.codes)}"
         )
     if base in samples:
         median = samples[base].median

@@ -1,6 +1,9 @@
 """Scale (issue 17): `fresh serve` over 100,000 contracts, alone and as three replicas.
 
-One generated DuckDB warehouse (one one-row table per contract, `check_every: 5m`), and:
+One generated warehouse (one one-row table per contract, `check_every: 5m`): a DuckDB file
+(`--warehouse duckdb`, the default; DuckDB alone on it is measured first, in a subprocess,
+as the same-run baseline of what its catalog costs) or a PostgreSQL database on its own
+throwaway server (`--warehouse postgres`; bench/scale_warehouse.py), and:
 
 1. `single`: one `fresh serve` on the default SQLite state store, scraped (`/metrics`,
    which is every contract there) every `--scrape-every` seconds;
@@ -21,11 +24,13 @@ figure is printed beside, for comparison).
 Targets: RSS <= 1 GB per replica, CPU <= 15 % of a core between rounds, scrape <= 3 s.
 
 Run: .venv/bin/python bench/scale.py [--contracts 100000] [--minutes 7] [--phases single,replicas]
+    [--warehouse duckdb|postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import re
 import shutil
@@ -44,6 +49,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.failover_bench import split, statements
+from bench.scale_warehouse import duckdb_alone, postgres_warehouse
 from bench.serve_bench import cpu_seconds, rss_mb
 from monitor.store import Store
 from tests import servers
@@ -72,6 +78,7 @@ class Watched:
     replica: Replica
     cpu: list[tuple[float, float]] = field(default_factory=list)  # (monotonic, CPU s)
     rss: list[float] = field(default_factory=list)
+    hwm: float = 0.0  # the kernel's own peak (VmHWM), which a 1 s sample can miss
     scrapes: list[Scrape] = field(default_factory=list)
 
 
@@ -92,9 +99,18 @@ def sample_processes(watched: list[Watched], stop: threading.Event) -> None:
             try:
                 w.cpu.append((time.monotonic(), cpu_seconds(pid)))
                 w.rss.append(rss_mb(pid))
+                w.hwm = max(w.hwm, hwm_mb(pid))
             except OSError:
                 pass
         stop.wait(1.0)
+
+
+def hwm_mb(pid: int) -> float:
+    """The process's peak RSS so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def cpu_between(w: Watched, t0: float, t1: float) -> float:
@@ -180,8 +196,10 @@ def scrape_loop(
         w.scrapes.append(get_metrics(w.replica, scope))
 
 
-def report(title: str, watched: list[Watched], scope: str) -> None:
+def report(title: str, watched: list[Watched], scope: str, baseline: str) -> None:
     print(f"\n{title}")
+    if baseline:
+        print(f"  {baseline}")
     for w in watched:
         win = windows(w, scope)
         idle_s = sum(b - a for a, b in win.idle)
@@ -192,7 +210,7 @@ def report(title: str, watched: list[Watched], scope: str) -> None:
         old_cpu = sum(cpu_between(w, a, b) for a, b in old.idle)
         print(
             f"  replica {w.replica.name}: RSS {w.rss[-1]:.0f} MB at the end, "
-            f"peak {max(w.rss):.0f} MB (target <= 1024 MB)"
+            f"peak {max(w.rss):.0f} MB sampled, {w.hwm:.0f} MB VmHWM (target <= 1024 MB)"
         )
         print(
             f"    CPU between rounds {100 * idle_cpu / max(idle_s, 1e-9):.1f} % of a core "
@@ -225,11 +243,24 @@ def report(title: str, watched: list[Watched], scope: str) -> None:
             )
 
 
-def build(directory: Path, contracts: int, lease_ttl: str) -> Rig:
-    rig = Rig(directory, "", "json://127.0.0.1:9/none", contracts, "5m", lease_ttl)
+def build(directory: Path, args: argparse.Namespace, stack: contextlib.ExitStack) -> Rig:
+    """The project and its warehouse (a PostgreSQL one lives as long as `stack`); sets
+    `args.baseline`, the line printed beside each phase's RSS."""
+    rig = Rig(directory, "", "json://127.0.0.1:9/none", args.contracts, "5m", args.lease_ttl)
+    args.baseline = ""
     t0 = time.perf_counter()
-    rig.write()
-    print(f"built {contracts:,} tables and contracts in {time.perf_counter() - t0:.0f} s")
+    if args.warehouse == "postgres":
+        rig.warehouse_url = stack.enter_context(postgres_warehouse(args.contracts))
+        rig.write_config()
+    else:
+        rig.write()
+    print(
+        f"built {args.contracts:,} tables ({args.warehouse}) and contracts "
+        f"in {time.perf_counter() - t0:.0f} s"
+    )
+    if args.warehouse == "duckdb":
+        args.baseline = duckdb_alone(directory / "warehouse.duckdb", args.contracts)
+        print(args.baseline)
     return rig
 
 
@@ -254,10 +285,11 @@ def single(rig: Rig, args: argparse.Namespace) -> None:
         stop.set()
         rig.stop_all()
     report(
-        f"one fresh serve, {args.contracts:,} contracts, SQLite state, check_every 5m, "
-        f"{args.minutes:g} min, /metrics every {args.scrape_every:g} s",
+        f"one fresh serve, {args.contracts:,} contracts on {args.warehouse}, SQLite state, "
+        f"check_every 5m, {args.minutes:g} min, /metrics every {args.scrape_every:g} s",
         watched,
         "all",
+        args.baseline,
     )
 
 
@@ -296,11 +328,12 @@ def replicas(rig: Rig, args: argparse.Namespace) -> None:
             stop.set()
             rig.stop_all()
         report(
-            f"{args.replicas} replicas on PostgreSQL, {args.contracts:,} contracts, "
-            f"check_every 5m, lease_ttl {args.lease_ttl}, {args.minutes:g} min, "
-            f"/metrics?scope=held every {args.scrape_every:g} s",
+            f"{args.replicas} replicas on PostgreSQL state, {args.contracts:,} contracts on "
+            f"{args.warehouse}, check_every 5m, lease_ttl {args.lease_ttl}, "
+            f"{args.minutes:g} min, /metrics?scope=held every {args.scrape_every:g} s",
             watched,
             "held",
+            args.baseline,
         )
         # the database: windows where no replica read anything are between rounds
         busy = [rw for w in watched for rw in windows(w, "held").rounds]
@@ -339,10 +372,14 @@ def main() -> None:
     ap.add_argument("--phases", default="single,replicas")
     ap.add_argument("--lease-ttl", default="15s", help="state.lease_ttl of the replicas")
     ap.add_argument("--keep", action="store_true", help="keep the project and the logs")
+    ap.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
     args = ap.parse_args()
     phases = args.phases.split(",")
-    with tempfile.TemporaryDirectory(prefix="fresh-scale-") as tmp:
-        rig = build(Path(tmp), args.contracts, args.lease_ttl)
+    with (
+        tempfile.TemporaryDirectory(prefix="fresh-scale-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
+        rig = build(Path(tmp), args, stack)
         if args.keep:
             rig.directory = Path(tempfile.mkdtemp(prefix="fresh-scale-logs-"))
             shutil.copytree(tmp, rig.directory, dirs_exist_ok=True)

@@ -194,6 +194,9 @@ class Rig:
     lease_ttl: str = "3s"
     heartbeats: dict[str, str] = field(default_factory=dict)  # name → error_after
     replicas: dict[str, Replica] = field(default_factory=dict)
+    # what fresh.yml's `main` points to; `write()` builds the DuckDB file this default names
+    # (bench/scale.py builds a PostgreSQL warehouse itself, then calls `write_config()`)
+    warehouse_url: str = "duckdb:///warehouse.duckdb"
 
     def write(self) -> None:
         """The warehouse (one one-row table per contract), fresh.yml and checks/all.yml."""
@@ -217,7 +220,7 @@ class Rig:
             f"""
 warehouses:
   main:
-    url: duckdb:///warehouse.duckdb
+    url: {self.warehouse_url}
 state:
   url: ${{FRESH_STATE_URL}}
   lease_ttl: {self.lease_ttl}

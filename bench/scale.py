@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.failover_bench import split, statements
 from bench.scale_warehouse import duckdb_alone, postgres_warehouse
-from bench.serve_bench import cpu_seconds, rss_mb
+from bench.serve_bench import cpu_seconds, hwm_mb, rss_mb
 from monitor.store import Store
 from tests import servers
 from tests.integration.replicas_rig import Replica, Rig
@@ -103,14 +103,6 @@ def sample_processes(watched: list[Watched], stop: threading.Event) -> None:
             except OSError:
                 pass
         stop.wait(1.0)
-
-
-def hwm_mb(pid: int) -> float:
-    """The process's peak RSS so far (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def cpu_between(w: Watched, t0: float, t1: float) -> float:
@@ -343,12 +335,15 @@ def replicas(rig: Rig, args: argparse.Namespace) -> None:
 
         idle = [0.0, 0, 0, 0]  # seconds, lease statements, other statements, commits
         total = [0.0, 0, 0, 0]
+        idle_calls: dict[str, int] = {}  # statement -> calls between rounds
         for (a, sa_, xa), (b, sb, xb) in itertools.pairwise(snaps):
             lease, other = split(sa_, sb)
             row = (b - a, lease, other, xb - xa)
             total = [x + y for x, y in zip(total, row, strict=True)]
             if not in_round(a, b):
                 idle = [x + y for x, y in zip(idle, row, strict=True)]
+                for q, n in sb.items():
+                    idle_calls[q] = idle_calls.get(q, 0) + max(0, n - sa_.get(q, 0))
         for label, (secs, lease, other, xact) in (("between rounds", idle), ("whole run", total)):
             if secs <= 0:
                 continue
@@ -359,6 +354,10 @@ def replicas(rig: Rig, args: argparse.Namespace) -> None:
                 f"({lease / secs:.1f} lease rounds, {other / secs:.1f} other; "
                 f"{(lease + other) / secs / n:.1f} per replica), {xact / secs:.1f} commits/s"
             )
+        top = sorted(idle_calls.items(), key=lambda kv: -kv[1])[:4]
+        for q, calls in top:  # what the database runs between rounds, most called first
+            text = " ".join(q.split())[:100]
+            print(f"    {calls / max(idle[0], 1e-9):.1f}/s between rounds: {text}")
         admin.dispose()
 
 

@@ -15,8 +15,7 @@ import typer
 
 from monitor import __version__
 from monitor.cli.lean import LeanTyper
-from monitor.core.errors import ConfigError, ExitCode, FreshError
-from monitor.core.textsafe import terminal_safe
+from monitor.cli.outcome import exit_code, exit_now, settle_closes
 
 # LeanTyper: typer's app whose parameters convert without pydantic (monitor/cli/lean.py)
 app = LeanTyper(
@@ -48,20 +47,7 @@ T = TypeVar("T")
 
 def run_command(fn: Callable[[], int]) -> None:
     """Run a command body; turn FreshError into its message and exit code."""
-    try:
-        code = fn()
-    except ConfigError as exc:
-        for p in exc.problems:
-            typer.echo(str(p), err=True)
-        n = sum(1 for p in exc.problems if not p.warning)
-        typer.echo(f"{n} error{'s' if n != 1 else ''} found.", err=True)
-        raise typer.Exit(int(ExitCode.INVALID)) from None
-    except FreshError as exc:
-        typer.echo(terminal_safe(f"error: {exc}"), err=True)
-        raise typer.Exit(int(exc.exit_code)) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    raise typer.Exit(code)
+    raise typer.Exit(exit_code(fn, typer.echo))
 
 
 @app.callback(invoke_without_command=True)
@@ -264,56 +250,19 @@ def main() -> None:
 
 
 def console() -> None:
-    """The `fresh` console script and `python -m monitor.cli`: `main`, after which the
-    process of a one-shot command ends without the interpreter's teardown (`_exit_now`)."""
+    """The `fresh` console script (through monitor.cli.entry) and `python -m monitor.cli`:
+    `main`, after which the process of a one-shot command ends without the interpreter's
+    teardown (monitor.cli.outcome.exit_now)."""
     global _ENDS_PROCESS
     _ENDS_PROCESS = True
     try:
         main()
     except SystemExit as done:
         if _QUICK_EXIT and isinstance(done.code, int | None):
-            _exit_now(done.code or 0)
+            exit_now(done.code or 0)
         raise
     finally:
-        _settle_closes()
-
-
-def _settle_closes() -> None:
-    """Before an ordinary exit, let the DuckDB files `fresh check` left closing on daemon
-    threads finish closing (the interpreter's teardown must not run beside them)."""
-    handles = sys.modules.get("monitor.sources.sql.duckdb_handles")
-    if handles is not None:
-        handles.settle()
-
-
-def _exit_now(code: int) -> None:
-    """End a one-shot command's process without the interpreter's teardown.
-
-    Freeing every module and object one by one costs `fresh check` on 1,000 contracts
-    about 25 ms of its ~350 (more with 10,000), for memory the OS takes back anyway. What
-    an ordinary exit does that anyone could notice still happens: the streams are flushed
-    and the `atexit` handlers run (logging, coverage, …). Only when no other thread that
-    Python would wait for is alive; if flushing fails, the ordinary exit reports it.
-    """
-    import atexit
-    import os
-    import threading
-
-    main_thread = threading.main_thread()
-    if any(not t.daemon for t in threading.enumerate() if t is not main_thread):
-        return  # Python's exit would wait for it: let it
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        return
-    atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        code = code or 1  # pragma: no cover - a handler broke the streams
-    os._exit(code)
+        settle_closes()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,7 +106,7 @@ def test_help_and_version_import_no_pydantic(tmp_path: Path, args: list[str]) ->
 
 # A module-level object is finalized only by the interpreter's teardown; atexit handlers run
 # before it. The `fresh` console script (monitor.cli.app.console) skips the teardown of
-# `fresh check` (monitor.cli.app._exit_now) but not the rest; `main` leaves it to the caller.
+# `fresh check` (monitor.cli.outcome.exit_now) but not the rest; `main` leaves it to the caller.
 TEARDOWN_PROBE = """\
 import atexit, sys
 import monitor.cli.app as cli
@@ -116,7 +116,7 @@ class Teardown:
 kept = Teardown()
 atexit.register(lambda: print('ATEXIT RAN', file=sys.stderr, flush=True))
 if {ordinary!r}:
-    cli._exit_now = lambda code: None  # the ordinary exit, for comparison
+    cli.exit_now = lambda code: None  # the ordinary exit, for comparison
 sys.argv = ['fresh', *{args!r}]
 cli.console()
 """

@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import typer
-
+from monitor.cli.outcome import echo
 from monitor.config.loader import load_project
 from monitor.config.settings import Settings
 from monitor.core.clock import SystemClock
@@ -88,7 +87,7 @@ def check_command(
     with duckdb_handles.one_shot(wait=not ends_process):
         project = load_project(config, checks, on_settings=_warm)
         for problem in project.warnings:
-            typer.echo(str(problem), err=True)
+            echo(str(problem), err=True)
         contracts = project.select(select)
         if select and not contracts:
             # In CI a mistyped selector would otherwise pass silently with nothing checked.
@@ -106,7 +105,7 @@ def check_command(
         _write_stdout(text)
     else:
         write_atomically(output, text)
-        typer.echo(f"wrote {fmt} report to {output}: {summary_line(results, now)}", err=True)
+        echo(f"wrote {fmt} report to {output}: {summary_line(results, now)}", err=True)
     if fmt == "github":
         _append_step_summary(results, now)
 
@@ -345,4 +344,4 @@ def _append_step_summary(results: Sequence[Result], now: datetime) -> None:
         with open(target, "a", encoding="utf-8") as f:
             f.write(render("markdown", results, now))
     except OSError as exc:
-        typer.echo(f"warning: cannot append to $GITHUB_STEP_SUMMARY: {exc}", err=True)
+        echo(f"warning: cannot append to $GITHUB_STEP_SUMMARY: {exc}", err=True)

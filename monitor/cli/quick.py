@@ -92,6 +92,9 @@ def run(args: dict[str, Any]) -> None:
     except BrokenPipeError:
         code = 1  # as click: the reader went away; say nothing more
         _pacify()
+    except BaseException:
+        settle_closes()  # a bug: the traceback and an ordinary exit, files closed first
+        raise
     exit_now(code)
     settle_closes()  # an ordinary exit after all (another thread still runs)
     sys.exit(code)

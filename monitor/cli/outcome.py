@@ -8,6 +8,8 @@ compares the two.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -23,17 +25,27 @@ def echo(message: str, err: bool = False) -> None:
     """`message` and a newline on stdout (stderr with `err`), as click.echo writes text."""
     stream = sys.stderr if err else sys.stdout
     text = message + "\n"
-    if not _isatty(stream):
+    if not isatty(stream):
         text = _ANSI.sub("", text)
     stream.write(text)
     stream.flush()
 
 
-def _isatty(stream: object) -> bool:
+def isatty(stream: object) -> bool:
+    """Whether `stream` is a terminal (False for anything that cannot say)."""
     try:
         return bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError):
         return False
+
+
+def silence(*streams: object) -> None:
+    """Point `streams` at /dev/null: their reader went away (`fresh check | head`), which
+    is not our failure, and Python must not complain again when it flushes at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in streams:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            os.dup2(devnull, stream.fileno())  # type: ignore[attr-defined]
 
 
 def exit_code(fn: Callable[[], int], say: Callable[..., None] = echo) -> int:
@@ -63,7 +75,6 @@ def exit_now(code: int) -> None:
     Python would wait for is alive; if flushing fails, the ordinary exit reports it.
     """
     import atexit
-    import os
     import threading
 
     main_thread = threading.main_thread()

@@ -14,7 +14,6 @@ test_cli_quick.py runs both on the same command lines and compares them).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -35,7 +34,8 @@ _SHORT = {short: long for long, (_, short, _, _) in _OPTIONS.items() if short}
 
 
 def quick_args(argv: Sequence[str], env: Mapping[str, str]) -> dict[str, Any] | None:
-    """check_command's arguments for a plain `fresh check …` command line, else None."""
+    """check_command's keyword arguments for a plain `fresh check …` command line (those
+    not given keep check_command's defaults, which are typer's), else None."""
     if not argv or argv[0] != "check" or "FRESH_CONFIG" in env:
         return None
     if any(k.startswith("_") and k.endswith("_COMPLETE") for k in env):
@@ -70,38 +70,20 @@ def quick_args(argv: Sequence[str], env: Mapping[str, str]) -> dict[str, Any] | 
 
 def run(args: dict[str, Any]) -> None:
     """Run `fresh check` with `args` as typer's `check` command would, then end the process."""
-    from monitor.cli.outcome import exit_code, exit_now, settle_closes
+    from monitor.cli.outcome import exit_code, exit_now, settle_closes, silence
 
     try:
         from monitor.cli.commands.check import check_command
 
-        code = exit_code(
-            lambda: check_command(
-                args.get("config"),
-                args.get("checks"),
-                args["select"],
-                args.get("fmt", "table"),
-                args.get("output"),
-                args.get("fail_on", "stale"),
-                args.get("at"),
-                ends_process=True,
-            )
-        )
+        code = exit_code(lambda: check_command(**args, ends_process=True))
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:
         code = 1  # as click: the reader went away; say nothing more
-        _pacify()
+        silence(sys.stdout, sys.stderr)
     except BaseException:
         settle_closes()  # a bug: the traceback and an ordinary exit, files closed first
         raise
     exit_now(code)
     settle_closes()  # an ordinary exit after all (another thread still runs)
     sys.exit(code)
-
-
-def _pacify() -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(devnull, stream.fileno())

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.cli.outcome import echo
+from monitor.cli.outcome import echo, isatty, silence
 from monitor.config.loader import load_project
 from monitor.config.settings import Settings
 from monitor.core.clock import SystemClock
@@ -64,13 +64,13 @@ def _gc_paused() -> Iterator[None]:
 
 
 def check_command(
-    config: Path | None,
-    checks: Path | None,
-    select: list[str],
-    fmt: str,
-    output: Path | None,
-    fail_on: str,
-    at: str | None,
+    config: Path | None = None,
+    checks: Path | None = None,
+    select: Sequence[str] = (),
+    fmt: str = "table",
+    output: Path | None = None,
+    fail_on: str = "stale",
+    at: str | None = None,
     *,
     ends_process: bool = False,
 ) -> int:
@@ -98,7 +98,7 @@ def check_command(
         with _gc_paused():
             results = run_checks(contracts, project.settings, now, as_of=now if at else None)
             results = with_maintenance(results, project, now)
-            to_terminal = output is None and _isatty(sys.stdout)
+            to_terminal = output is None and isatty(sys.stdout)
             color = to_terminal and fmt == "table" and not os.environ.get("NO_COLOR")
             text = render(fmt, results, now, fail_on, color=color)
     if output is None:
@@ -263,18 +263,11 @@ def _now() -> datetime:
     return SystemClock().now()
 
 
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
 def _wants_progress(n: int) -> bool:
     """A bar only for a person watching: stderr a terminal, not CI, many contracts."""
     if n < PROGRESS_THRESHOLD or os.environ.get("CI"):
         return False
-    return _isatty(sys.stderr)
+    return isatty(sys.stderr)
 
 
 class _Progress:
@@ -306,10 +299,7 @@ def _write_stdout(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader went away (`fresh check | head`): not our failure, and Python must not
-        # complain again when it flushes at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        silence(sys.stdout)
 
 
 def write_atomically(path: Path, text: str) -> None:
